@@ -1,0 +1,660 @@
+package dbusapi
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/idle"
+	"github.com/berthd/berth/lifecycle"
+	"github.com/berthd/berth/logs"
+	"github.com/containerd/errdefs"
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+)
+
+// Names on the bus.
+const (
+	BusName            = "io.berth.Engine1"
+	ManagerPath        = dbus.ObjectPath("/io/berth/Engine1")
+	ManagerInterface   = "io.berth.Engine1.Manager"
+	ContainerInterface = "io.berth.Engine1.Container"
+	containerPrefix    = "/io/berth/Engine1/container/"
+)
+
+//go:embed introspect.xml
+var introspectXML string
+
+// ContainerPath is the object path of a container.
+func ContainerPath(id string) dbus.ObjectPath {
+	return dbus.ObjectPath(containerPrefix + sd.PathBusEscape(id))
+}
+
+// Server exports the engine on one bus connection.
+type Server struct {
+	conn    *dbus.Conn
+	mgr     *lifecycle.Manager
+	live    *config.Live
+	act     *idle.Tracker
+	log     *slog.Logger
+	version string
+
+	mu      sync.Mutex
+	objects map[string]*prop.Properties
+	mprops  *prop.Properties
+}
+
+// NewServer returns a server; call Export, then RequestName.
+func NewServer(conn *dbus.Conn, mgr *lifecycle.Manager, live *config.Live, act *idle.Tracker, log *slog.Logger, version string) *Server {
+	return &Server{conn: conn, mgr: mgr, live: live, act: act, log: log, version: version, objects: map[string]*prop.Properties{}}
+}
+
+// Export puts the manager and every known container on the bus.
+func (s *Server) Export() error {
+	m := &manager{s: s}
+	if err := s.conn.Export(m, ManagerPath, ManagerInterface); err != nil {
+		return err
+	}
+	snap := s.live.Load()
+	props, err := prop.Export(s.conn, ManagerPath, prop.Map{ManagerInterface: {
+		"Version":        {Value: s.version, Emit: prop.EmitConst},
+		"ConfigDigest":   {Value: snap.Digest, Emit: prop.EmitTrue},
+		"DefaultRuntime": {Value: snap.DefaultRuntime, Emit: prop.EmitTrue},
+		"Runtimes":       {Value: snap.RuntimeNames(), Emit: prop.EmitTrue},
+	}})
+	if err != nil {
+		return err
+	}
+	s.mprops = props
+	if err := s.conn.Export(introspectable{iface: ManagerInterface, children: func() []string { return []string{"container"} }}, ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+		return err
+	}
+	err = s.conn.Export(introspectable{children: func() []string {
+		var c []string
+		for _, id := range s.containerIDs() {
+			c = append(c, strings.TrimPrefix(string(ContainerPath(id)), containerPrefix))
+		}
+		return c
+	}}, dbus.ObjectPath(containerPrefix[:len(containerPrefix)-1]), "org.freedesktop.DBus.Introspectable")
+	if err != nil {
+		return err
+	}
+	for _, info := range s.mgr.List() {
+		s.exportContainer(info)
+	}
+	return nil
+}
+
+// RequestName takes io.berth.Engine1; it fails if another owner has it.
+func (s *Server) RequestName() error {
+	reply, err := s.conn.RequestName(BusName, dbus.NameFlagDoNotQueue)
+	if err != nil {
+		return fmt.Errorf("request %s: %w", BusName, err)
+	}
+	if reply != dbus.RequestNameReplyPrimaryOwner {
+		return fmt.Errorf("request %s: the name is taken", BusName)
+	}
+	return nil
+}
+
+// ReleaseName gives the name back so that the next call activates a new
+// berthd.
+func (s *Server) ReleaseName() { s.conn.ReleaseName(BusName) }
+
+// OnEvent is the lifecycle.Manager event hook: it keeps objects and
+// properties in step and emits signals.
+func (s *Server) OnEvent(ev lifecycle.Event) {
+	switch ev.Kind {
+	case lifecycle.EventNew:
+		s.exportContainer(ev.Info)
+		s.conn.Emit(ManagerPath, ManagerInterface+".ContainerNew", ev.Info.ID, ContainerPath(ev.Info.ID))
+	case lifecycle.EventChanged:
+		s.mu.Lock()
+		p := s.objects[ev.Info.ID]
+		s.mu.Unlock()
+		if p == nil {
+			s.exportContainer(ev.Info)
+			return
+		}
+		for k, v := range containerProps(ev.Info) {
+			if cur, err := p.Get(ContainerInterface, k); err == nil && fmt.Sprint(cur.Value()) == fmt.Sprint(v) {
+				continue
+			}
+			p.SetMust(ContainerInterface, k, v)
+		}
+	case lifecycle.EventRemoved:
+		path := ContainerPath(ev.Info.ID)
+		s.mu.Lock()
+		delete(s.objects, ev.Info.ID)
+		s.mu.Unlock()
+		s.conn.Export(nil, path, "org.freedesktop.DBus.Properties")
+		s.conn.Export(nil, path, "org.freedesktop.DBus.Introspectable")
+		s.conn.Emit(ManagerPath, ManagerInterface+".ContainerRemoved", ev.Info.ID, path)
+	}
+}
+
+// SetSnapshot updates the manager properties after a reload.
+func (s *Server) SetSnapshot(snap *config.Snapshot) {
+	s.mprops.SetMust(ManagerInterface, "ConfigDigest", snap.Digest)
+	s.mprops.SetMust(ManagerInterface, "DefaultRuntime", snap.DefaultRuntime)
+	s.mprops.SetMust(ManagerInterface, "Runtimes", snap.RuntimeNames())
+}
+
+func micros(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	return uint64(t.UnixMicro())
+}
+
+func containerProps(i lifecycle.Info) map[string]any {
+	return map[string]any{
+		"Id":         i.ID,
+		"Name":       i.Name,
+		"Image":      imageOf(i),
+		"State":      i.State.String(),
+		"ExitCode":   int32(i.ExitCode),
+		"Pid":        uint32(i.Pid),
+		"Unit":       i.Unit(),
+		"Runtime":    i.RuntimeName(),
+		"CreatedAt":  micros(i.CreatedAt),
+		"StartedAt":  micros(i.StartedAt()),
+		"FinishedAt": micros(i.FinishedAt),
+	}
+}
+
+func imageOf(i lifecycle.Info) string {
+	if i.Spec.Image != "" {
+		return i.Spec.Image
+	}
+	return i.Spec.Rootfs
+}
+
+func (s *Server) exportContainer(info lifecycle.Info) {
+	path := ContainerPath(info.ID)
+	pm := prop.Map{ContainerInterface: {}}
+	for k, v := range containerProps(info) {
+		pm[ContainerInterface][k] = &prop.Prop{Value: v, Emit: prop.EmitTrue}
+	}
+	if k := pm[ContainerInterface]; k["Id"] != nil {
+		k["Id"].Emit = prop.EmitConst
+		k["Name"].Emit = prop.EmitConst
+		k["CreatedAt"].Emit = prop.EmitConst
+	}
+	p, err := prop.Export(s.conn, path, pm)
+	if err != nil {
+		s.log.Error("cannot export container", "container", info.ID, "err", err)
+		return
+	}
+	s.conn.Export(introspectable{iface: ContainerInterface}, path, "org.freedesktop.DBus.Introspectable")
+	s.mu.Lock()
+	s.objects[info.ID] = p
+	s.mu.Unlock()
+}
+
+func (s *Server) containerIDs() []string {
+	var ids []string
+	for _, i := range s.mgr.List() {
+		ids = append(ids, i.ID)
+	}
+	return ids
+}
+
+// authorize allows uid 0 and members of group berth.
+func (s *Server) authorize(sender dbus.Sender) *dbus.Error {
+	var creds map[string]dbus.Variant
+	err := s.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionCredentials", 0, string(sender)).Store(&creds)
+	if err != nil {
+		return dbus.NewError(ErrAccessDenied, []any{"cannot identify the caller: " + err.Error()})
+	}
+	uid, ok := creds["UnixUserID"].Value().(uint32)
+	if !ok {
+		return dbus.NewError(ErrAccessDenied, []any{"the caller has no uid"})
+	}
+	if uid == 0 {
+		return nil
+	}
+	if g, err := user.LookupGroup("berth"); err == nil {
+		if gid, err := strconv.ParseUint(g.Gid, 10, 32); err == nil {
+			gids, _ := creds["UnixGroupIDs"].Value().([]uint32)
+			if slices.Contains(gids, uint32(gid)) {
+				return nil
+			}
+		}
+	}
+	return dbus.NewError(ErrAccessDenied, []any{fmt.Sprintf("uid %d is not root and not in group berth", uid)})
+}
+
+// call runs one privileged method: it counts as activity, checks the
+// caller, takes the config snapshot once and maps the error.
+func (s *Server) call(sender dbus.Sender, f func(ctx context.Context, snap *config.Snapshot) error) *dbus.Error {
+	defer s.act.Begin()()
+	if err := s.authorize(sender); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := f(ctx, s.live.Load()); err != nil {
+		return ToDBus(err)
+	}
+	return nil
+}
+
+// passFD hands a descriptor to the client. godbus sends the reply
+// synchronously after the method returns, so our copy is closed a little
+// later rather than at once.
+func passFD(f *os.File) dbus.UnixFD {
+	time.AfterFunc(5*time.Second, func() { f.Close() })
+	return dbus.UnixFD(f.Fd())
+}
+
+type manager struct{ s *Server }
+
+// ContainerEntry is one row of ListContainers.
+type ContainerEntry struct {
+	ID         string
+	Name       string
+	Image      string
+	Command    string
+	State      string
+	CreatedAt  uint64
+	StartedAt  uint64
+	FinishedAt uint64
+	ExitCode   int32
+	Path       dbus.ObjectPath
+}
+
+func entry(i lifecycle.Info) ContainerEntry {
+	cmd, _ := json.Marshal(i.Spec.Cmd)
+	return ContainerEntry{
+		ID: i.ID, Name: i.Name, Image: imageOf(i), Command: string(cmd), State: i.State.String(),
+		CreatedAt: micros(i.CreatedAt), StartedAt: micros(i.StartedAt()), FinishedAt: micros(i.FinishedAt),
+		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID),
+	}
+}
+
+func (m *manager) ListContainers(options map[string]dbus.Variant) ([]ContainerEntry, *dbus.Error) {
+	defer m.s.act.Begin()()
+	all, err := optBool(options, "all", true)
+	if err != nil {
+		return nil, ToDBus(err)
+	}
+	out := []ContainerEntry{}
+	for _, i := range m.s.mgr.List() {
+		if all || i.State.Live() {
+			out = append(out, entry(i))
+		}
+	}
+	return out, nil
+}
+
+func (m *manager) GetContainer(ref string) (dbus.ObjectPath, *dbus.Error) {
+	defer m.s.act.Begin()()
+	info, err := m.s.mgr.Get(ref)
+	if err != nil {
+		return "", ToDBus(err)
+	}
+	return ContainerPath(info.ID), nil
+}
+
+func (m *manager) CreateContainer(sender dbus.Sender, options map[string]dbus.Variant) (id string, path dbus.ObjectPath, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, snap *config.Snapshot) error {
+		name, spec, err := specFromOptions(options)
+		if err != nil {
+			return err
+		}
+		info, err := m.s.mgr.Create(ctx, snap, name, spec)
+		if err != nil {
+			return err
+		}
+		id, path = info.ID, ContainerPath(info.ID)
+		return nil
+	})
+	return
+}
+
+func (m *manager) StartContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, snap *config.Snapshot) error {
+		attach, err := optBool(options, "attach", false)
+		if err != nil {
+			return err
+		}
+		_, err = m.s.mgr.Start(ctx, snap, ref, lifecycle.StartOptions{Attach: attach})
+		return err
+	})
+}
+
+func (m *manager) StopContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		t, err := optTimeout(options)
+		if err != nil {
+			return err
+		}
+		_, err = m.s.mgr.Stop(ctx, ref, t)
+		return err
+	})
+}
+
+func (m *manager) RestartContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, snap *config.Snapshot) error {
+		t, err := optTimeout(options)
+		if err != nil {
+			return err
+		}
+		_, err = m.s.mgr.Restart(ctx, snap, ref, t)
+		return err
+	})
+}
+
+func (m *manager) KillContainer(sender dbus.Sender, ref, signal string, options map[string]dbus.Variant) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		return m.s.mgr.Kill(ctx, ref, signal)
+	})
+}
+
+func (m *manager) PauseContainer(sender dbus.Sender, ref string) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error { return m.s.mgr.Pause(ctx, ref) })
+}
+
+func (m *manager) UnpauseContainer(sender dbus.Sender, ref string) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error { return m.s.mgr.Unpause(ctx, ref) })
+}
+
+func (m *manager) RemoveContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		force, err := optBool(options, "force", false)
+		if err != nil {
+			return err
+		}
+		return m.s.mgr.Remove(ctx, ref, force)
+	})
+}
+
+func (m *manager) WaitContainer(sender dbus.Sender, ref string) (code int32, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		c, err := m.s.mgr.Wait(ctx, ref)
+		code = int32(c)
+		return err
+	})
+	return
+}
+
+func (m *manager) InspectContainer(sender dbus.Sender, ref string) (out string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		info, err := m.s.mgr.Get(ref)
+		if err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(inspectView(info), "", "  ")
+		out = string(b)
+		return err
+	})
+	return
+}
+
+func (m *manager) AttachContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) (fd dbus.UnixFD, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		stdin, err := optBool(options, "stdin", false)
+		if err != nil {
+			return err
+		}
+		f, err := m.s.mgr.Attach(ctx, ref, stdin)
+		if err != nil {
+			return err
+		}
+		fd = passFD(f)
+		return nil
+	})
+	return
+}
+
+func (m *manager) ExecContainer(sender dbus.Sender, ref string, cmd []string, options map[string]dbus.Variant) (fd dbus.UnixFD, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		o := lifecycle.ExecOptions{Cmd: cmd}
+		var err error
+		if o.TTY, err = optBool(options, "tty", false); err != nil {
+			return err
+		}
+		if o.Stdin, err = optBool(options, "stdin", false); err != nil {
+			return err
+		}
+		if o.Env, err = optStrings(options, "env"); err != nil {
+			return err
+		}
+		if o.Workdir, err = optString(options, "workdir"); err != nil {
+			return err
+		}
+		if o.User, err = optString(options, "user"); err != nil {
+			return err
+		}
+		f, err := m.s.mgr.Exec(ctx, ref, o)
+		if err != nil {
+			return err
+		}
+		fd = passFD(f)
+		return nil
+	})
+	return
+}
+
+func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[string]dbus.Variant) (fd dbus.UnixFD, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		info, err := m.s.mgr.Get(ref)
+		if err != nil {
+			return err
+		}
+		var o logs.Options
+		if o.Follow, err = optBool(options, "follow", false); err != nil {
+			return err
+		}
+		tail, err := optInt(options, "tail")
+		if err != nil {
+			return err
+		}
+		o.Tail = int(tail)
+		// An open log stream keeps berthd from going idle.
+		end := m.s.act.Begin()
+		f, err := logs.Open(ctx, info.ID, o, end)
+		if err != nil {
+			end()
+			return err
+		}
+		fd = passFD(f)
+		return nil
+	})
+	return
+}
+
+// inspectView is the JSON of InspectContainer, close to docker's shape.
+func inspectView(i lifecycle.Info) map[string]any {
+	st := map[string]any{
+		"Status":     i.State.String(),
+		"Running":    i.State == lifecycle.Running || i.State == lifecycle.Paused,
+		"Paused":     i.State == lifecycle.Paused,
+		"Restarting": i.State == lifecycle.Restarting,
+		"Dead":       i.State == lifecycle.Dead,
+		"Pid":        i.Pid,
+		"ExitCode":   i.ExitCode,
+		"StartedAt":  i.StartedAt(),
+		"FinishedAt": i.FinishedAt,
+	}
+	v := map[string]any{
+		"Id":         i.ID,
+		"Name":       i.Name,
+		"Created":    i.CreatedAt,
+		"State":      st,
+		"Image":      imageOf(i),
+		"Config":     i.Spec,
+		"Unit":       i.Unit(),
+		"Runtime":    i.RuntimeName(),
+		"ObjectPath": ContainerPath(i.ID),
+	}
+	if i.Run != nil {
+		v["RuntimePath"] = i.Run.RuntimePath
+	}
+	return v
+}
+
+func invalidOpt(name, want string, v dbus.Variant) error {
+	return fmt.Errorf("option %q: want %s, got %s: %w", name, want, v.Signature(), errdefs.ErrInvalidArgument)
+}
+
+func optBool(o map[string]dbus.Variant, name string, def bool) (bool, error) {
+	v, ok := o[name]
+	if !ok {
+		return def, nil
+	}
+	b, ok := v.Value().(bool)
+	if !ok {
+		return false, invalidOpt(name, "a boolean (b)", v)
+	}
+	return b, nil
+}
+
+func optString(o map[string]dbus.Variant, name string) (string, error) {
+	v, ok := o[name]
+	if !ok {
+		return "", nil
+	}
+	s, ok := v.Value().(string)
+	if !ok {
+		return "", invalidOpt(name, "a string (s)", v)
+	}
+	return s, nil
+}
+
+func optStrings(o map[string]dbus.Variant, name string) ([]string, error) {
+	v, ok := o[name]
+	if !ok {
+		return nil, nil
+	}
+	s, ok := v.Value().([]string)
+	if !ok {
+		return nil, invalidOpt(name, "a string array (as)", v)
+	}
+	return s, nil
+}
+
+func optInt(o map[string]dbus.Variant, name string) (int64, error) {
+	v, ok := o[name]
+	if !ok {
+		return 0, nil
+	}
+	switch x := v.Value().(type) {
+	case int32:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case uint32:
+		return int64(x), nil
+	case uint64:
+		return int64(x), nil
+	}
+	return 0, invalidOpt(name, "an integer", v)
+}
+
+func optTimeout(o map[string]dbus.Variant) (*int, error) {
+	if _, ok := o["timeout"]; !ok {
+		return nil, nil
+	}
+	t, err := optInt(o, "timeout")
+	if err != nil {
+		return nil, err
+	}
+	if t < 0 {
+		return nil, fmt.Errorf("option \"timeout\": negative: %w", errdefs.ErrInvalidArgument)
+	}
+	v := int(t)
+	return &v, nil
+}
+
+// specFromOptions reads CreateContainer's options.
+func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) {
+	known := map[string]bool{"name": true, "rootfs": true, "image": true, "cmd": true, "env": true, "workdir": true,
+		"user": true, "hostname": true, "network": true, "runtime": true, "tty": true, "stdin": true,
+		"auto_remove": true, "no_new_privileges": true, "stop_signal": true, "stop_timeout": true,
+		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true}
+	for k := range o {
+		if !known[k] {
+			return "", lifecycle.Spec{}, fmt.Errorf("option %q: unknown: %w", k, errdefs.ErrInvalidArgument)
+		}
+	}
+	var s lifecycle.Spec
+	var err error
+	str := func(name string, dst *string) {
+		if err == nil {
+			*dst, err = optString(o, name)
+		}
+	}
+	boolean := func(name string, dst *bool) {
+		if err == nil {
+			*dst, err = optBool(o, name, false)
+		}
+	}
+	unsigned := func(name string, dst *uint64) {
+		if err == nil {
+			var v int64
+			v, err = optInt(o, name)
+			if err == nil && v < 0 {
+				err = fmt.Errorf("option %q: negative: %w", name, errdefs.ErrInvalidArgument)
+			}
+			*dst = uint64(v)
+		}
+	}
+	var name string
+	str("name", &name)
+	str("rootfs", &s.Rootfs)
+	str("image", &s.Image)
+	str("workdir", &s.Workdir)
+	str("user", &s.User)
+	str("hostname", &s.Hostname)
+	str("network", &s.Network)
+	str("runtime", &s.Runtime)
+	str("stop_signal", &s.StopSignal)
+	boolean("tty", &s.TTY)
+	boolean("stdin", &s.Stdin)
+	boolean("auto_remove", &s.AutoRemove)
+	boolean("no_new_privileges", &s.NoNewPrivileges)
+	unsigned("memory", &s.Memory)
+	unsigned("cpu_shares", &s.CPUShares)
+	unsigned("pids_limit", &s.PidsLimit)
+	if err != nil {
+		return "", s, err
+	}
+	if s.Cmd, err = optStrings(o, "cmd"); err != nil {
+		return "", s, err
+	}
+	if s.Env, err = optStrings(o, "env"); err != nil {
+		return "", s, err
+	}
+	if v, ok := o["cpus"]; ok {
+		f, ok := v.Value().(float64)
+		if !ok || f <= 0 {
+			return "", s, fmt.Errorf("option \"cpus\": want a positive number (d): %w", errdefs.ErrInvalidArgument)
+		}
+		s.NanoCPUs = uint64(f * 1e9)
+	}
+	if _, ok := o["stop_timeout"]; ok {
+		t, err := optInt(o, "stop_timeout")
+		if err != nil {
+			return "", s, err
+		}
+		v := int(t)
+		s.StopTimeout = &v
+	}
+	if s.Rootfs == "" {
+		return "", s, fmt.Errorf("option \"rootfs\": a root file system directory is required: %w", errdefs.ErrInvalidArgument)
+	}
+	return name, s, nil
+}

@@ -1,0 +1,25 @@
+// Package lifecycle owns containers: their records, their state machine and
+// every operation on them (create, start, stop, kill, pause, unpause, exec,
+// attach, restart, remove, wait).
+//
+// On-disk layout:
+//
+//	<data-root>/containers/<id>/container.json  Record (berthd writes)
+//	<data-root>/containers/<id>/exit.json       monitor.Exit (the monitor writes)
+//	<exec-root>/containers/<id>/                one run: monitor.json, bundle/,
+//	                                            monitor.sock, runtime.log
+//	<exec-root>/notify.sock                     monitors report exits here
+//	<exec-root>/runc/                           the runtime's state (--root)
+//
+// Every file is written atomically and carries a format version. berthd may
+// be gone at any time: a Manager rebuilds itself from these files and from
+// systemd (Load), and a run's exit is only ever recorded by its monitor.
+//
+// Errors wrap errdefs classes with the subject: NotFound for unknown
+// containers, AlreadyExists for a taken name, InvalidArgument for bad
+// options, Conflict (a *TransitionError) for an operation that the state
+// forbids, Unavailable when a runtime or monitor cannot be reached.
+//
+// Concurrency: a Manager is safe for concurrent use. Each container has its
+// own lock, held for short sections only, never while waiting for an exit.
+package lifecycle

@@ -1,0 +1,530 @@
+package lifecycle
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/berthd/berth/atomicfile"
+	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/events"
+	"github.com/berthd/berth/monitor"
+	"github.com/berthd/berth/ocispec"
+	"github.com/berthd/berth/systemd"
+	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+func buildSpec(spec *Spec, cgroupsPath string) (*specs.Spec, error) {
+	return ocispec.Generate(ocispec.Options{
+		Rootfs: spec.Rootfs, Args: spec.Cmd, Env: spec.Env, Cwd: spec.Workdir, User: spec.User,
+		Hostname: spec.Hostname, Network: spec.Network, TTY: spec.TTY,
+		NoNewPrivileges: spec.NoNewPrivileges, CgroupsPath: cgroupsPath,
+	})
+}
+
+func (m *Manager) event(id string, info Info, extra map[string]string) {
+	vars := map[string]string{
+		"MESSAGE_ID":        id,
+		"CONTAINER_ID_FULL": info.ID,
+		"CONTAINER_NAME":    info.Name,
+	}
+	kind := map[string]string{events.Created: "create", events.Started: "start", events.Removed: "remove"}[id]
+	vars[events.FieldEvent] = kind
+	for k, v := range extra {
+		vars[k] = v
+	}
+	systemd.Log(systemd.PriInfo, fmt.Sprintf("container %s: %s", info.Name, kind), vars)
+}
+
+func stopTimeout(spec Spec) int {
+	if spec.StopTimeout != nil {
+		return *spec.StopTimeout
+	}
+	return DefaultStopTimeout
+}
+
+// StartOptions tune Start.
+type StartOptions struct {
+	// Attach makes the payload wait (up to a minute) for the first attach
+	// before it runs, so that no output is missed.
+	Attach bool
+}
+
+// Start runs a created or exited container in a fresh scope. It resolves
+// the runtime against snap and records the resolved path for the run.
+// It returns once the runtime has created the container.
+func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, o StartOptions) (Info, error) {
+	c, err := m.lookup(ref)
+	if err != nil {
+		return Info{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone {
+		return Info{}, fmt.Errorf("container %q: %w", ref, errdefs.ErrNotFound)
+	}
+	if err := Check(c.rec.State, OpStart); err != nil {
+		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+	}
+	rtName, rtPath, err := snap.RuntimePath(c.rec.Spec.Runtime)
+	if err != nil {
+		return Info{}, fmt.Errorf("container %s: cannot start: %w", c.rec.Name, err)
+	}
+	if _, err := os.Stat(rtPath); err != nil {
+		return Info{}, fmt.Errorf("container %s: runtime %s: %s is gone: %w", c.rec.Name, rtName, rtPath, errdefs.ErrUnavailable)
+	}
+	id := c.rec.ID
+	unit := UnitName(id)
+	// A restart waits until the previous scope is gone.
+	if err := m.units.WaitGone(ctx, unit); err != nil {
+		return Info{}, fmt.Errorf("container %s: previous scope: %w", c.rec.Name, err)
+	}
+	run := &Run{
+		RuntimeName: rtName, RuntimePath: rtPath,
+		RuntimeRoot: filepath.Join(m.execRoot, "runc"),
+		Unit:        unit, RunDir: m.runDir(id), BootID: m.bootID,
+	}
+	if c.rec.Run != nil {
+		run.ID = c.rec.Run.ID
+	}
+	run.ID++
+	pid, err := m.launch(ctx, snap, c, run, o)
+	if err != nil {
+		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+	}
+	os.Remove(monitor.ExitPath(m.containerDir(id)))
+	c.rec.Run = run
+	c.rec.State = Running
+	c.rec.Pid = pid
+	c.rec.Stopped = false
+	c.exited = make(chan struct{})
+	if err := m.save(c); err != nil {
+		m.log.Error("cannot save container record", "container", id, "err", err)
+	}
+	info := c.info()
+	m.event(events.Started, info, map[string]string{"UNIT": unit})
+	m.events(Event{Kind: EventChanged, Info: info})
+	return info, nil
+}
+
+// launch forks the monitor, puts it in a new scope, writes the bundle and
+// lets the monitor create the container. On error nothing is left running.
+func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *container, run *Run, o StartOptions) (int, error) {
+	rec := &c.rec
+	os.RemoveAll(run.RunDir)
+	if err := os.MkdirAll(filepath.Join(run.RunDir, "bundle"), 0o700); err != nil {
+		return 0, err
+	}
+	sig := int(unix.SIGTERM)
+	if rec.Spec.StopSignal != "" {
+		s, _ := ParseSignal(rec.Spec.StopSignal)
+		sig = int(s)
+	}
+	mcfg := monitor.Config{
+		Version: monitor.FormatVersion, ID: rec.ID, Name: rec.Name, Image: rec.Spec.Image,
+		RunID: run.ID, RuntimePath: run.RuntimePath, RuntimeRoot: run.RuntimeRoot,
+		RunDir: run.RunDir, ContainerDir: m.containerDir(rec.ID), NotifySocket: m.notifyPath(),
+		TTY: rec.Spec.TTY, Stdin: rec.Spec.Stdin, StopSignal: sig, StopTimeout: stopTimeout(rec.Spec),
+		AutoRemove: rec.Spec.AutoRemove, BootID: m.bootID,
+	}
+	if mcfg.Image == "" {
+		mcfg.Image = rec.Spec.Rootfs
+	}
+	cfgPath := filepath.Join(run.RunDir, "monitor.json")
+	if err := atomicfile.WriteJSON(cfgPath, mcfg, 0o600); err != nil {
+		return 0, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	ours := os.NewFile(uintptr(fds[0]), "start")
+	theirs := os.NewFile(uintptr(fds[1]), "start-monitor")
+	defer ours.Close()
+	cmd := exec.Command(m.monitorPath, cfgPath)
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		theirs.Close()
+		return 0, fmt.Errorf("start monitor %s: %w", m.monitorPath, err)
+	}
+	theirs.Close()
+	run.MonitorPID = cmd.Process.Pid
+	go cmd.Wait() // berthd is the monitor's parent until berthd exits
+
+	fail := func(err error) (int, error) {
+		ours.Close()
+		cmd.Process.Kill()
+		return 0, err
+	}
+	timeoutStop := time.Duration(stopTimeout(rec.Spec)+5) * time.Second
+	scope := systemd.Scope{
+		Name: run.Unit, Slice: snap.CgroupParent,
+		Description: fmt.Sprintf("berth container %s (%s)", rec.Name, rec.ID[:12]),
+		PIDs:        []uint32{uint32(run.MonitorPID)}, TimeoutStop: timeoutStop,
+		MemoryMax: rec.Spec.Memory, CPUWeight: rec.Spec.CPUShares, TasksMax: rec.Spec.PidsLimit,
+		CPUQuotaPerSec: time.Duration(rec.Spec.NanoCPUs), // 1e9 nano-CPUs = 1s per second
+	}
+	if rec.Spec.CPUShares > 0 {
+		scope.CPUWeight = sharesToWeight(rec.Spec.CPUShares)
+	}
+	if err := m.units.StartScope(ctx, scope); err != nil {
+		return fail(fmt.Errorf("scope %s: %w", run.Unit, err))
+	}
+	cg, err := m.units.ControlGroup(ctx, run.Unit)
+	if err != nil {
+		return fail(err)
+	}
+	spec, err := buildSpec(&rec.Spec, filepath.Join(cg, "container"))
+	if err != nil {
+		return fail(err)
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(run.RunDir, "bundle", "config.json"), spec, 0o600); err != nil {
+		return fail(err)
+	}
+	g, _ := json.Marshal(monitor.Go{Cgroup: filepath.Join("/sys/fs/cgroup", cg), Attach: o.Attach})
+	if _, err := ours.Write(append(g, '\n')); err != nil {
+		return fail(fmt.Errorf("monitor: %w", err))
+	}
+	ours.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	line, err := bufio.NewReader(ours).ReadBytes('\n')
+	if err != nil {
+		return fail(fmt.Errorf("monitor gave no answer: %w", err))
+	}
+	var st monitor.Started
+	if err := json.Unmarshal(line, &st); err != nil {
+		return fail(fmt.Errorf("monitor answer %q: %w", line, err))
+	}
+	if st.Error != "" {
+		// The monitor has cleaned up and exits; its scope goes with it.
+		return 0, fmt.Errorf("%s: %w", st.Error, errdefs.ErrInvalidArgument)
+	}
+	return st.Pid, nil
+}
+
+// sharesToWeight maps docker's --cpu-shares (2..262144, default 1024) onto
+// CPUWeight (1..10000, default 100) as systemd and runc do.
+func sharesToWeight(shares uint64) uint64 {
+	if shares < 2 {
+		shares = 2
+	}
+	if shares > 262144 {
+		shares = 262144
+	}
+	return 1 + ((shares-2)*9999)/262142
+}
+
+// liveRun returns the container's run if the operation is allowed.
+func (m *Manager) liveRun(ref string, op Op) (*container, Run, error) {
+	c, err := m.lookup(ref)
+	if err != nil {
+		return nil, Run{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := Check(c.rec.State, op); err != nil {
+		return nil, Run{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+	}
+	if c.rec.Run == nil {
+		return nil, Run{}, fmt.Errorf("container %s: not running: %w", c.rec.Name, errdefs.ErrConflict)
+	}
+	return c, *c.rec.Run, nil
+}
+
+// runtime runs one command of the run's recorded runtime.
+func runtime(ctx context.Context, run Run, args ...string) error {
+	full := append([]string{"--root", run.RuntimeRoot}, args...)
+	cmd := exec.CommandContext(ctx, run.RuntimePath, full...)
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("runtime %s %s: %s: %w", run.RuntimeName, args[0], trimOutput(out), errdefs.ErrUnavailable)
+		}
+		return fmt.Errorf("runtime %s (%s): %v: %w", run.RuntimeName, run.RuntimePath, err, errdefs.ErrUnavailable)
+	}
+	return nil
+}
+
+func trimOutput(b []byte) string {
+	s := string(b)
+	if len(s) > 500 {
+		s = s[len(s)-500:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == ' ') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Kill sends a signal to the container's init process.
+func (m *Manager) Kill(ctx context.Context, ref, signal string) error {
+	sig, err := ParseSignal(signal)
+	if err != nil {
+		return err
+	}
+	_, run, err := m.liveRun(ref, OpKill)
+	if err != nil {
+		return err
+	}
+	return runtime(ctx, run, "kill", filepath.Base(run.Unit[len("berth-"):len(run.Unit)-len(".scope")]), strconv.Itoa(int(sig)))
+}
+
+// Pause freezes a running container; Unpause thaws it.
+func (m *Manager) Pause(ctx context.Context, ref string) error {
+	return m.freeze(ctx, ref, OpPause, "pause", Paused)
+}
+
+// Unpause thaws a paused container.
+func (m *Manager) Unpause(ctx context.Context, ref string) error {
+	return m.freeze(ctx, ref, OpUnpause, "resume", Running)
+}
+
+func (m *Manager) freeze(ctx context.Context, ref string, op Op, verb string, to State) error {
+	c, err := m.lookup(ref)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if err := Check(c.rec.State, op); err != nil {
+		c.mu.Unlock()
+		return fmt.Errorf("container %s: %w", c.rec.Name, err)
+	}
+	run := *c.rec.Run
+	if err := runtime(ctx, run, verb, c.rec.ID); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.rec.State = to
+	if err := m.save(c); err != nil {
+		m.log.Error("cannot save container record", "container", c.rec.ID, "err", err)
+	}
+	info := c.info()
+	c.mu.Unlock()
+	m.events(Event{Kind: EventChanged, Info: info})
+	return nil
+}
+
+// Stop asks the monitor to stop the container (stop signal, SIGKILL after
+// timeout seconds; nil means the container's own) and waits for the exit.
+// Stopping a container that is not running succeeds and does nothing.
+func (m *Manager) Stop(ctx context.Context, ref string, timeout *int) (Info, error) {
+	c, err := m.lookup(ref)
+	if err != nil {
+		return Info{}, err
+	}
+	c.mu.Lock()
+	if err := Check(c.rec.State, OpStop); err != nil {
+		c.mu.Unlock()
+		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+	}
+	if !c.rec.State.Live() {
+		info := c.info()
+		c.mu.Unlock()
+		return info, nil
+	}
+	t := stopTimeout(c.rec.Spec)
+	if timeout != nil {
+		t = *timeout
+	}
+	run := *c.rec.Run
+	exited := c.exited
+	c.rec.Stopped = true
+	c.mu.Unlock()
+	conn, err := monitor.Call(run.RunDir, monitor.Request{Op: "stop", Timeout: t}, 10*time.Second)
+	if err != nil {
+		// No monitor: the run has ended or is ending; reconcile decides.
+		m.reconcile(ctx, c)
+	} else {
+		conn.Close()
+	}
+	wait := time.Duration(t+15) * time.Second
+	select {
+	case <-exited:
+	case <-time.After(wait):
+		m.reconcile(ctx, c)
+		select {
+		case <-exited:
+		default:
+			return Info{}, fmt.Errorf("container %s did not stop within %s: %w", c.rec.Name, wait, errdefs.ErrUnavailable)
+		}
+	case <-ctx.Done():
+		return Info{}, ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info(), nil
+}
+
+// Restart stops the container if it runs, waits for its scope to go and
+// starts it again.
+func (m *Manager) Restart(ctx context.Context, snap *config.Snapshot, ref string, timeout *int) (Info, error) {
+	c, err := m.lookup(ref)
+	if err != nil {
+		return Info{}, err
+	}
+	c.mu.Lock()
+	err = Check(c.rec.State, OpRestart)
+	id := c.rec.ID
+	c.mu.Unlock()
+	if err != nil {
+		return Info{}, err
+	}
+	if _, err := m.Stop(ctx, id, timeout); err != nil {
+		return Info{}, err
+	}
+	return m.Start(ctx, snap, id, StartOptions{})
+}
+
+// Wait blocks until the container's current run has ended and returns its
+// exit code. A container that is not running returns at once.
+func (m *Manager) Wait(ctx context.Context, ref string) (int, error) {
+	c, err := m.lookup(ref)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	exited := c.exited
+	c.mu.Unlock()
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rec.ExitCode, nil
+}
+
+// Remove deletes a container that is not running; force stops it first
+// with SIGKILL.
+func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
+	c, err := m.lookup(ref)
+	if err != nil {
+		return err
+	}
+	op := OpRemove
+	if force {
+		op = OpForceRemove
+	}
+	c.mu.Lock()
+	err = Check(c.rec.State, op)
+	live := c.rec.State.Live()
+	id := c.rec.ID
+	c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.rec.Name, err)
+	}
+	if live {
+		zero := 0
+		if _, err := m.Stop(ctx, id, &zero); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	if c.gone {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.rec.State.Live() {
+		c.mu.Unlock()
+		return fmt.Errorf("container %s: started again while being removed: %w", c.rec.Name, errdefs.ErrConflict)
+	}
+	c.gone = true
+	info := c.info()
+	c.mu.Unlock()
+	m.forget(id)
+	os.RemoveAll(m.runDir(id))
+	if err := os.RemoveAll(m.containerDir(id)); err != nil {
+		return fmt.Errorf("container %s: %w", info.Name, err)
+	}
+	m.event(events.Removed, info, nil)
+	m.events(Event{Kind: EventRemoved, Info: info})
+	return nil
+}
+
+// Attach connects to the running payload's stdio. The returned file is a
+// stream (package stream) to hand to the client.
+func (m *Manager) Attach(ctx context.Context, ref string, stdin bool) (*os.File, error) {
+	_, run, err := m.liveRun(ref, OpAttach)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := monitor.Call(run.RunDir, monitor.Request{Op: "attach", Stdin: stdin}, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("attach: %v: %w", err, errdefs.ErrUnavailable)
+	}
+	defer conn.Close()
+	return conn.File()
+}
+
+// ExecOptions describe a process to run in a container.
+type ExecOptions struct {
+	Cmd     []string
+	Env     []string
+	Workdir string
+	User    string
+	TTY     bool
+	Stdin   bool
+}
+
+// Exec starts a process in a running container through its monitor (so it
+// outlives berthd) and returns its stream.
+func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (*os.File, error) {
+	if len(o.Cmd) == 0 {
+		return nil, fmt.Errorf("exec: no command given: %w", errdefs.ErrInvalidArgument)
+	}
+	c, run, err := m.liveRun(ref, OpExec)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	spec := c.rec.Spec
+	c.mu.Unlock()
+	b, err := os.ReadFile(filepath.Join(run.RunDir, "bundle", "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("exec: bundle: %w", err)
+	}
+	p := *s.Process
+	p.Args = o.Cmd
+	p.Terminal = o.TTY
+	p.Env = append(append([]string(nil), p.Env...), o.Env...)
+	if o.TTY {
+		p.Env = append(p.Env, "TERM=xterm")
+	}
+	if o.Workdir != "" {
+		p.Cwd = o.Workdir
+	}
+	if o.User != "" {
+		ps, err := buildSpec(&Spec{Rootfs: spec.Rootfs, Cmd: o.Cmd, User: o.User}, "")
+		if err != nil {
+			return nil, err
+		}
+		p.User = ps.Process.User
+		p.Capabilities = ps.Process.Capabilities
+	}
+	pj, _ := json.Marshal(p)
+	conn, err := monitor.Call(run.RunDir, monitor.Request{Op: "exec", Stdin: o.Stdin, TTY: o.TTY, Process: pj}, 30*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("exec: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	defer conn.Close()
+	return conn.File()
+}

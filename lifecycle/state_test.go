@@ -1,0 +1,78 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/containerd/errdefs"
+)
+
+// TestTransitionMatrix spells out every (state, op) pair so that a change to
+// the table shows up here as a deliberate edit.
+func TestTransitionMatrix(t *testing.T) {
+	// Rows: states in order; columns: ops in order of Ops().
+	// start stop kill pause unpause exec attach restart remove force-remove exit
+	want := map[State]string{
+		Created:    "YY....YYYY.",
+		Running:    ".YYY.YYY.YY",
+		Paused:     ".YY.Y..Y.YY",
+		Restarting: ".YY......YY",
+		Exited:     "YY.....YYY.",
+		Dead:       "........YY.",
+	}
+	for _, s := range States() {
+		row := want[s]
+		// pad: the literal rows above omit trailing refusals
+		for len(row) < len(Ops()) {
+			row += "."
+		}
+		for i, op := range Ops() {
+			t.Run(s.String()+"/"+op.String(), func(t *testing.T) {
+				err := Check(s, op)
+				if row[i] == 'Y' && err != nil {
+					t.Fatalf("want allowed, got %v", err)
+				}
+				if row[i] == '.' {
+					if err == nil {
+						t.Fatal("want refused, got nil")
+					}
+					var te *TransitionError
+					if !errors.As(err, &te) || te.From != s || te.Op != op {
+						t.Fatalf("want *TransitionError{%v,%v}, got %#v", s, op, err)
+					}
+					if !errdefs.IsConflict(err) {
+						t.Fatalf("want a conflict, got %v", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestStateJSONRoundTrip(t *testing.T) {
+	for _, s := range States() {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got State
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got != s {
+			t.Fatalf("%v: round trip gave %v", s, got)
+		}
+	}
+	var s State
+	if err := json.Unmarshal([]byte(`"zombie"`), &s); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("unknown state: want invalid argument, got %v", err)
+	}
+}
+
+func TestRemoveRunningMessage(t *testing.T) {
+	err := Check(Running, OpRemove)
+	if err == nil || err.Error() != "cannot remove a running container: stop it first or force the removal" {
+		t.Fatalf("got %v", err)
+	}
+}

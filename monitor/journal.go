@@ -1,0 +1,123 @@
+package monitor
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"github.com/berthd/berth/events"
+	"github.com/berthd/berth/systemd"
+)
+
+// MaxLine is where container output lines are split, as docker's journald
+// driver does; the pieces before the last carry CONTAINER_PARTIAL_MESSAGE.
+const MaxLine = 16 << 10
+
+type journalLogger struct {
+	cfg  Config
+	vars map[string]string
+}
+
+func newJournalLogger(cfg Config) *journalLogger {
+	tag := cfg.ID
+	if len(tag) > 12 {
+		tag = tag[:12]
+	}
+	return &journalLogger{cfg: cfg, vars: map[string]string{
+		"CONTAINER_ID":      tag,
+		"CONTAINER_ID_FULL": cfg.ID,
+		"CONTAINER_NAME":    cfg.Name,
+		"CONTAINER_TAG":     tag,
+		"IMAGE_NAME":        cfg.Image,
+		"SYSLOG_IDENTIFIER": tag,
+	}}
+}
+
+// lineWriter cuts one output stream into journal entries.
+type lineWriter struct {
+	j     *journalLogger
+	pri   systemd.Priority
+	buf   []byte
+	vars  map[string]string
+	pvars map[string]string
+}
+
+func (j *journalLogger) stream(kind int) *lineWriter {
+	pri := systemd.PriInfo
+	if kind == 2 {
+		pri = systemd.PriErr
+	}
+	partial := make(map[string]string, len(j.vars)+1)
+	for k, v := range j.vars {
+		partial[k] = v
+	}
+	partial["CONTAINER_PARTIAL_MESSAGE"] = "true"
+	return &lineWriter{j: j, pri: pri, vars: j.vars, pvars: partial}
+}
+
+func (w *lineWriter) write(p []byte) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i >= 0 && i <= MaxLine {
+			w.emit(w.buf[:i], false)
+			w.buf = w.buf[i+1:]
+			continue
+		}
+		if len(w.buf) > MaxLine {
+			w.emit(w.buf[:MaxLine], true)
+			w.buf = w.buf[MaxLine:]
+			continue
+		}
+		break
+	}
+	if len(w.buf) == 0 {
+		w.buf = nil
+	}
+}
+
+func (w *lineWriter) close() {
+	if len(w.buf) > 0 {
+		w.emit(w.buf, false)
+		w.buf = nil
+	}
+}
+
+func (w *lineWriter) emit(line []byte, partial bool) {
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	vars := w.vars
+	if partial {
+		vars = w.pvars
+	}
+	systemd.Log(w.pri, string(line), vars)
+}
+
+func (j *journalLogger) event(pri systemd.Priority, msg string) {
+	systemd.Log(pri, fmt.Sprintf("container %s: %s", j.cfg.Name, msg), j.eventVars("", nil))
+}
+
+func (j *journalLogger) eventVars(id string, extra map[string]string) map[string]string {
+	v := map[string]string{
+		"SYSLOG_IDENTIFIER":  "berth-monitor",
+		"CONTAINER_ID_FULL":  j.cfg.ID,
+		"CONTAINER_NAME":     j.cfg.Name,
+		"BERTH_CONTAINER_ID": j.cfg.ID,
+	}
+	if id != "" {
+		v["MESSAGE_ID"] = id
+	}
+	for k, x := range extra {
+		v[k] = x
+	}
+	return v
+}
+
+func (j *journalLogger) died(code int) {
+	systemd.Log(systemd.PriInfo, fmt.Sprintf("container %s died with exit code %d", j.cfg.Name, code),
+		j.eventVars(events.Died, map[string]string{events.FieldEvent: "die", events.FieldExitCode: strconv.Itoa(code)}))
+}
+
+func (j *journalLogger) removed() {
+	systemd.Log(systemd.PriInfo, fmt.Sprintf("container %s removed", j.cfg.Name),
+		j.eventVars(events.Removed, map[string]string{events.FieldEvent: "remove"}))
+}

@@ -1,0 +1,167 @@
+package monitor
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// FormatVersion is written into every Config and Exit; readers accept any
+// version up to their own.
+const FormatVersion = 1
+
+// Config is everything the monitor needs for one run of a container.
+type Config struct {
+	Version      int    `json:"version"`
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Image        string `json:"image"`
+	RunID        int    `json:"run_id"`
+	RuntimePath  string `json:"runtime_path"`
+	RuntimeRoot  string `json:"runtime_root"`
+	RunDir       string `json:"run_dir"`
+	ContainerDir string `json:"container_dir"`
+	NotifySocket string `json:"notify_socket"`
+	TTY          bool   `json:"tty"`
+	Stdin        bool   `json:"stdin"`
+	StopSignal   int    `json:"stop_signal"`
+	StopTimeout  int    `json:"stop_timeout"` // seconds
+	AutoRemove   bool   `json:"auto_remove"`
+	BootID       string `json:"boot_id"`
+}
+
+// Bundle is the OCI bundle directory of a run.
+func (c *Config) Bundle() string { return filepath.Join(c.RunDir, "bundle") }
+
+// SocketPath is where the monitor of a run listens.
+func SocketPath(runDir string) string { return filepath.Join(runDir, "monitor.sock") }
+
+// ExitPath is the exit record of a container.
+func ExitPath(containerDir string) string { return filepath.Join(containerDir, "exit.json") }
+
+// Go is berthd's go-ahead on the start pipe.
+type Go struct {
+	Cgroup string `json:"cgroup"` // absolute cgroupfs path of the scope
+	Attach bool   `json:"attach"` // wait for the first attach before starting
+}
+
+// Started is the monitor's answer on the start pipe.
+type Started struct {
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Exit is the exit record of one run.
+type Exit struct {
+	Version    int       `json:"version"`
+	ID         string    `json:"id"`
+	RunID      int       `json:"run_id"`
+	ExitCode   int       `json:"exit_code"`
+	FinishedAt time.Time `json:"finished_at"`
+	BootID     string    `json:"boot_id"`
+	Removed    bool      `json:"removed,omitempty"` // --rm was carried out
+}
+
+// Process is what an exec runs; the monitor turns it into the runtime's
+// process.json by way of ProcessJSON.
+type Request struct {
+	Op      string          `json:"op"` // attach, exec, stop
+	Stdin   bool            `json:"stdin,omitempty"`
+	TTY     bool            `json:"tty,omitempty"`
+	Timeout int             `json:"timeout,omitempty"`  // stop: seconds
+	Process json.RawMessage `json:"process,omitempty"` // exec: OCI process
+}
+
+// Reply answers a Request.
+type Reply struct {
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// ReadExit reads an exit record; it returns os.ErrNotExist if there is none.
+func ReadExit(containerDir string) (*Exit, error) {
+	b, err := os.ReadFile(ExitPath(containerDir))
+	if err != nil {
+		return nil, err
+	}
+	var e Exit
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("exit record %s: %w", ExitPath(containerDir), err)
+	}
+	if e.Version > FormatVersion {
+		return nil, fmt.Errorf("exit record %s: format version %d is newer than %d", ExitPath(containerDir), e.Version, FormatVersion)
+	}
+	return &e, nil
+}
+
+// Call sends a request to the monitor listening in runDir and reads its
+// reply. On success the connection is returned open, positioned after the
+// reply, for attach and exec streams; the caller closes it.
+func Call(runDir string, req Request, timeout time.Duration) (*net.UnixConn, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.Dial("unix", SocketPath(runDir))
+	if err != nil {
+		return nil, fmt.Errorf("monitor not reachable: %w", err)
+	}
+	conn := c.(*net.UnixConn)
+	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("monitor request: %w", err)
+	}
+	line, err := readLine(conn)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("monitor reply: %w", err)
+	}
+	var rep Reply
+	if err := json.Unmarshal(line, &rep); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("monitor reply %q: %w", line, err)
+	}
+	if rep.Error != "" {
+		conn.Close()
+		return nil, errors.New(rep.Error)
+	}
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// readLine reads up to a newline one byte at a time, so that nothing past
+// the line is consumed from the connection.
+func readLine(r io.Reader) ([]byte, error) {
+	var line []byte
+	var b [1]byte
+	for len(line) < 1<<16 {
+		if _, err := r.Read(b[:]); err != nil {
+			return nil, err
+		}
+		if b[0] == '\n' {
+			return line, nil
+		}
+		line = append(line, b[0])
+	}
+	return nil, errors.New("line too long")
+}
+
+// readJSONLine reads one JSON line with a buffered reader (start pipe only,
+// where nothing else follows).
+func readJSONLine(r *bufio.Reader, v any) error {
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(line, v)
+}

@@ -1,0 +1,217 @@
+package ocispec
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/profiles/seccomp"
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// DefaultPath is the PATH of a container whose options set none.
+const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Options are the container settings that shape the spec.
+type Options struct {
+	Rootfs          string
+	Args            []string
+	Env             []string
+	Cwd             string
+	User            string // "uid[:gid]" or "name[:group]", resolved in Rootfs
+	Hostname        string
+	Network         string // "none" or "host"
+	TTY             bool
+	NoNewPrivileges bool
+	CgroupsPath     string
+}
+
+// DefaultCapabilities is docker's default capability set.
+var DefaultCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+var maskedPaths = []string{
+	"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+	"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+}
+
+var readonlyPaths = []string{
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+}
+
+func invalid(format string, a ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), errdefs.ErrInvalidArgument)
+}
+
+// Generate builds the spec. The root file system must exist.
+func Generate(o Options) (*specs.Spec, error) {
+	if !filepath.IsAbs(o.Rootfs) {
+		return nil, invalid("root file system %q: not an absolute path", o.Rootfs)
+	}
+	if st, err := os.Stat(o.Rootfs); err != nil || !st.IsDir() {
+		return nil, invalid("root file system %q: not a directory", o.Rootfs)
+	}
+	if len(o.Args) == 0 {
+		return nil, invalid("no command given")
+	}
+	if o.Cwd == "" {
+		o.Cwd = "/"
+	}
+	if !filepath.IsAbs(o.Cwd) {
+		return nil, invalid("working directory %q: not an absolute path", o.Cwd)
+	}
+	u, err := resolveUser(o.Rootfs, o.User)
+	if err != nil {
+		return nil, err
+	}
+	caps := append([]string(nil), DefaultCapabilities...)
+	if u.Uid != 0 {
+		// Like docker: a non-root user keeps the bounding set only.
+		caps = nil
+	}
+	env := withDefaults(o.Env, o.Hostname, u.Home, o.TTY)
+	s := &specs.Spec{
+		Version:  specs.Version,
+		Root:     &specs.Root{Path: o.Rootfs},
+		Hostname: o.Hostname,
+		Process: &specs.Process{
+			Terminal: o.TTY,
+			User: specs.User{
+				UID:            uint32(u.Uid),
+				GID:            uint32(u.Gid),
+				AdditionalGids: toUint32(u.Sgids),
+			},
+			Args: o.Args,
+			Env:  env,
+			Cwd:  o.Cwd,
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:  DefaultCapabilities,
+				Effective: caps,
+				Permitted: caps,
+			},
+			NoNewPrivileges: o.NoNewPrivileges,
+		},
+		Mounts: defaultMounts(o.Network == "host"),
+		Linux: &specs.Linux{
+			CgroupsPath:   o.CgroupsPath,
+			Namespaces:    namespaces(o.Network),
+			MaskedPaths:   maskedPaths,
+			ReadonlyPaths: readonlyPaths,
+			Resources: &specs.LinuxResources{
+				// Device access is a security rule, not a limit: deny all,
+				// the runtime adds its default devices back.
+				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+			},
+		},
+	}
+	if o.Network == "host" {
+		s.Hostname = ""
+	}
+	sc, err := seccomp.GetDefaultProfile(s)
+	if err != nil {
+		return nil, fmt.Errorf("default seccomp profile: %w", err)
+	}
+	s.Linux.Seccomp = sc
+	return s, nil
+}
+
+func namespaces(network string) []specs.LinuxNamespace {
+	ns := []specs.LinuxNamespace{
+		{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.UTSNamespace},
+		{Type: specs.IPCNamespace}, {Type: specs.CgroupNamespace},
+	}
+	if network != "host" {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	return ns
+}
+
+func defaultMounts(hostNet bool) []specs.Mount {
+	sysOpts := []string{"nosuid", "noexec", "nodev", "ro"}
+	m := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: sysOpts},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"ro", "nosuid", "noexec", "nodev"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+	}
+	if hostNet {
+		// A sysfs mount needs its own network namespace; bind the host's.
+		m[3] = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+	}
+	return m
+}
+
+func withDefaults(env []string, hostname, home string, tty bool) []string {
+	has := func(k string) bool {
+		for _, e := range env {
+			if strings.HasPrefix(e, k+"=") {
+				return true
+			}
+		}
+		return false
+	}
+	out := append([]string(nil), env...)
+	if !has("PATH") {
+		out = append([]string{DefaultPath}, out...)
+	}
+	if hostname != "" && !has("HOSTNAME") {
+		out = append(out, "HOSTNAME="+hostname)
+	}
+	if tty && !has("TERM") {
+		out = append(out, "TERM=xterm")
+	}
+	if home != "" && !has("HOME") {
+		out = append(out, "HOME="+home)
+	}
+	return out
+}
+
+func resolveUser(rootfs, spec string) (*user.ExecUser, error) {
+	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
+	if spec == "" {
+		spec = "0:0"
+	}
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return nil, invalid("root file system %q: %v", rootfs, err)
+	}
+	defer root.Close()
+	open := func(name string) io.Reader {
+		f, err := root.Open(name)
+		if err != nil {
+			return nil
+		}
+		b, _ := io.ReadAll(io.LimitReader(f, 4<<20))
+		f.Close()
+		return strings.NewReader(string(b))
+	}
+	passwd, group := open("etc/passwd"), open("etc/group")
+	u, err := user.GetExecUser(spec, defaults, passwd, group)
+	if err != nil {
+		if errors.Is(err, user.ErrNoPasswdEntries) || errors.Is(err, user.ErrNoGroupEntries) {
+			return nil, invalid("user %q: not found in the root file system's /etc/passwd or /etc/group", spec)
+		}
+		return nil, invalid("user %q: %v", spec, err)
+	}
+	return u, nil
+}
+
+func toUint32(v []int) []uint32 {
+	out := make([]uint32, len(v))
+	for i, x := range v {
+		out[i] = uint32(x)
+	}
+	return out
+}
