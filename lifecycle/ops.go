@@ -93,6 +93,7 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 		RuntimeName: rtName, RuntimePath: rtPath,
 		RuntimeRoot: filepath.Join(m.execRoot, "runc"),
 		Unit:        unit, RunDir: m.runDir(id), BootID: m.bootID,
+		StartedAt:   time.Now().UTC(),
 	}
 	if c.rec.Run != nil {
 		run.ID = c.rec.Run.ID
@@ -187,7 +188,11 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if err != nil {
 		return fail(err)
 	}
-	spec, err := buildSpec(&rec.Spec, filepath.Join(cg, "container"))
+	specOpts := rec.Spec
+	if specOpts.Hostname == "" && specOpts.Network != "host" {
+		specOpts.Hostname = rec.ID[:12] // as docker does
+	}
+	spec, err := buildSpec(&specOpts, filepath.Join(cg, "container"))
 	if err != nil {
 		return fail(err)
 	}

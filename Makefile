@@ -1,0 +1,69 @@
+# berth — build, install and test.
+SHELL := /bin/bash
+PREFIX     ?= /usr
+DESTDIR    ?=
+GO         ?= go
+BINDIR      = $(DESTDIR)$(PREFIX)/bin
+LIBEXECDIR  = $(DESTDIR)$(PREFIX)/libexec/berth
+UNITDIR     = $(DESTDIR)$(PREFIX)/lib/systemd/system
+DBUSDIR     = $(DESTDIR)$(PREFIX)/share/dbus-1
+VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
+STAGE      ?= $(CURDIR)/tests/.cache/stage
+APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux
+
+.PHONY: all build install test e2e check demo deps bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/berthd ./cmd/berthd
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/berthctl ./cmd/berthctl
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/berth-monitor ./cmd/berth-monitor
+
+install: build
+	install -D -m 0755 bin/berthd $(BINDIR)/berthd
+	install -D -m 0755 bin/berthctl $(BINDIR)/berthctl
+	install -D -m 0755 bin/berth-monitor $(LIBEXECDIR)/berth-monitor
+	install -D -m 0644 units/berthd.socket $(UNITDIR)/berthd.socket
+	install -D -m 0644 units/berthd.service $(UNITDIR)/berthd.service
+	install -D -m 0644 units/berth.slice $(UNITDIR)/berth.slice
+	ln -sf berthd.service $(UNITDIR)/dbus-io.berth.Engine1.service
+	install -D -m 0644 units/io.berth.Engine1.conf $(DBUSDIR)/system.d/io.berth.Engine1.conf
+	install -D -m 0644 units/io.berth.Engine1.service $(DBUSDIR)/system-services/io.berth.Engine1.service
+	install -D -m 0644 units/tmpfiles.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/berth.conf
+	install -D -m 0644 units/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/berth.conf
+
+# Packages the e2e tests, the demo and the benchmarks need (Debian).
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test:
+	$(GO) test -count=1 ./...
+
+# End-to-end tests: boots a throwaway systemd (nspawn) over the host's root
+# with berth installed into an overlay on /usr; needs root.
+e2e: deps
+	rm -rf $(STAGE)
+	$(MAKE) install DESTDIR=$(STAGE)
+	BERTH_STAGE=$(STAGE) $(GO) test -count=1 -tags e2e -timeout 25m -v ./tests/ 2>&1 | tee tests/.cache/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; \
+	exit $${PIPESTATUS[0]}
+
+check: test e2e
+
+demo: deps
+	rm -rf $(STAGE)
+	$(MAKE) install DESTDIR=$(STAGE)
+	BERTH_STAGE=$(STAGE) ./tests/demo.sh
+
+bench: deps
+	rm -rf $(STAGE)
+	$(MAKE) install DESTDIR=$(STAGE)
+	BERTH_STAGE=$(STAGE) ./bench/run.sh
+
+clean:
+	rm -rf bin tests/.cache

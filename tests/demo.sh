@@ -1,0 +1,24 @@
+#!/bin/bash
+# make demo: boot a throwaway systemd, install berth into it, run a
+# container from a busybox root file system and show its scope and journal.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage=${BERTH_STAGE:?run through make demo}
+. tests/sandbox.sh
+rootfs=tests/.cache/rootfs
+tests/mkrootfs.sh "$rootfs"
+trap sandbox_poweroff EXIT
+sandbox_boot berth-demo "$stage" "$PWD/$rootfs"
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; sandbox bash -c "$*"; }
+step systemctl enable --now berthd.socket
+step berthctl run --rm --name hello --rootfs /srv/rootfs -- sh -c "'echo hi from \$(hostname); uname -r'"
+step 'echo "exit code: $?"'
+step berthctl run -d --name web --memory 64m --rootfs /srv/rootfs -- sh -c "'while :; do echo tick; sleep 1; done'"
+sleep 2
+step berthctl ps
+step 'systemctl status --no-pager "berth-$(berthctl inspect web | sed -n "s/.*\"Id\": \"\(.*\)\",/\1/p" | head -1).scope" | head -12'
+step journalctl --no-pager -o verbose CONTAINER_NAME=web -n 1 '|' grep -E "'CONTAINER_|PRIORITY|MESSAGE=|_SYSTEMD_UNIT'"
+step berthctl logs --tail 3 web
+step berthctl stop -t 1 web
+step berthctl ps -a
+step berthctl status

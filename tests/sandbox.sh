@@ -1,0 +1,37 @@
+# sandbox.sh: boot a throwaway systemd in systemd-nspawn over the host's root,
+# with berth's staged /usr laid over the host's (read-only) and a busybox
+# root file system at /srv/rootfs. Source it, then:
+#   sandbox_boot NAME STAGE ROOTFS   sets SANDBOX_PID (PID 1 in the sandbox)
+#   sandbox CMD...                   runs CMD inside
+#   sandbox_poweroff
+sandbox_boot() {
+	local name=$1 stage=$2 rootfs=$3 log=${4:-/dev/null}
+	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 SYSTEMD_SECCOMP=0 setsid timeout 3600 \
+		systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit \
+		-M "$name" --overlay-ro=/usr:"$stage/usr":/usr --bind-ro="$rootfs":/srv/rootfs \
+		-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 >"$log" 2>&1 </dev/null &
+	local i nspawn=
+	for i in $(seq 100); do
+		nspawn=$(pgrep -f "^systemd-nspawn .*-M $name " | head -1)
+		[ -n "$nspawn" ] && SANDBOX_PID=$(pgrep -P "$nspawn" | head -1)
+		[ -n "${SANDBOX_PID:-}" ] && break
+		sleep 0.1
+	done
+	[ -n "${SANDBOX_PID:-}" ] || { echo "sandbox: nspawn did not start" >&2; return 1; }
+	local state
+	for i in $(seq 300); do
+		state=$(timeout 60 nsenter -t "$SANDBOX_PID" -a systemctl is-system-running --wait 2>/dev/null) || true
+		case $state in running|degraded) return 0 ;; esac
+		sleep 0.2
+	done
+	echo "sandbox: systemd did not come up (state: $state)" >&2
+	return 1
+}
+sandbox() { nsenter -t "$SANDBOX_PID" -a "$@"; }
+sandbox_poweroff() {
+	[ -n "${SANDBOX_PID:-}" ] || return 0
+	kill -RTMIN+4 "$SANDBOX_PID" 2>/dev/null || true
+	local i
+	for i in $(seq 100); do kill -0 "$SANDBOX_PID" 2>/dev/null || break; sleep 0.1; done
+	SANDBOX_PID=
+}
