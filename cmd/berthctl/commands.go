@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -244,9 +245,9 @@ func startAttached(c *client, id string, stdin, tty, removeOnFail bool) (int, er
 	// the exit code if the stream ends without one.
 	waited := make(chan int32, 1)
 	go func() {
-		var code int32 = -1
 		wc := &client{}
-		if wc.call("WaitContainer", []any{&code}, id) != nil {
+		code, err := wc.wait(id)
+		if err != nil {
 			code = -1
 		}
 		wc.close()
@@ -398,13 +399,27 @@ func cmdWait(c *client, args []string) (int, error) {
 		return 2, fmt.Errorf("no container given")
 	}
 	for _, r := range args {
-		var code int32
-		if err := c.call("WaitContainer", []any{&code}, r); err != nil {
+		code, err := c.wait(r)
+		if err != nil {
 			return 1, err
 		}
 		fmt.Println(code)
 	}
 	return 0, nil
+}
+
+// wait calls WaitContainer again whenever the bus gives up on a long call
+// (dbus-daemon bounds how long a reply may take).
+func (c *client) wait(ref string) (int32, error) {
+	for {
+		var code int32
+		err := c.call("WaitContainer", []any{&code}, ref)
+		var de dbus.Error
+		if errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.NoReply" || de.Name == "org.freedesktop.DBus.Error.Timeout") {
+			continue
+		}
+		return code, err
+	}
 }
 
 func cmdInspect(c *client, args []string) (int, error) {

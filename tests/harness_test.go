@@ -1,0 +1,161 @@
+//go:build e2e
+
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sandboxPID is PID 1 (systemd) of the sandbox, as seen from the host.
+var sandboxPID string
+
+const rootfs = "/srv/rootfs"
+
+func TestMain(m *testing.M) {
+	os.Exit(boot(m))
+}
+
+func boot(m *testing.M) int {
+	stage := os.Getenv("BERTH_STAGE")
+	if stage == "" || os.Getuid() != 0 {
+		fmt.Fprintln(os.Stderr, "e2e: run as root through `make e2e` (BERTH_STAGE names the staged install)")
+		return 1
+	}
+	cache, _ := filepath.Abs(".cache")
+	rfs := filepath.Join(cache, "rootfs")
+	if out, err := exec.Command("./mkrootfs.sh", rfs).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: mkrootfs: %v\n%s", err, out)
+		return 1
+	}
+	name := fmt.Sprintf("berth-e2e-%d", os.Getpid())
+	script := fmt.Sprintf(`. ./sandbox.sh && sandbox_boot %s %q %q %q && echo $SANDBOX_PID`, name, stage, rfs, filepath.Join(cache, "sandbox.log"))
+	out, err := exec.Command("bash", "-c", script).Output()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: boot: %v\n", err)
+		return 1
+	}
+	sandboxPID = strings.TrimSpace(string(out))
+	defer exec.Command("bash", "-c", ". ./sandbox.sh && SANDBOX_PID="+sandboxPID+" && sandbox_poweroff").Run()
+	if _, _, code := sh(nil, "systemctl enable berthd.socket && systemctl start berthd.socket && getent group berth"); code != 0 {
+		fmt.Fprintln(os.Stderr, "e2e: berthd.socket did not start or group berth is missing")
+		return 1
+	}
+	return m.Run()
+}
+
+// sh runs a bash script inside the sandbox.
+func sh(t *testing.T, script string) (stdout, stderr string, code int) {
+	if t != nil {
+		t.Helper()
+	}
+	cmd := exec.Command("nsenter", "-t", sandboxPID, "-a", "bash", "-c", script)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if t != nil {
+			t.Fatalf("nsenter: %v", err)
+		}
+	}
+	if t != nil {
+		t.Logf("$ %s\n%s%s(exit %d)", script, o.String(), e.String(), code)
+	}
+	return o.String(), e.String(), code
+}
+
+// must runs a script that must succeed and returns its trimmed stdout.
+func must(t *testing.T, script string) string {
+	t.Helper()
+	out, errOut, code := sh(t, script)
+	if code != 0 {
+		t.Fatalf("%s: exit %d: %s", script, code, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+// fails runs a script that must fail; it returns stderr.
+func fails(t *testing.T, script string) string {
+	t.Helper()
+	_, errOut, code := sh(t, script)
+	if code == 0 {
+		t.Fatalf("%s: succeeded, want a failure", script)
+	}
+	return errOut
+}
+
+// eventually retries a script until it succeeds.
+func eventually(t *testing.T, timeout time.Duration, script string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		cmd := exec.Command("nsenter", "-t", sandboxPID, "-a", "bash", "-c", script)
+		out, err := cmd.Output()
+		if err == nil {
+			return strings.TrimSpace(string(out))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not true within %s: %s", timeout, script)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// fresh gives a test a clean engine: no berthd, no containers, no scopes,
+// no configuration, the socket listening.
+func fresh(t *testing.T) {
+	t.Helper()
+	must(t, `systemctl stop berthd.service 2>/dev/null
+systemctl kill -s KILL 'berth-*.scope' 2>/dev/null
+for i in $(seq 100); do [ -z "$(systemctl list-units --plain --no-legend 'berth-*.scope')" ] && break; sleep 0.1; done
+systemctl list-units --plain --no-legend 'berth-*.scope' | grep . && exit 1
+rm -rf /var/lib/berth /run/berth/containers /run/berth/runc /etc/berth
+systemd-tmpfiles --create /usr/lib/tmpfiles.d/berth.conf
+systemctl reset-failed
+systemctl start berthd.socket`)
+	t.Cleanup(func() {
+		if t.Failed() {
+			sh(t, "journalctl -u berthd --no-pager -n 40; journalctl SYSLOG_IDENTIFIER=berth-monitor --no-pager -n 20")
+		}
+	})
+}
+
+// config writes /etc/berth/berth.toml.
+func config(t *testing.T, toml string) {
+	t.Helper()
+	must(t, "mkdir -p /etc/berth && cat > /etc/berth/berth.toml <<'EOF'\n"+toml+"\nEOF")
+}
+
+// runDetached starts a container and returns its id.
+func runDetached(t *testing.T, args string) string {
+	t.Helper()
+	id := must(t, "berthctl run -d --rootfs "+rootfs+" "+args)
+	if len(id) != 64 {
+		t.Fatalf("run -d printed %q, want a 64-hex id", id)
+	}
+	return id
+}
+
+func inspectField(t *testing.T, ref, field string) string {
+	t.Helper()
+	return must(t, fmt.Sprintf(`busctl get-property io.berth.Engine1 $(busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetContainer s %s | cut -d'"' -f2) io.berth.Engine1.Container %s | cut -d' ' -f2- | tr -d '"'`, ref, field))
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return n
+}
