@@ -27,7 +27,7 @@ type Options struct {
 // of a stream. done is called when the stream ends (journalctl finished or
 // the client went away).
 func Open(ctx context.Context, id string, o Options, done func()) (*os.File, error) {
-	args := []string{"--output=json", "--no-pager", "--quiet", "--all", "CONTAINER_ID_FULL=" + id, "--output-fields=MESSAGE,PRIORITY,CONTAINER_PARTIAL_MESSAGE"}
+	args := []string{"--output=json", "--no-pager", "--quiet", "--all", "CONTAINER_ID_FULL=" + id, "CONTAINER_ID=" + short(id), "--output-fields=MESSAGE,PRIORITY,CONTAINER_PARTIAL_MESSAGE"}
 	if o.Follow {
 		args = append(args, "--follow")
 	}
@@ -114,4 +114,13 @@ func Decode(line []byte) (stream.Kind, []byte, bool) {
 		kind = stream.Stderr
 	}
 	return kind, msg, true
+}
+
+// short is the 12-character id that output entries carry in CONTAINER_ID;
+// berth's own event entries lack that field, so they are not output.
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }

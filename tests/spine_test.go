@@ -330,7 +330,11 @@ func TestIntrospection(t *testing.T) {
 		}
 	}
 	path := strings.Split(must(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetContainer s intro"), `"`)[1]
-	if !strings.HasPrefix(path, "/io/berth/Engine1/container/_3") {
+	want := "/io/berth/Engine1/container/" + id
+	if id[0] >= '0' && id[0] <= '9' {
+		want = "/io/berth/Engine1/container/_3" + id // a leading digit is escaped
+	}
+	if path != want {
 		t.Fatalf("object path %q: want the id escaped like systemd", path)
 	}
 	cont := must(t, "busctl introspect io.berth.Engine1 "+path)

@@ -229,7 +229,7 @@ func cmdRun(c *client, args []string) (int, error) {
 		fmt.Println(id)
 		return 0, nil
 	}
-	return startAttached(c, id, f.interactive, f.tty, f.rm)
+	return startAttached(c, id, f.interactive, f.tty, true)
 }
 
 // startAttached starts a container whose payload waits for our attach, so
