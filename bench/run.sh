@@ -1,0 +1,47 @@
+#!/bin/bash
+# bench/run.sh (make bench): figures for the spine, each against a baseline
+# measured in the same run, in a throwaway systemd (nspawn).
+#  - berthctl run --rm … true vs runc --systemd-cgroup run on the same
+#    busybox root file system (median of N runs each, interleaved)
+#  - berthd RSS when idle (no calls in flight)
+#  - berth-monitor PSS with 20 containers running
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage=${BERTH_STAGE:?run through make bench}
+runs=${RUNS:-30}
+. tests/sandbox.sh
+rootfs=tests/.cache/rootfs
+tests/mkrootfs.sh "$rootfs"
+trap sandbox_poweroff EXIT
+sandbox_boot berth-bench "$stage" "$PWD/$rootfs" tests/.cache/bench-sandbox.log
+sandbox bash -c 'cat > /tmp/bench-inner.sh' <<'IN'
+set -euo pipefail
+runs=$1
+awk() { mawk "$@"; }  # /etc/alternatives is empty in a volatile sandbox
+systemctl start berthd.socket
+mkdir -p /tmp/bundle && cd /tmp/bundle
+runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/; s#"path": "rootfs"#"path": "/srv/rootfs"#' config.json
+ms() { echo $(( ($2 - $1) / 1000 )); }
+berthctl run --rm --rootfs /srv/rootfs -- true   # warm: activation, page cache
+runc --systemd-cgroup run -b /tmp/bundle warm >/dev/null
+: >/tmp/b; : >/tmp/r
+for i in $(seq "$runs"); do
+	a=$(date +%s%N); runc --systemd-cgroup run -b /tmp/bundle "r$i" >/dev/null; b=$(date +%s%N)
+	echo $(( (b - a) / 1000 )) >>/tmp/r
+	a=$(date +%s%N); berthctl run --rm --rootfs /srv/rootfs -- true; b=$(date +%s%N)
+	echo $(( (b - a) / 1000 )) >>/tmp/b
+done
+med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+rb=$(med /tmp/b); rr=$(med /tmp/r)
+printf 'run --rm true, median of %d: berthctl %.1f ms, runc --systemd-cgroup %.1f ms, ratio %.2f\n' "$runs" "$(echo "$rb/1000" | bc -l)" "$(echo "$rr/1000" | bc -l)" "$(echo "$rb/$rr" | bc -l)"
+for i in $(seq 20); do berthctl run -d --rootfs /srv/rootfs -- sleep 1000 >/dev/null; done
+sleep 1
+pss=0; n=0
+for p in $(pgrep -x berth-monitor); do
+	v=$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup); pss=$((pss + v)); n=$((n + 1))
+done
+rss=$(awk '/^VmRSS:/ {print $2}' /proc/$(systemctl show -P MainPID berthd)/status)
+printf 'berth-monitor PSS with %d running: %.2f MB each (mean)\n' "$n" "$(echo "$pss/$n/1024" | bc -l)"
+printf 'berthd RSS with %d containers, idle: %.1f MB\n' "$n" "$(echo "$rss/1024" | bc -l)"
+IN
+sandbox bash /tmp/bench-inner.sh "$runs" </dev/null
