@@ -93,7 +93,7 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 		RuntimeName: rtName, RuntimePath: rtPath,
 		RuntimeRoot: filepath.Join(m.execRoot, "runc"),
 		Unit:        unit, RunDir: m.runDir(id), BootID: m.bootID,
-		StartedAt:   time.Now().UTC(),
+		StartedAt: time.Now().UTC(),
 	}
 	if c.rec.Run != nil {
 		run.ID = c.rec.Run.ID
@@ -281,11 +281,11 @@ func (m *Manager) Kill(ctx context.Context, ref, signal string) error {
 	if err != nil {
 		return err
 	}
-	_, run, err := m.liveRun(ref, OpKill)
+	c, run, err := m.liveRun(ref, OpKill)
 	if err != nil {
 		return err
 	}
-	return runtime(ctx, run, "kill", filepath.Base(run.Unit[len("berth-"):len(run.Unit)-len(".scope")]), strconv.Itoa(int(sig)))
+	return runtime(ctx, run, "kill", c.rec.ID, strconv.Itoa(int(sig))) // ID never changes
 }
 
 // Pause freezes a running container; Unpause thaws it.

@@ -74,7 +74,7 @@ type Request struct {
 	Op      string          `json:"op"` // attach, exec, stop
 	Stdin   bool            `json:"stdin,omitempty"`
 	TTY     bool            `json:"tty,omitempty"`
-	Timeout int             `json:"timeout,omitempty"`  // stop: seconds
+	Timeout int             `json:"timeout,omitempty"` // stop: seconds
 	Process json.RawMessage `json:"process,omitempty"` // exec: OCI process
 }
 

@@ -10,18 +10,19 @@ sandbox_boot() {
 		systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit \
 		-M "$name" --overlay-ro=/usr:"$stage/usr":/usr --bind-ro="$rootfs":/srv/rootfs \
 		-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 >"$log" 2>&1 </dev/null &
-	local i nspawn=
-	for i in $(seq 100); do
-		nspawn=$(pgrep -f "^systemd-nspawn .*-M $name " | head -1)
-		[ -n "$nspawn" ] && SANDBOX_PID=$(pgrep -P "$nspawn" | head -1)
-		[ -n "${SANDBOX_PID:-}" ] && break
-		sleep 0.1
-	done
-	[ -n "${SANDBOX_PID:-}" ] || { echo "sandbox: nspawn did not start" >&2; return 1; }
-	local state
+	local i nspawn= state= pid=
+	SANDBOX_PID=
+	# nspawn forks a short-lived setup child before PID 1 exists: look for
+	# a child whose command is systemd, again on every try.
 	for i in $(seq 300); do
-		state=$(timeout 60 nsenter -t "$SANDBOX_PID" -a systemctl is-system-running --wait 2>/dev/null) || true
-		case $state in running|degraded) return 0 ;; esac
+		nspawn=$(pgrep -f "^systemd-nspawn .*-M $name " | head -1)
+		for pid in $( [ -n "$nspawn" ] && pgrep -P "$nspawn"); do
+			[ "$(cat /proc/$pid/comm 2>/dev/null)" = systemd ] && SANDBOX_PID=$pid
+		done
+		if [ -n "$SANDBOX_PID" ]; then
+			state=$(timeout 60 nsenter -t "$SANDBOX_PID" -a systemctl is-system-running --wait 2>/dev/null) || true
+			case $state in running|degraded) return 0 ;; esac
+		fi
 		sleep 0.2
 	done
 	echo "sandbox: systemd did not come up (state: $state)" >&2

@@ -62,7 +62,7 @@ func (c *client) property(path dbus.ObjectPath, iface, name string) (dbus.Varian
 }
 
 type entry struct {
-	ID, Name, Image, Command, State   string
+	ID, Name, Image, Command, State  string
 	CreatedAt, StartedAt, FinishedAt uint64
 	ExitCode                         int32
 	Path                             dbus.ObjectPath
