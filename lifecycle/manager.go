@@ -20,6 +20,7 @@ import (
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/monitor"
+	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/systemd"
 	"github.com/containerd/errdefs"
 )
@@ -437,10 +438,7 @@ func (m *Manager) validate(snap *config.Snapshot, spec *Spec) error {
 	if spec.StopTimeout != nil && *spec.StopTimeout < 0 {
 		return fmt.Errorf("stop timeout %d: negative: %w", *spec.StopTimeout, errdefs.ErrInvalidArgument)
 	}
-	// The spec is built again at each start; building it now refuses a
+	// The spec is built at each start; checking its options now refuses a
 	// missing root file system or an unknown user before anything exists.
-	if _, err := buildSpec(spec, ""); err != nil {
-		return err
-	}
-	return nil
+	return ocispec.Validate(specOptions(spec, ""))
 }

@@ -24,12 +24,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func buildSpec(spec *Spec, cgroupsPath string) (*specs.Spec, error) {
-	return ocispec.Generate(ocispec.Options{
+func specOptions(spec *Spec, cgroupsPath string) ocispec.Options {
+	return ocispec.Options{
 		Rootfs: spec.Rootfs, Args: spec.Cmd, Env: spec.Env, Cwd: spec.Workdir, User: spec.User,
 		Hostname: spec.Hostname, Network: spec.Network, TTY: spec.TTY,
 		NoNewPrivileges: spec.NoNewPrivileges, CgroupsPath: cgroupsPath,
-	})
+	}
+}
+
+func buildSpec(spec *Spec, cgroupsPath string) (*specs.Spec, error) {
+	return ocispec.Generate(specOptions(spec, cgroupsPath))
 }
 
 func (m *Manager) event(id string, info Info, extra map[string]string) {
@@ -153,7 +157,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	theirs := os.NewFile(uintptr(fds[1]), "start-monitor")
 	defer ours.Close()
 	cmd := exec.Command(m.monitorPath, cfgPath)
-	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Env = []string{ocispec.DefaultPath}
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/"
@@ -252,7 +256,7 @@ func (m *Manager) liveRun(ref string, op Op) (*container, Run, error) {
 func runtime(ctx context.Context, run Run, args ...string) error {
 	full := append([]string{"--root", run.RuntimeRoot}, args...)
 	cmd := exec.CommandContext(ctx, run.RuntimePath, full...)
-	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Env = []string{ocispec.DefaultPath}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		var ee *exec.ExitError

@@ -35,7 +35,6 @@ func newJournalLogger(cfg Config) *journalLogger {
 
 // lineWriter cuts one output stream into journal entries.
 type lineWriter struct {
-	j     *journalLogger
 	pri   systemd.Priority
 	buf   []byte
 	vars  map[string]string
@@ -52,7 +51,7 @@ func (j *journalLogger) stream(kind int) *lineWriter {
 		partial[k] = v
 	}
 	partial["CONTAINER_PARTIAL_MESSAGE"] = "true"
-	return &lineWriter{j: j, pri: pri, vars: j.vars, pvars: partial}
+	return &lineWriter{pri: pri, vars: j.vars, pvars: partial}
 }
 
 func (w *lineWriter) write(p []byte) {

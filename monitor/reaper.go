@@ -64,13 +64,6 @@ func (r *reaper) wait(pid int) <-chan unix.WaitStatus {
 	return ch
 }
 
-// forget drops a kept status that nobody will ask for.
-func (r *reaper) forget(pid int) {
-	r.mu.Lock()
-	delete(r.done, pid)
-	r.mu.Unlock()
-}
-
 // exitCode turns a wait status into a shell-style exit code.
 func exitCode(ws unix.WaitStatus) int {
 	switch {

@@ -52,8 +52,15 @@ func invalid(format string, a ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), errdefs.ErrInvalidArgument)
 }
 
-// Generate builds the spec. The root file system must exist.
-func Generate(o Options) (*specs.Spec, error) {
+// Validate checks the options that Generate would refuse (root file
+// system, command, working directory, user) without building a spec.
+func Validate(o Options) error {
+	_, err := check(&o)
+	return err
+}
+
+// check validates o, fills in defaults and resolves the user.
+func check(o *Options) (*user.ExecUser, error) {
 	if !filepath.IsAbs(o.Rootfs) {
 		return nil, invalid("root file system %q: not an absolute path", o.Rootfs)
 	}
@@ -69,7 +76,12 @@ func Generate(o Options) (*specs.Spec, error) {
 	if !filepath.IsAbs(o.Cwd) {
 		return nil, invalid("working directory %q: not an absolute path", o.Cwd)
 	}
-	u, err := resolveUser(o.Rootfs, o.User)
+	return resolveUser(o.Rootfs, o.User)
+}
+
+// Generate builds the spec. The root file system must exist.
+func Generate(o Options) (*specs.Spec, error) {
+	u, err := check(&o)
 	if err != nil {
 		return nil, err
 	}

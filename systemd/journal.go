@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/coreos/go-systemd/v22/journal"
 )
@@ -46,12 +45,11 @@ type JournalHandler struct {
 	ident string
 	attrs []slog.Attr
 	group string
-	mu    *sync.Mutex
 }
 
 // NewJournalHandler returns a handler for entries at or above level.
 func NewJournalHandler(ident string, level slog.Leveler) *JournalHandler {
-	return &JournalHandler{level: level, ident: ident, mu: &sync.Mutex{}}
+	return &JournalHandler{level: level, ident: ident}
 }
 
 // Enabled implements slog.Handler.

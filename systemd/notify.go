@@ -5,11 +5,9 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/coreos/go-systemd/v22/daemon"
-	"golang.org/x/sys/unix"
 )
 
 // Notify sends an sd_notify(3) state; without NOTIFY_SOCKET it does nothing.
@@ -18,15 +16,6 @@ import (
 func Notify(state string) error {
 	_, err := daemon.SdNotify(false, state)
 	return err
-}
-
-// NotifyReloading sends RELOADING=1 with MONOTONIC_USEC, as systemd 253+
-// wants for Type=notify-reload and 252 ignores.
-func NotifyReloading() error {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	usec := ts.Sec*1e6 + ts.Nsec/1e3
-	return Notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", usec))
 }
 
 // Listeners returns the stream sockets passed by systemd, and unsets
@@ -53,11 +42,4 @@ func BootID() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// MonotonicNow is CLOCK_MONOTONIC as a duration.
-func MonotonicNow() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano())
 }
