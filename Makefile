@@ -50,7 +50,7 @@ test:
 e2e: deps
 	rm -rf $(STAGE)
 	$(MAKE) install DESTDIR=$(STAGE)
-	BERTH_STAGE=$(STAGE) $(GO) test -count=1 -tags e2e -timeout 25m -v ./tests/ 2>&1 | tee tests/.cache/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; \
+	BERTH_STAGE=$(STAGE) $(GO) test -count=1 -tags e2e -timeout 25m -v ./tests/ 2>&1 | tee tests/.cache/e2e.log | grep -aE '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; \
 	exit $${PIPESTATUS[0]}
 
 check: test e2e

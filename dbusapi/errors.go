@@ -17,6 +17,7 @@ const (
 	ErrInvalidState    = "io.berth.Engine1.Error.InvalidState"
 	ErrUnavailable     = "io.berth.Engine1.Error.Unavailable"
 	ErrNotImplemented  = "io.berth.Engine1.Error.NotImplemented"
+	ErrPrecondition    = "io.berth.Engine1.Error.FailedPrecondition"
 	ErrInternal        = "io.berth.Engine1.Error.Internal"
 	ErrAccessDenied    = "org.freedesktop.DBus.Error.AccessDenied"
 	ErrServiceUnknown  = "org.freedesktop.DBus.Error.ServiceUnknown"
@@ -34,6 +35,7 @@ var classes = []struct {
 	{ErrAccessDenied, errdefs.ErrPermissionDenied, errdefs.IsPermissionDenied},
 	{ErrUnavailable, errdefs.ErrUnavailable, errdefs.IsUnavailable},
 	{ErrNotImplemented, errdefs.ErrNotImplemented, errdefs.IsNotImplemented},
+	{ErrPrecondition, errdefs.ErrFailedPrecondition, errdefs.IsFailedPrecondition},
 }
 
 // ToDBus maps an error to a named D-Bus error carrying its message.

@@ -50,6 +50,10 @@ type Server struct {
 	log     *slog.Logger
 	version string
 
+	// Reload puts a fresh configuration snapshot in force and returns
+	// its digest (set by berthd before Export).
+	Reload func(ctx context.Context) (string, error)
+
 	mu      sync.Mutex
 	objects map[string]*prop.Properties
 	mprops  *prop.Properties
@@ -297,6 +301,21 @@ func (m *manager) ListContainers(options map[string]dbus.Variant) ([]ContainerEn
 		}
 	}
 	return out, nil
+}
+
+func (m *manager) Reload(sender dbus.Sender, options map[string]dbus.Variant) (digest string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if m.s.Reload == nil {
+			return fmt.Errorf("reload: %w", errdefs.ErrNotImplemented)
+		}
+		if len(options) > 0 {
+			return fmt.Errorf("reload: unknown options: %w", errdefs.ErrInvalidArgument)
+		}
+		d, err := m.s.Reload(ctx)
+		digest = d
+		return err
+	})
+	return
 }
 
 func (m *manager) GetContainer(ref string) (dbus.ObjectPath, *dbus.Error) {

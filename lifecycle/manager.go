@@ -369,6 +369,28 @@ func (m *Manager) List() []Info {
 	return out
 }
 
+// RuntimePathsInUse lists the runtime paths (binaries or wrappers) that
+// containers in state created, running, paused or restarting recorded for
+// their current run: the wrappers that must not be removed.
+func (m *Manager) RuntimePathsInUse() map[string]bool {
+	used := map[string]bool{}
+	for _, i := range m.List() {
+		if i.Run != nil && (i.State == Created || i.State.Live()) {
+			used[i.Run.RuntimePath] = true
+		}
+	}
+	return used
+}
+
+// CountContainers returns how many container records exist under dataRoot.
+func CountContainers(dataRoot string) (int, error) {
+	ents, err := os.ReadDir(filepath.Join(dataRoot, "containers"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	return len(ents), err
+}
+
 // Create validates spec and records a new container in state created.
 // name may be empty (a name is made up). Nothing is left behind on error.
 func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string, spec Spec) (Info, error) {

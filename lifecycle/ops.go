@@ -18,6 +18,7 @@ import (
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/monitor"
 	"github.com/berthd/berth/ocispec"
+	"github.com/berthd/berth/runtimes"
 	"github.com/berthd/berth/systemd"
 	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -80,9 +81,19 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 	if err := Check(c.rec.State, OpStart); err != nil {
 		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
 	}
-	rtName, rtPath, err := snap.RuntimePath(c.rec.Spec.Runtime)
+	rt, err := snap.Runtime(c.rec.Spec.Runtime)
 	if err != nil {
 		return Info{}, fmt.Errorf("container %s: cannot start: %w", c.rec.Name, err)
+	}
+	rtName, rtPath := rt.Name, rt.Path
+	if rt.Wrapper != nil {
+		// Written at load or reload; made again if someone removed it.
+		if err := runtimes.Ensure(*rt.Wrapper); err != nil {
+			return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+		}
+		if _, err := os.Stat(rt.Binary); err != nil {
+			return Info{}, fmt.Errorf("container %s: runtime %s: %s is gone: %w", c.rec.Name, rtName, rt.Binary, errdefs.ErrUnavailable)
+		}
 	}
 	if _, err := os.Stat(rtPath); err != nil {
 		return Info{}, fmt.Errorf("container %s: runtime %s: %s is gone: %w", c.rec.Name, rtName, rtPath, errdefs.ErrUnavailable)

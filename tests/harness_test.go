@@ -119,7 +119,7 @@ func fresh(t *testing.T) {
 systemctl kill -s KILL 'berth-*.scope' 2>/dev/null
 for i in $(seq 100); do [ -z "$(systemctl list-units --plain --no-legend 'berth-*.scope')" ] && break; sleep 0.1; done
 systemctl list-units --plain --no-legend 'berth-*.scope' | grep . && exit 1
-rm -rf /var/lib/berth /run/berth/containers /run/berth/runc /etc/berth
+rm -rf /var/lib/berth /run/berth/containers /run/berth/runc /run/berth/runtimes /etc/berth /opt/berth-test
 systemd-tmpfiles --create /usr/lib/tmpfiles.d/berth.conf
 systemctl reset-failed
 systemctl start berthd.socket`)

@@ -629,3 +629,21 @@ func cmdStatus(c *client, args []string) (int, error) {
 		len(list), counts["running"], counts["paused"], counts["created"], counts["exited"])
 	return 0, nil
 }
+
+func cmdReload(c *client, args []string) (int, error) {
+	fs := newFlags("reload", "")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return 2, nil
+	}
+	if len(rest) > 0 {
+		return 2, fmt.Errorf("takes no arguments")
+	}
+	var digest string
+	if err := c.call("Reload", []any{&digest}, map[string]dbus.Variant{}); err != nil {
+		fmt.Fprintln(os.Stderr, "berthctl reload: "+describe(err)+" (the configuration in force is unchanged)")
+		return 1, nil
+	}
+	fmt.Println(digest)
+	return 0, nil
+}

@@ -36,6 +36,7 @@ func init() {
 		{"wait", "CONTAINER...", "Wait for containers to exit and print their exit codes", cmdWait},
 		{"attach", "[--no-stdin] CONTAINER", "Attach to a running container's output and input", cmdAttach},
 		{"status", "", "Show the engine's version, configuration digest and counts", cmdStatus},
+		{"reload", "", "Reload the configuration files (starts berthd if it is idle) and print the new digest", cmdReload},
 	}
 }
 
@@ -80,13 +81,17 @@ func main() {
 func describe(err error) string {
 	err = dbusapi.FromDBus(err)
 	msg := err.Error()
-	for _, class := range []error{errdefs.ErrNotFound, errdefs.ErrInvalidArgument, errdefs.ErrConflict, errdefs.ErrAlreadyExists, errdefs.ErrUnavailable, errdefs.ErrPermissionDenied} {
+	for _, class := range []error{errdefs.ErrNotFound, errdefs.ErrInvalidArgument, errdefs.ErrConflict, errdefs.ErrAlreadyExists, errdefs.ErrUnavailable, errdefs.ErrPermissionDenied, errdefs.ErrFailedPrecondition} {
 		if errors.Is(err, class) {
 			msg = strings.TrimSuffix(msg, ": "+class.Error())
 			switch class {
 			case errdefs.ErrNotFound:
 				if !strings.Contains(msg, "not found") && !strings.Contains(msg, "not in the configuration") {
 					msg += ": no such container"
+				}
+			case errdefs.ErrUnavailable:
+				if strings.Contains(msg, "activate service") {
+					msg += " (berthd did not start; `journalctl -u berthd -n 20` says why)"
 				}
 			case errdefs.ErrPermissionDenied:
 				msg = "permission denied: " + msg + " (run as root or as a member of group berth)"

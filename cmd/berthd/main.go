@@ -19,6 +19,7 @@ import (
 	"github.com/berthd/berth/dbusapi"
 	"github.com/berthd/berth/idle"
 	"github.com/berthd/berth/lifecycle"
+	"github.com/berthd/berth/runtimes"
 	"github.com/berthd/berth/systemd"
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
@@ -31,6 +32,7 @@ func main() {
 	cfgFile := flag.String("config", config.DefaultFile, "configuration file")
 	dropIns := flag.String("config-dir", config.DefaultDropInDir, "directory of drop-in configuration files")
 	listen := flag.String("listen", "", "serve the API on this unix socket path when not socket-activated")
+	rootsFile := flag.String("roots-file", DefaultRootsFile, "where the data-root and exec-root in use are recorded")
 	monitorPath := flag.String("monitor", "", "path of berth-monitor (default: beside berthd, else /usr/libexec/berth/berth-monitor)")
 	version := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
@@ -43,21 +45,33 @@ func main() {
 		fmt.Fprintln(os.Stderr, "berthd:", err)
 		os.Exit(1)
 	}
-	log := newLogger(snap.LogLevel)
-	if err := run(log, snap, *listen, findMonitor(*monitorPath)); err != nil {
+	level := new(slog.LevelVar)
+	level.UnmarshalText([]byte(snap.LogLevel))
+	log := newLogger(level)
+	d := &daemon{
+		log: log, level: level, listen: *listen, monitorPath: findMonitor(*monitorPath),
+		cfgFile: *cfgFile, dropIns: *dropIns, rootsFile: *rootsFile,
+	}
+	if err := d.run(snap); err != nil {
 		log.Error("berthd failed", "err", err)
 		fmt.Fprintln(os.Stderr, "berthd:", err)
 		os.Exit(1)
 	}
 }
 
-func newLogger(level string) *slog.Logger {
-	var lv slog.Level
-	lv.UnmarshalText([]byte(level))
+func newLogger(level slog.Leveler) *slog.Logger {
 	if systemd.JournalStream() {
-		return slog.New(systemd.NewJournalHandler("berthd", lv))
+		return slog.New(systemd.NewJournalHandler("berthd", level))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// daemon is one run of berthd.
+type daemon struct {
+	log                         *slog.Logger
+	level                       *slog.LevelVar
+	listen, monitorPath         string
+	cfgFile, dropIns, rootsFile string
 }
 
 func findMonitor(flagValue string) string {
@@ -73,7 +87,8 @@ func findMonitor(flagValue string) string {
 	return "/usr/libexec/berth/berth-monitor"
 }
 
-func run(log *slog.Logger, snap *config.Snapshot, listen, monitorPath string) error {
+func (d *daemon) run(snap *config.Snapshot) error {
+	log, listen, monitorPath := d.log, d.listen, d.monitorPath
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -94,6 +109,13 @@ func run(log *slog.Logger, snap *config.Snapshot, listen, monitorPath string) er
 	}
 	if _, err := os.Stat(monitorPath); err != nil {
 		return fmt.Errorf("berth-monitor: %w", err)
+	}
+
+	if err := checkRoots(d.rootsFile, snap); err != nil {
+		return err
+	}
+	if err := writeWrappers(snap); err != nil {
+		return err
 	}
 
 	units, err := systemd.Connect(ctx)
@@ -124,7 +146,33 @@ func run(log *slog.Logger, snap *config.Snapshot, listen, monitorPath string) er
 		return fmt.Errorf("load state: %w", err)
 	}
 	defer mgr.Close()
+	// Wrappers that no created or live container recorded and that the
+	// snapshot does not use are left over from earlier configurations.
+	keep := mgr.RuntimePathsInUse()
+	for _, w := range snap.Wrappers() {
+		keep[w.Path] = true
+	}
+	if removed, err := runtimes.Clean(snap.WrapperDir(), keep); err != nil {
+		log.Warn("cannot remove stale runtime wrappers", "err", err)
+	} else if len(removed) > 0 {
+		log.Info("removed stale runtime wrappers", "wrappers", removed)
+	}
 	srv = dbusapi.NewServer(bus, mgr, live, act, log, Version)
+	rl := &reloader{file: d.cfgFile, dropIns: d.dropIns, live: live, act: act, level: d.level, applied: srv.SetSnapshot}
+	wake := make(chan struct{}, 1) // the idle timeout may have changed
+	srv.Reload = func(ctx context.Context) (string, error) {
+		old, cur, err := rl.Reload(ctx)
+		if err != nil {
+			log.Error("reload failed; the old configuration stays in force", "digest", old.Digest, "err", err)
+			return old.Digest, err
+		}
+		log.Info("reloaded", "old_digest", old.Digest, "digest", cur.Digest, "runtimes", cur.RuntimeNames())
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+		return cur.Digest, nil
+	}
 	if err := srv.Export(); err != nil {
 		return fmt.Errorf("export on the bus: %w", err)
 	}
@@ -153,7 +201,7 @@ func run(log *slog.Logger, snap *config.Snapshot, listen, monitorPath string) er
 	log.Info("berthd ready", "version", Version, "containers", len(mgr.List()), "reconciled", changed, "digest", snap.Digest)
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	for {
 		idleNow, wait := act.Idle(time.Now())
 		if idleNow {
@@ -162,8 +210,16 @@ func run(log *slog.Logger, snap *config.Snapshot, listen, monitorPath string) er
 		}
 		select {
 		case s := <-sigs:
+			if s == unix.SIGHUP {
+				go func() {
+					defer act.Begin()()
+					srv.Reload(ctx)
+				}()
+				continue
+			}
 			log.Info("exiting on signal", "signal", s.String())
 			goto out
+		case <-wake:
 		case <-time.After(wait):
 		}
 	}
