@@ -5,10 +5,15 @@
 #    busybox root file system (median of N runs each, interleaved)
 #  - berthd RSS when idle (no calls in flight)
 #  - berth-monitor PSS with 20 containers running
+#  - Reload latency with 100 runtimes (each with a wrapper) and 1000
+#    container records, against a property read (bench/reload)
+# ONLY=run|reload runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${BERTH_STAGE:?run through make bench}
 runs=${RUNS:-30}
+only=${ONLY:-}
+CGO_ENABLED=0 go build -o "$stage/usr/libexec/berth/bench-reload" ./bench/reload
 . tests/sandbox.sh
 rootfs=tests/.cache/rootfs
 tests/mkrootfs.sh "$rootfs"
@@ -16,12 +21,12 @@ trap sandbox_poweroff EXIT
 sandbox_boot berth-bench "$stage" "$PWD/$rootfs" tests/.cache/bench-sandbox.log
 sandbox bash -c 'cat > /tmp/bench-inner.sh' <<'IN'
 set -euo pipefail
-runs=$1
+runs=$1 only=$2
 awk() { mawk "$@"; }  # /etc/alternatives is empty in a volatile sandbox
 systemctl start berthd.socket
 mkdir -p /tmp/bundle && cd /tmp/bundle
 runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/; s#"path": "rootfs"#"path": "/srv/rootfs"#' config.json
-ms() { echo $(( ($2 - $1) / 1000 )); }
+if [ "$only" != reload ]; then
 berthctl run --rm --rootfs /srv/rootfs -- true   # warm: activation, page cache
 runc --systemd-cgroup run -b /tmp/bundle warm >/dev/null
 : >/tmp/b; : >/tmp/r
@@ -43,5 +48,15 @@ done
 rss=$(awk '/^VmRSS:/ {print $2}' /proc/$(systemctl show -P MainPID berthd)/status)
 printf 'berth-monitor PSS with %d running: %.2f MB each (mean)\n' "$n" "$(echo "$pss/$n/1024" | bc -l)"
 printf 'berthd RSS with %d containers, idle: %.1f MB\n' "$n" "$(echo "$rss/1024" | bc -l)"
+fi
+if [ "$only" != run ]; then
+mkdir -p /etc/berth
+for i in $(seq 100); do printf '[runtimes.rt%d]\npath = "runc"\nargs = ["--debug", "%d"]\n' "$i" "$i"; done >/etc/berth/berth.toml
+berthctl reload >/dev/null
+have=$(berthctl ps -a -q | wc -l)
+seq $((1000 - have)) | xargs -P 4 -I{} berthctl create --rootfs /srv/rootfs -- true >/dev/null
+printf 'reload setup: %d runtimes, %d wrappers, %d container records\n' "$(busctl get-property io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager Runtimes | cut -d' ' -f2)" "$(ls /run/berth/runtimes | wc -l)" "$(berthctl ps -a -q | wc -l)"
+/usr/libexec/berth/bench-reload -n 100
+fi
 IN
-sandbox bash /tmp/bench-inner.sh "$runs" </dev/null
+sandbox bash /tmp/bench-inner.sh "$runs" "$only" </dev/null

@@ -223,3 +223,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestMain puts a stand-in runc first on PATH, so that the default
+// runtime resolves on machines without runc.
+func TestMain(m *testing.M) {
+	bin, err := os.MkdirTemp("", "berth-config-test")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "runc"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		panic(err)
+	}
+	os.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	code := m.Run()
+	os.RemoveAll(bin)
+	os.Exit(code)
+}
