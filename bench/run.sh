@@ -2,7 +2,8 @@
 # bench/run.sh (make bench): figures for the spine, each against a baseline
 # measured in the same run, in a throwaway systemd (nspawn).
 #  - berthctl run --rm … true vs runc --systemd-cgroup run on the same
-#    busybox root file system (median of N runs each, interleaved)
+#    busybox root file system (median of N runs each, interleaved), once
+#    with the OCI config berth generates and once with runc's defaults
 #  - berthd RSS when idle (no calls in flight)
 #  - berth-monitor PSS with 20 containers running
 #  - Reload latency with 100 runtimes (each with a wrapper) and 1000
@@ -29,16 +30,29 @@ runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/; s#"p
 if [ "$only" != reload ]; then
 berthctl run --rm --rootfs /srv/rootfs -- true   # warm: activation, page cache
 runc --systemd-cgroup run -b /tmp/bundle warm >/dev/null
-: >/tmp/b; : >/tmp/r
+# The same OCI config berth generates (docker's seccomp profile, caps,
+# masked paths), with runc making the scope: berth's own overhead.
+id=$(berthctl run -d --rootfs /srv/rootfs -- true)
+berthctl wait "$id" >/dev/null
+mkdir -p /tmp/bundle-berth
+sed 's#"cgroupsPath": "[^"]*"#"cgroupsPath": "berth.slice:bench:ID"#' "/run/berth/containers/$id/bundle/config.json" >/tmp/bundle-berth/config.json
+berthctl rm "$id" >/dev/null
+runb() { sed -i "s#berth.slice:bench:[a-z0-9]*#berth.slice:bench:$1#" /tmp/bundle-berth/config.json; runc --systemd-cgroup run -b /tmp/bundle-berth "$1" >/dev/null; }
+runb warmb
+: >/tmp/b; : >/tmp/r; : >/tmp/s
 for i in $(seq "$runs"); do
 	a=$(date +%s%N); runc --systemd-cgroup run -b /tmp/bundle "r$i" >/dev/null; b=$(date +%s%N)
 	echo $(( (b - a) / 1000 )) >>/tmp/r
+	a=$(date +%s%N); runb "s$i"; b=$(date +%s%N)
+	echo $(( (b - a) / 1000 )) >>/tmp/s
 	a=$(date +%s%N); berthctl run --rm --rootfs /srv/rootfs -- true; b=$(date +%s%N)
 	echo $(( (b - a) / 1000 )) >>/tmp/b
 done
 med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-rb=$(med /tmp/b); rr=$(med /tmp/r)
-printf 'run --rm true, median of %d: berthctl %.1f ms, runc --systemd-cgroup %.1f ms, ratio %.2f\n' "$runs" "$(echo "$rb/1000" | bc -l)" "$(echo "$rr/1000" | bc -l)" "$(echo "$rb/$rr" | bc -l)"
+rb=$(med /tmp/b); rr=$(med /tmp/r); rs=$(med /tmp/s)
+printf 'run --rm true, median of %d: berthctl %.1f ms\n' "$runs" "$(echo "$rb/1000" | bc -l)"
+printf '  vs runc --systemd-cgroup run, same OCI config as berth (seccomp etc.): %.1f ms, ratio %.2f\n' "$(echo "$rs/1000" | bc -l)" "$(echo "$rb/$rs" | bc -l)"
+printf '  vs runc --systemd-cgroup run, runc spec defaults (no seccomp): %.1f ms, ratio %.2f\n' "$(echo "$rr/1000" | bc -l)" "$(echo "$rb/$rr" | bc -l)"
 for i in $(seq 20); do berthctl run -d --rootfs /srv/rootfs -- sleep 1000 >/dev/null; done
 sleep 1
 pss=0; n=0

@@ -484,6 +484,22 @@ func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[s
 		o.Tail = int(tail)
 		// An open log stream keeps berthd from going idle.
 		end := m.s.act.Begin()
+		if o.Follow && !info.State.Live() {
+			o.Follow = false // nothing more will come, as with docker logs -f
+		}
+		if o.Follow {
+			// Like docker logs -f: the follow ends when the container exits.
+			stop := make(chan struct{})
+			wctx, wcancel := context.WithCancel(context.Background())
+			go func() {
+				if _, err := m.s.mgr.Wait(wctx, info.ID); err == nil {
+					close(stop)
+				}
+			}()
+			o.Stop = stop
+			idleEnd := end
+			end = func() { wcancel(); idleEnd() }
+		}
 		f, err := logs.Open(ctx, info.ID, o, end)
 		if err != nil {
 			end()

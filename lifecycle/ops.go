@@ -137,6 +137,11 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 // lets the monitor create the container. On error nothing is left running.
 func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *container, run *Run, o StartOptions) (int, error) {
 	rec := &c.rec
+	t0 := time.Now()
+	var tFork, tScope, tCgroup, tSpec time.Duration
+	defer func() {
+		m.log.Debug("launch", "container", rec.ID, "fork", tFork, "scope", tScope, "cgroup", tCgroup, "spec", tSpec, "total", time.Since(t0))
+	}()
 	os.RemoveAll(run.RunDir)
 	if err := os.MkdirAll(filepath.Join(run.RunDir, "bundle"), 0o700); err != nil {
 		return 0, err
@@ -164,6 +169,13 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if err != nil {
 		return 0, err
 	}
+	// Our end is non-blocking, so the runtime poller serves it: Close
+	// then interrupts a pending Read and deadlines work.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return 0, err
+	}
 	ours := os.NewFile(uintptr(fds[0]), "start")
 	theirs := os.NewFile(uintptr(fds[1]), "start-monitor")
 	defer ours.Close()
@@ -179,6 +191,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	theirs.Close()
 	run.MonitorPID = cmd.Process.Pid
 	go cmd.Wait() // berthd is the monitor's parent until berthd exits
+	tFork = time.Since(t0)
 
 	fail := func(err error) (int, error) {
 		ours.Close()
@@ -199,10 +212,12 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if err := m.units.StartScope(ctx, scope); err != nil {
 		return fail(fmt.Errorf("scope %s: %w", run.Unit, err))
 	}
+	tScope = time.Since(t0)
 	cg, err := m.units.ControlGroup(ctx, run.Unit)
 	if err != nil {
 		return fail(err)
 	}
+	tCgroup = time.Since(t0)
 	specOpts := rec.Spec
 	if specOpts.Hostname == "" && specOpts.Network != "host" {
 		specOpts.Hostname = rec.ID[:12] // as docker does
@@ -214,6 +229,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if err := atomicfile.WriteJSON(filepath.Join(run.RunDir, "bundle", "config.json"), spec, 0o600); err != nil {
 		return fail(err)
 	}
+	tSpec = time.Since(t0)
 	g, _ := json.Marshal(monitor.Go{Cgroup: filepath.Join("/sys/fs/cgroup", cg), Attach: o.Attach})
 	if _, err := ours.Write(append(g, '\n')); err != nil {
 		return fail(fmt.Errorf("monitor: %w", err))
@@ -453,6 +469,14 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 		if _, err := m.Stop(ctx, id, &zero); err != nil {
 			return err
 		}
+	}
+	// The monitor of the last run may still be deleting the runtime's
+	// state after recording the exit: let it finish first.
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	err = m.units.WaitGone(wctx, UnitName(id))
+	wcancel()
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.rec.Name, err)
 	}
 	c.mu.Lock()
 	if c.gone {

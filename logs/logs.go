@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"time"
 
 	"github.com/berthd/berth/stream"
 	"golang.org/x/sys/unix"
@@ -21,7 +22,13 @@ import (
 type Options struct {
 	Follow bool
 	Tail   int // 0: all
+	// Stop, when closed, ends a follow after StopGrace (the container has
+	// exited; its last lines reach the journal before its exit is known).
+	Stop <-chan struct{}
 }
+
+// StopGrace is how long a follow goes on after Stop is closed.
+const StopGrace = time.Second
 
 // Open starts reading the logs of container id and returns the client's end
 // of a stream. done is called when the stream ends (journalctl finished or
@@ -36,6 +43,13 @@ func Open(ctx context.Context, id string, o Options, done func()) (*os.File, err
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return nil, err
+	}
+	// Our end is non-blocking, so the runtime poller serves it: Close
+	// then interrupts a pending Read and deadlines work.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
 		return nil, err
 	}
 	ours := os.NewFile(uintptr(fds[0]), "logs")
@@ -54,6 +68,19 @@ func Open(ctx context.Context, id string, o Options, done func()) (*os.File, err
 		ours.Close()
 		theirs.Close()
 		return nil, fmt.Errorf("journalctl: %w", err)
+	}
+	if o.Stop != nil {
+		go func() {
+			select {
+			case <-o.Stop:
+				select {
+				case <-time.After(StopGrace):
+				case <-ctx.Done():
+				}
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 	}
 	// The client never writes: a read that returns means it went away.
 	go func() {

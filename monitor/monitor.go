@@ -29,6 +29,7 @@ type mon struct {
 	mu          sync.Mutex
 	clients     map[*client]bool
 	firstAttach chan struct{}
+	wantAttach  bool // the start waits for a first client
 	attachOnce  sync.Once
 	stopping    atomic.Bool
 	exited      chan struct{}
@@ -93,7 +94,10 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 		answer(Started{Error: err.Error()})
 		return 1, err
 	}
-	main, err := m.spawn("create", "", m.cfg.Stdin, m.cfg.TTY, "init")
+	// One runtime call creates and starts the payload. With Attach, its
+	// output stays in the pipes (the payload blocks once they are full)
+	// until the first client attaches, so the client misses nothing.
+	main, err := m.spawn("run", "", m.cfg.Stdin, m.cfg.TTY, "init")
 	if err != nil {
 		m.runtimeCall([3]*os.File{}, "delete", "--force", m.cfg.ID)
 		answer(Started{Error: err.Error()})
@@ -101,7 +105,18 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 	}
 	m.main = main
 	answer(Started{Pid: main.pid})
+	attachDeadline := time.Now().Add(60 * time.Second)
+	waitAttach := func() {
+		if !g.Attach {
+			return
+		}
+		select {
+		case <-m.firstAttach:
+		case <-time.After(time.Until(attachDeadline)):
+		}
+	}
 
+	m.wantAttach = g.Attach
 	go m.accept(l)
 	go func() {
 		for range terms {
@@ -113,33 +128,18 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 		pumps.Add(1)
 		go func(o output) {
 			defer pumps.Done()
+			waitAttach()
 			m.pumpMain(o)
 		}(o)
-	}
-	if g.Attach {
-		select {
-		case <-m.firstAttach:
-		case <-time.After(60 * time.Second):
-		}
-	}
-	if !m.stopping.Load() {
-		if err := m.runtimeCall([3]*os.File{}, "start", m.cfg.ID); err != nil {
-			m.jlog.event(systemd.PriErr, err.Error())
-			unix.Kill(main.pid, unix.SIGKILL)
-		}
-	} else {
-		unix.Kill(main.pid, unix.SIGKILL)
 	}
 
 	ws := <-m.reaper.wait(main.pid)
 	close(m.exited)
 	code := exitCode(ws)
+	waitAttach()
 	waitTimeout(&pumps, 2*time.Second)
 	if main.stdin != nil {
 		main.stdin.Close()
-	}
-	if err := m.runtimeCall([3]*os.File{}, "delete", "--force", m.cfg.ID); err != nil {
-		m.jlog.event(systemd.PriWarning, err.Error())
 	}
 	rec := Exit{Version: FormatVersion, ID: m.cfg.ID, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID}
 	if m.cfg.AutoRemove {
@@ -160,6 +160,12 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 	}
 	m.clients = nil
 	m.mu.Unlock()
+	// The runtime's state goes last: clients have their exit code
+	// already, and a new start of this container waits for the scope (so
+	// for this monitor) to be gone.
+	if err := m.runtimeCall([3]*os.File{}, "delete", "--force", m.cfg.ID); err != nil {
+		m.jlog.event(systemd.PriWarning, err.Error())
+	}
 	if m.cfg.AutoRemove {
 		os.RemoveAll(m.cfg.RunDir)
 	} else {
@@ -284,9 +290,21 @@ func (m *mon) serve(c *net.UnixConn) {
 func (m *mon) attach(c *net.UnixConn, req Request, reply func(Reply) error) {
 	select {
 	case <-m.exited:
-		reply(Reply{Error: "container is not running"})
-		c.Close()
-		return
+		// A start that waits for its first client keeps the output of a
+		// payload that has already exited for that client.
+		first := false
+		if m.wantAttach {
+			select {
+			case <-m.firstAttach:
+			default:
+				first = true
+			}
+		}
+		if !first {
+			reply(Reply{Error: "container is not running"})
+			c.Close()
+			return
+		}
 	default:
 	}
 	cl := &client{conn: c, w: stream.NewWriter(c)}

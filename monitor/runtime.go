@@ -107,17 +107,16 @@ type output struct {
 	kind int // 1 stdout, 2 stderr
 }
 
-// spawn creates a process with the runtime: "create" for the payload,
-// "exec" for an exec (with processFile). The process is left stopped
-// before exec for "create" until runtime start.
+// spawn starts a process with the runtime, detached: "run" for the
+// payload, "exec" for an exec (with processFile).
 func (m *mon) spawn(op, processFile string, stdin, tty bool, tag string) (*session, error) {
 	pidFile := filepath.Join(m.cfg.RunDir, tag+".pid")
 	os.Remove(pidFile)
-	args := []string{op}
-	if op == "create" {
+	args := []string{op, "--detach"}
+	if op == "run" {
 		args = append(args, "--bundle", m.cfg.Bundle())
 	} else {
-		args = append(args, "--detach", "--process", processFile)
+		args = append(args, "--process", processFile)
 	}
 	args = append(args, "--pid-file", pidFile)
 	s := &session{}

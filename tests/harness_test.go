@@ -59,7 +59,9 @@ func sh(t *testing.T, script string) (stdout, stderr string, code int) {
 	cmd := exec.Command("nsenter", "-t", sandboxPID, "-a", "bash", "-c", script)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
+	began := time.Now()
 	err := cmd.Run()
+	took := time.Since(began).Round(time.Millisecond)
 	code = 0
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -69,7 +71,7 @@ func sh(t *testing.T, script string) (stdout, stderr string, code int) {
 		}
 	}
 	if t != nil {
-		t.Logf("$ %s\n%s%s(exit %d)", script, o.String(), e.String(), code)
+		t.Logf("$ %s\n%s%s(exit %d, %s)", script, o.String(), e.String(), code, took)
 	}
 	return o.String(), e.String(), code
 }

@@ -112,10 +112,12 @@ func TestJournalFields(t *testing.T) {
 		t.Fatalf("journalctl -u found %s lines", n)
 	}
 	// berthctl logs reads them back through berthd.
-	out, errOut, _ := sh(t, "berthctl logs web | head -c 20")
-	if !strings.HasPrefix(out, "out-line\n") || !strings.Contains(errOut, "err-line") {
+	out := must(t, "timeout 10 berthctl logs web >/tmp/logs.out 2>/tmp/logs.err && head -c 20 /tmp/logs.out")
+	if errOut := must(t, "cat /tmp/logs.err"); !strings.HasPrefix(out, "out-line\n") || errOut != "err-line" {
 		t.Fatalf("logs: %q / %q", out, errOut)
 	}
+	// A reader that goes away early does not hang berthctl or berthd.
+	must(t, "timeout 10 berthctl logs web | head -c 20 >/dev/null")
 	// Events: created, started, died with its exit code.
 	ev := must(t, "journalctl -o json --no-pager CONTAINER_ID_FULL="+id+" BERTH_EVENT=die")
 	if !strings.Contains(ev, `"EXIT_CODE":"0"`) {
