@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/berthd/berth/dbusapi"
+	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -100,21 +100,14 @@ func (f *createFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noNewPrivs, "no-new-privileges", false, "set no_new_privs for the container's processes")
 }
 
+// parseSize reads a size as docker does ("512m", "1g", "1.5GB"; binary
+// units).
 func parseSize(s string) (uint64, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	mult := uint64(1)
-	for suffix, m := range map[string]uint64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "b": 1} {
-		if strings.HasSuffix(s, suffix) {
-			mult = m
-			s = strings.TrimSuffix(s, suffix)
-			break
-		}
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n == 0 {
+	n, err := units.RAMInBytes(s)
+	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("invalid size %q (want e.g. 512m)", s)
 	}
-	return n * mult, nil
+	return uint64(n), nil
 }
 
 func (f *createFlags) options(cmd []string) (map[string]dbus.Variant, error) {
@@ -524,17 +517,8 @@ func ago(us uint64) time.Duration {
 	return time.Since(time.UnixMicro(int64(us))).Round(time.Second)
 }
 
-func human(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d seconds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
-}
+// human is docker's wording of an age ("2 minutes", "About an hour").
+func human(d time.Duration) string { return units.HumanDuration(d) }
 
 func status(e entry) string {
 	switch e.State {
