@@ -238,12 +238,11 @@ func startAttached(c *client, id string, stdin, tty, removeOnFail bool) (int, er
 	// the exit code if the stream ends without one.
 	waited := make(chan int32, 1)
 	go func() {
-		wc := &client{}
-		code, err := wc.wait(id)
+		// The same connection: godbus serves concurrent calls.
+		code, err := c.wait(id)
 		if err != nil {
 			code = -1
 		}
-		wc.close()
 		waited <- code
 	}()
 	f, err := c.stream("AttachContainer", id, map[string]dbus.Variant{"stdin": dbus.MakeVariant(stdin)})
