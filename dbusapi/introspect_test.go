@@ -4,6 +4,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
 	"github.com/godbus/dbus/v5/introspect"
 )
@@ -61,6 +62,26 @@ func TestExportedMethodsMatchContract(t *testing.T) {
 func TestContainerPropertiesMatchContract(t *testing.T) {
 	props := containerProps(lifecycle.Info{})
 	decl := contractInterface(ContainerInterface).Properties
+	if len(decl) != len(props) {
+		t.Fatalf("introspect.xml declares %d properties, the object has %d", len(decl), len(props))
+	}
+	for _, p := range decl {
+		v, ok := props[p.Name]
+		if !ok {
+			t.Errorf("property %s declared but not exported", p.Name)
+			continue
+		}
+		if sig := introspectType(v); sig != p.Type {
+			t.Errorf("property %s: type %s, introspect.xml says %s", p.Name, sig, p.Type)
+		}
+	}
+}
+
+// TestImagePropertiesMatchContract checks the image properties against
+// introspect.xml, types included.
+func TestImagePropertiesMatchContract(t *testing.T) {
+	props := imageProps(images.Image{})
+	decl := contractInterface(ImageInterface).Properties
 	if len(decl) != len(props) {
 		t.Fatalf("introspect.xml declares %d properties, the object has %d", len(decl), len(props))
 	}

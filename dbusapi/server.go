@@ -16,6 +16,7 @@ import (
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/idle"
+	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
 	"github.com/berthd/berth/logs"
 	"github.com/containerd/errdefs"
@@ -54,14 +55,18 @@ type Server struct {
 	// its digest (set by berthd before Export).
 	Reload func(ctx context.Context) (string, error)
 
-	mu      sync.Mutex
-	objects map[string]*prop.Properties
-	mprops  *prop.Properties
+	images *images.Store // nil: no image support
+
+	mu        sync.Mutex
+	objects   map[string]*prop.Properties
+	imageObjs map[string]*prop.Properties
+	mprops    *prop.Properties
 }
 
 // NewServer returns a server; call Export, then RequestName.
-func NewServer(conn *dbus.Conn, mgr *lifecycle.Manager, live *config.Live, act *idle.Tracker, log *slog.Logger, version string) *Server {
-	return &Server{conn: conn, mgr: mgr, live: live, act: act, log: log, version: version, objects: map[string]*prop.Properties{}}
+func NewServer(conn *dbus.Conn, mgr *lifecycle.Manager, imgs *images.Store, live *config.Live, act *idle.Tracker, log *slog.Logger, version string) *Server {
+	return &Server{conn: conn, mgr: mgr, images: imgs, live: live, act: act, log: log, version: version,
+		objects: map[string]*prop.Properties{}, imageObjs: map[string]*prop.Properties{}}
 }
 
 // Export puts the manager and every known container on the bus.
@@ -81,7 +86,7 @@ func (s *Server) Export() error {
 		return err
 	}
 	s.mprops = props
-	if err := s.conn.Export(introspectable{iface: ManagerInterface, children: func() []string { return []string{"container"} }}, ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+	if err := s.conn.Export(introspectable{iface: ManagerInterface, children: func() []string { return []string{"container", "image"} }}, ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return err
 	}
 	err = s.conn.Export(introspectable{children: func() []string {
@@ -97,6 +102,11 @@ func (s *Server) Export() error {
 	for _, info := range s.mgr.List() {
 		s.exportContainer(info)
 	}
+	err = s.conn.Export(introspectable{children: s.imageIDs}, dbus.ObjectPath(imagePrefix[:len(imagePrefix)-1]), "org.freedesktop.DBus.Introspectable")
+	if err != nil {
+		return err
+	}
+	s.syncImages()
 	return nil
 }
 
@@ -688,8 +698,8 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		v := int(t)
 		s.StopTimeout = &v
 	}
-	if s.Rootfs == "" {
-		return "", s, fmt.Errorf("option \"rootfs\": a root file system directory is required: %w", errdefs.ErrInvalidArgument)
+	if s.Rootfs == "" && s.Image == "" {
+		return "", s, fmt.Errorf("option \"image\" or \"rootfs\" (a root file-system directory) is required: %w", errdefs.ErrInvalidArgument)
 	}
 	return name, s, nil
 }

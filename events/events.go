@@ -12,6 +12,9 @@ const (
 	Died     = "751fa0accfa44ea1a9b99138d411e217"
 	Removed  = "7134ed75d1744c27ab7d3818e90a1500"
 	Reloaded = "352bc72e710d487b95dce3f5d8132b33"
+	// ImageEvent is an image loaded, pulled or removed (BERTH_EVENT says
+	// which; IMAGE_ID names it).
+	ImageEvent = "5b0c1e4a9d7f4e6c8a2b3f1d0e9c7a64"
 )
 
 // Field names.

@@ -19,6 +19,7 @@ import (
 	"github.com/berthd/berth/atomicfile"
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/events"
+	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/monitor"
 	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/systemd"
@@ -57,6 +58,7 @@ type Manager struct {
 	dataRoot, execRoot string
 	units              scopes
 	log                *slog.Logger
+	images             *images.Store
 	monitorPath        string
 	bootID             string
 	events             func(Event)
@@ -78,6 +80,8 @@ type container struct {
 func (c *container) info() Info {
 	r := c.rec
 	r.Spec.Cmd = append([]string(nil), r.Spec.Cmd...)
+	r.Spec.Entrypoint = append([]string(nil), r.Spec.Entrypoint...)
+	r.Spec.Layers = append([]string(nil), r.Spec.Layers...)
 	r.Spec.Env = append([]string(nil), r.Spec.Env...)
 	if r.Run != nil {
 		run := *r.Run
@@ -92,6 +96,7 @@ type Options struct {
 	ExecRoot    string
 	MonitorPath string
 	Units       scopes
+	Images      *images.Store // nil: containers from root file-system directories only
 	Log         *slog.Logger
 	// Events is called, without locks held, for every change.
 	Events func(Event)
@@ -104,7 +109,7 @@ func New(o Options) *Manager {
 		ev = func(Event) {}
 	}
 	return &Manager{
-		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log,
+		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images,
 		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev,
 		containers: map[string]*container{}, names: map[string]string{},
 	}
@@ -394,7 +399,15 @@ func CountContainers(dataRoot string) (int, error) {
 // Create validates spec and records a new container in state created.
 // name may be empty (a name is made up). Nothing is left behind on error.
 func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string, spec Spec) (Info, error) {
-	if err := m.validate(snap, &spec); err != nil {
+	fromImage := spec.Rootfs == ""
+	if fromImage {
+		if spec.Image == "" {
+			return Info{}, fmt.Errorf("give an image or a root file-system directory: %w", errdefs.ErrInvalidArgument)
+		}
+		if err := m.applyImage(ctx, &spec); err != nil {
+			return Info{}, err
+		}
+	} else if err := m.validate(snap, &spec); err != nil {
 		return Info{}, err
 	}
 	idb := make([]byte, 32)
@@ -419,7 +432,16 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 	m.containers[id] = c
 	m.mu.Unlock()
 
-	err := os.Mkdir(m.containerDir(id), 0o700)
+	dir := m.containerDir(id)
+	err := os.Mkdir(dir, 0o700)
+	if err == nil && fromImage {
+		// The container's own layer, mounted now so that the user and
+		// working directory are checked against the image's files.
+		if err = mountRootfs(dir, spec.Layers); err == nil {
+			c.rec.Spec.Rootfs = rootfsDir(dir)
+			err = m.validate(snap, &c.rec.Spec)
+		}
+	}
 	if err == nil {
 		c.mu.Lock()
 		err = m.save(c)
@@ -427,7 +449,11 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 	}
 	if err != nil {
 		m.forget(id)
-		os.RemoveAll(m.containerDir(id))
+		unmountRootfs(dir)
+		os.RemoveAll(dir)
+		if errdefs.IsInvalidArgument(err) {
+			return Info{}, err
+		}
 		return Info{}, fmt.Errorf("create container %q: %w", name, err)
 	}
 	info := c.info()
@@ -437,8 +463,8 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 }
 
 func (m *Manager) validate(snap *config.Snapshot, spec *Spec) error {
-	if len(spec.Cmd) == 0 {
-		return fmt.Errorf("no command given: %w", errdefs.ErrInvalidArgument)
+	if len(spec.Entrypoint)+len(spec.Cmd) == 0 {
+		return fmt.Errorf("no command given (and the image has none): %w", errdefs.ErrInvalidArgument)
 	}
 	if spec.Network == "" {
 		spec.Network = snap.DefaultNetwork

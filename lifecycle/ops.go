@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -27,7 +28,7 @@ import (
 
 func specOptions(spec *Spec, cgroupsPath string) ocispec.Options {
 	return ocispec.Options{
-		Rootfs: spec.Rootfs, Args: spec.Cmd, Env: spec.Env, Cwd: spec.Workdir, User: spec.User,
+		Rootfs: spec.Rootfs, Args: append(slices.Clone(spec.Entrypoint), spec.Cmd...), Env: spec.Env, Cwd: spec.Workdir, User: spec.User,
 		Hostname: spec.Hostname, Network: spec.Network, TTY: spec.TTY,
 		NoNewPrivileges: spec.NoNewPrivileges, CgroupsPath: cgroupsPath,
 	}
@@ -143,6 +144,12 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		m.log.Debug("launch", "container", rec.ID, "fork", tFork, "scope", tScope, "cgroup", tCgroup, "spec", tSpec, "total", time.Since(t0))
 	}()
 	os.RemoveAll(run.RunDir)
+	if rec.Spec.ImageID != "" {
+		// Mounted at create; again after a reboot.
+		if err := mountRootfs(m.containerDir(rec.ID), rec.Spec.Layers); err != nil {
+			return 0, err
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(run.RunDir, "bundle"), 0o700); err != nil {
 		return 0, err
 	}
@@ -157,6 +164,9 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		RunDir: run.RunDir, ContainerDir: m.containerDir(rec.ID), NotifySocket: m.notifyPath(),
 		TTY: rec.Spec.TTY, Stdin: rec.Spec.Stdin, StopSignal: sig, StopTimeout: stopTimeout(rec.Spec),
 		AutoRemove: rec.Spec.AutoRemove, BootID: m.bootID,
+	}
+	if rec.Spec.ImageID != "" {
+		mcfg.RootfsMount = rootfsDir(m.containerDir(rec.ID))
 	}
 	if mcfg.Image == "" {
 		mcfg.Image = rec.Spec.Rootfs
@@ -476,6 +486,9 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 	err = m.units.WaitGone(wctx, UnitName(id))
 	wcancel()
 	if err != nil {
+		return fmt.Errorf("container %s: %w", c.rec.Name, err)
+	}
+	if err := unmountRootfs(m.containerDir(id)); err != nil {
 		return fmt.Errorf("container %s: %w", c.rec.Name, err)
 	}
 	c.mu.Lock()

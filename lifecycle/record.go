@@ -10,7 +10,10 @@ const RecordVersion = 1
 // Spec is what the user asked for when creating a container.
 type Spec struct {
 	Image           string   `json:"image,omitempty"`
+	ImageID         string   `json:"image_id,omitempty"`
+	Layers          []string `json:"layers,omitempty"` // unpacked image layers, lowest first
 	Rootfs          string   `json:"rootfs"`
+	Entrypoint      []string `json:"entrypoint,omitempty"`
 	Cmd             []string `json:"cmd"`
 	Env             []string `json:"env,omitempty"`
 	Workdir         string   `json:"workdir,omitempty"`

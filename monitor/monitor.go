@@ -144,6 +144,11 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 	rec := Exit{Version: FormatVersion, ID: m.cfg.ID, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID}
 	if m.cfg.AutoRemove {
 		rec.Removed = true
+		if m.cfg.RootfsMount != "" {
+			if err := unix.Unmount(m.cfg.RootfsMount, unix.MNT_DETACH); err != nil && err != unix.EINVAL {
+				m.jlog.event(systemd.PriWarning, "unmount root file system: "+err.Error())
+			}
+		}
 		os.RemoveAll(m.cfg.ContainerDir)
 	} else if err := atomicfile.WriteJSON(ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
 		m.jlog.event(systemd.PriErr, "cannot record exit: "+err.Error())

@@ -33,7 +33,10 @@ type Config struct {
 	StopSignal   int    `json:"stop_signal"`
 	StopTimeout  int    `json:"stop_timeout"` // seconds
 	AutoRemove   bool   `json:"auto_remove"`
-	BootID       string `json:"boot_id"`
+	// RootfsMount is the container's overlay mount, unmounted before an
+	// --rm removal (empty for a root file-system directory).
+	RootfsMount string `json:"rootfs_mount,omitempty"`
+	BootID      string `json:"boot_id"`
 }
 
 // Bundle is the OCI bundle directory of a run.

@@ -35,8 +35,13 @@ func boot(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: mkrootfs: %v\n%s", err, out)
 		return 1
 	}
+	imgs := filepath.Join(cache, "images")
+	if err := makeImages(imgs, rfs); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: test images: %v\n", err)
+		return 1
+	}
 	name := fmt.Sprintf("berth-e2e-%d", os.Getpid())
-	script := fmt.Sprintf(`. ./sandbox.sh && sandbox_boot %s %q %q %q && echo $SANDBOX_PID`, name, stage, rfs, filepath.Join(cache, "sandbox.log"))
+	script := fmt.Sprintf(`. ./sandbox.sh && sandbox_boot %s %q %q %q %q && echo $SANDBOX_PID`, name, stage, rfs, filepath.Join(cache, "sandbox.log"), imgs)
 	out, err := exec.Command("bash", "-c", script).Output()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: boot: %v\n", err)
@@ -121,6 +126,7 @@ func fresh(t *testing.T) {
 systemctl kill -s KILL 'berth-*.scope' 2>/dev/null
 for i in $(seq 100); do [ -z "$(systemctl list-units --plain --no-legend 'berth-*.scope')" ] && break; sleep 0.1; done
 systemctl list-units --plain --no-legend 'berth-*.scope' | grep . && exit 1
+findmnt -rn -o TARGET | grep '^/var/lib/berth/' | xargs -r -n1 umount -l
 rm -rf /var/lib/berth /run/berth/containers /run/berth/runc /run/berth/runtimes /etc/berth /opt/berth-test
 systemd-tmpfiles --create /usr/lib/tmpfiles.d/berth.conf
 systemctl reset-failed
@@ -160,4 +166,48 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("not a number: %q", s)
 	}
 	return n
+}
+
+// makeImages writes the test image archives (seen at /srv/images in the
+// sandbox):
+//   - busybox-docker.tar: docker save of busybox:latest (the root fs)
+//   - tools-oci.tar: OCI layout, gzip layers, example.com/tools:v1: the
+//     same base layer, a data layer and a layer of whiteouts; Env,
+//     WorkingDir, User and Cmd set
+//   - evil.tar: a layer with an entry "../../etc/evil-from-image"
+func makeImages(dir, rootfs string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tool := filepath.Join(dir, "mkimage")
+	if out, err := exec.Command("go", "build", "-o", tool, "./mkimage").CombinedOutput(); err != nil {
+		return fmt.Errorf("build mkimage: %v: %s", err, out)
+	}
+	layers := filepath.Join(dir, "layers")
+	os.RemoveAll(layers)
+	files := map[string]string{
+		"data/data/keep": "keep\n", "data/data/gone": "gone\n", "data/opq/old": "old\n",
+		"top/data/.wh.gone": "", "top/opq/.wh..wh..opq": "", "top/opq/new": "new\n", "top/hello.txt": "hello from a layer\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(layers, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, args := range [][]string{
+		{"-format", "docker", "-ref", "busybox:latest", "-cmd", `["sh"]`, "-o", filepath.Join(dir, "busybox-docker.tar"), rootfs},
+		{"-format", "oci", "-gzip", "-ref", "example.com/tools:v1", "-env", "GREETING=hi", "-workdir", "/data", "-user", "1000",
+			"-cmd", `["sh","-c","echo $GREETING from $(pwd) as $(id -u)"]`, "-o", filepath.Join(dir, "tools-oci.tar"),
+			rootfs, filepath.Join(layers, "data"), filepath.Join(layers, "top")},
+		{"-format", "docker", "-ref", "evil:latest", "-evil-entry", "../../etc/evil-from-image", "-o", filepath.Join(dir, "evil.tar"), rootfs},
+	} {
+		if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("mkimage %v: %v: %s", args, err, out)
+		}
+	}
+	return nil
 }

@@ -1,14 +1,18 @@
 # sandbox.sh: boot a throwaway systemd in systemd-nspawn over the host's root,
 # with berth's staged /usr laid over the host's (read-only) and a busybox
 # root file system at /srv/rootfs. Source it, then:
-#   sandbox_boot NAME STAGE ROOTFS   sets SANDBOX_PID (PID 1 in the sandbox)
+#   sandbox_boot NAME STAGE ROOTFS [LOG [IMAGES]]
+#                                    sets SANDBOX_PID (PID 1 in the sandbox);
+#                                    IMAGES (a directory) is at /srv/images
 #   sandbox CMD...                   runs CMD inside
 #   sandbox_poweroff
 sandbox_boot() {
-	local name=$1 stage=$2 rootfs=$3 log=${4:-/dev/null}
+	local name=$1 stage=$2 rootfs=$3 log=${4:-/dev/null} images=${5:-}
+	local extra=()
+	[ -n "$images" ] && extra+=(--bind-ro="$images":/srv/images)
 	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 SYSTEMD_SECCOMP=0 setsid timeout 3600 \
 		systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit \
-		-M "$name" --overlay-ro=/usr:"$stage/usr":/usr --bind-ro="$rootfs":/srv/rootfs \
+		-M "$name" --overlay-ro=/usr:"$stage/usr":/usr --bind-ro="$rootfs":/srv/rootfs "${extra[@]}" \
 		-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 >"$log" 2>&1 </dev/null &
 	local i nspawn= state= pid=
 	SANDBOX_PID=

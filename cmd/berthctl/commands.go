@@ -111,15 +111,22 @@ func parseSize(s string) (uint64, error) {
 }
 
 func (f *createFlags) options(cmd []string) (map[string]dbus.Variant, error) {
+	o := map[string]dbus.Variant{}
 	if f.rootfs == "" {
-		return nil, fmt.Errorf("--rootfs DIR is required (images are not supported yet)")
+		// docker's form: IMAGE [COMMAND [ARG...]]
+		if len(cmd) == 0 {
+			return nil, fmt.Errorf("give an image (or --rootfs DIR) and optionally a command")
+		}
+		o["image"] = dbus.MakeVariant(cmd[0])
+		cmd = cmd[1:]
+	} else {
+		if len(cmd) == 0 {
+			return nil, fmt.Errorf("no command given")
+		}
+		o["rootfs"] = dbus.MakeVariant(f.rootfs)
 	}
-	if len(cmd) == 0 {
-		return nil, fmt.Errorf("no command given")
-	}
-	o := map[string]dbus.Variant{
-		"rootfs": dbus.MakeVariant(f.rootfs),
-		"cmd":    dbus.MakeVariant(cmd),
+	if len(cmd) > 0 {
+		o["cmd"] = dbus.MakeVariant(cmd)
 	}
 	set := func(k, v string) {
 		if v != "" {
@@ -186,7 +193,7 @@ func create(c *client, f *createFlags, cmd []string) (string, error) {
 func noOpts() map[string]dbus.Variant { return map[string]dbus.Variant{} }
 
 func cmdCreate(c *client, args []string) (int, error) {
-	fs := newFlags("create", "[OPTIONS] --rootfs DIR [--] COMMAND [ARG...]")
+	fs := newFlags("create", "[OPTIONS] IMAGE [COMMAND [ARG...]] | [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]")
 	var f createFlags
 	f.register(fs)
 	rest, err := parse(fs, args)
@@ -202,7 +209,7 @@ func cmdCreate(c *client, args []string) (int, error) {
 }
 
 func cmdRun(c *client, args []string) (int, error) {
-	fs := newFlags("run", "[OPTIONS] --rootfs DIR [--] COMMAND [ARG...]")
+	fs := newFlags("run", "[OPTIONS] IMAGE [COMMAND [ARG...]] | [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]")
 	var f createFlags
 	f.register(fs)
 	detach := fs.Bool("d", false, "run in the background and print the id")

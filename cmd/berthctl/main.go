@@ -20,8 +20,8 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[OPTIONS] --rootfs DIR [--] COMMAND [ARG...]", "Create and start a container, attached unless -d", cmdRun},
-		{"create", "[OPTIONS] --rootfs DIR [--] COMMAND [ARG...]", "Create a container", cmdCreate},
+		{"run", "[OPTIONS] IMAGE|--rootfs DIR [COMMAND [ARG...]]", "Create and start a container, attached unless -d", cmdRun},
+		{"create", "[OPTIONS] IMAGE|--rootfs DIR [COMMAND [ARG...]]", "Create a container", cmdCreate},
 		{"start", "[-a] [-i] CONTAINER", "Start a created or exited container", cmdStart},
 		{"stop", "[-t SECONDS] CONTAINER...", "Stop containers (stop signal, then SIGKILL)", cmdStop},
 		{"restart", "[-t SECONDS] CONTAINER...", "Restart containers", cmdRestart},
@@ -36,6 +36,11 @@ func init() {
 		{"wait", "CONTAINER...", "Wait for containers to exit and print their exit codes", cmdWait},
 		{"attach", "[--no-stdin] CONTAINER", "Attach to a running container's output and input", cmdAttach},
 		{"status", "", "Show the engine's version, configuration digest and counts", cmdStatus},
+		{"images", "[-q] [--format table|json]", "List images", cmdImages},
+		{"image", "ls|load|inspect|tag|rm|prune ...", "Manage images", cmdImage},
+		{"load", "[-i FILE|-]", "Load a docker save or OCI archive", cmdLoad},
+		{"tag", "SOURCE TARGET", "Give an image another name", cmdTag},
+		{"rmi", "[-f] IMAGE...", "Remove images", cmdRmi},
 		{"reload", "", "Reload the configuration files (starts berthd if it is idle) and print the new digest", cmdReload},
 	}
 }
@@ -86,7 +91,7 @@ func describe(err error) string {
 			msg = strings.TrimSuffix(msg, ": "+class.Error())
 			switch class {
 			case errdefs.ErrNotFound:
-				if !strings.Contains(msg, "not found") && !strings.Contains(msg, "not in the configuration") {
+				if !strings.Contains(msg, "not found") && !strings.Contains(msg, "no such") && !strings.Contains(msg, "not in the configuration") {
 					msg += ": no such container"
 				}
 			case errdefs.ErrUnavailable:

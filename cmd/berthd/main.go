@@ -18,10 +18,12 @@ import (
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/dbusapi"
 	"github.com/berthd/berth/idle"
+	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
 	"github.com/berthd/berth/runtimes"
 	"github.com/berthd/berth/systemd"
 	"github.com/godbus/dbus/v5"
+	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
 
@@ -133,8 +135,14 @@ func (d *daemon) run(snap *config.Snapshot) error {
 	defer bus.Close()
 
 	var srv *dbusapi.Server
-	mgr := lifecycle.New(lifecycle.Options{
-		DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot, MonitorPath: monitorPath, Units: units, Log: log,
+	var mgr *lifecycle.Manager
+	imgs, err := images.Open(snap.DataRoot, func(id digest.Digest) bool { return mgr.ImageInUse(id) })
+	if err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	imgs.LayerUser = func(chainHex string) bool { return mgr.LayerInUse(chainHex) }
+	mgr = lifecycle.New(lifecycle.Options{
+		DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot, MonitorPath: monitorPath, Units: units, Log: log, Images: imgs,
 		Events: func(ev lifecycle.Event) {
 			if srv != nil {
 				srv.OnEvent(ev)
@@ -157,7 +165,7 @@ func (d *daemon) run(snap *config.Snapshot) error {
 	} else if len(removed) > 0 {
 		log.Info("removed stale runtime wrappers", "wrappers", removed)
 	}
-	srv = dbusapi.NewServer(bus, mgr, live, act, log, Version)
+	srv = dbusapi.NewServer(bus, mgr, imgs, live, act, log, Version)
 	rl := &reloader{file: d.cfgFile, dropIns: d.dropIns, live: live, act: act, level: d.level, applied: srv.SetSnapshot}
 	wake := make(chan struct{}, 1) // the idle timeout may have changed
 	srv.Reload = func(ctx context.Context) (string, error) {

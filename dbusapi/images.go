@@ -1,0 +1,265 @@
+package dbusapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/events"
+	"github.com/berthd/berth/images"
+	"github.com/berthd/berth/systemd"
+	"github.com/containerd/errdefs"
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+)
+
+// Image objects.
+const (
+	ImageInterface = "io.berth.Engine1.Image"
+	imagePrefix    = "/io/berth/Engine1/image/"
+)
+
+// ImagePath is the object path of an image (by the hex of its id).
+func ImagePath(id string) dbus.ObjectPath {
+	return dbus.ObjectPath(imagePrefix + sd.PathBusEscape(strings.TrimPrefix(id, "sha256:")))
+}
+
+func imageProps(img images.Image) map[string]any {
+	tags := []string{}
+	for _, t := range img.RepoTags {
+		tags = append(tags, images.Familiar(t))
+	}
+	return map[string]any{
+		"Id":           img.ID.String(),
+		"RepoTags":     tags,
+		"Size":         uint64(img.Size),
+		"Created":      micros(img.Created),
+		"Architecture": img.Architecture,
+	}
+}
+
+// syncImages makes the exported image objects match the store and emits
+// ImageNew / ImageRemoved.
+func (s *Server) syncImages() {
+	if s.images == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, img := range s.images.List() {
+		id := img.ID.String()
+		seen[id] = true
+		props := imageProps(img)
+		if p, ok := s.imageObjs[id]; ok {
+			for k, v := range props {
+				if cur, err := p.Get(ImageInterface, k); err == nil && fmt.Sprint(cur.Value()) == fmt.Sprint(v) {
+					continue
+				}
+				p.SetMust(ImageInterface, k, v)
+			}
+			continue
+		}
+		pm := prop.Map{ImageInterface: {}}
+		for k, v := range props {
+			pm[ImageInterface][k] = &prop.Prop{Value: v, Emit: prop.EmitTrue}
+		}
+		path := ImagePath(id)
+		p, err := prop.Export(s.conn, path, pm)
+		if err != nil {
+			s.log.Error("cannot export image", "image", id, "err", err)
+			continue
+		}
+		s.conn.Export(introspectable{iface: ImageInterface}, path, "org.freedesktop.DBus.Introspectable")
+		s.imageObjs[id] = p
+		s.conn.Emit(ManagerPath, ManagerInterface+".ImageNew", id, path)
+	}
+	for id := range s.imageObjs {
+		if seen[id] {
+			continue
+		}
+		path := ImagePath(id)
+		delete(s.imageObjs, id)
+		s.conn.Export(nil, path, "org.freedesktop.DBus.Properties")
+		s.conn.Export(nil, path, "org.freedesktop.DBus.Introspectable")
+		s.conn.Emit(ManagerPath, ManagerInterface+".ImageRemoved", id, path)
+	}
+}
+
+func (s *Server) imageIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id := range s.imageObjs {
+		ids = append(ids, strings.TrimPrefix(string(ImagePath(id)), imagePrefix))
+	}
+	return ids
+}
+
+func imageEvent(id, kind, msg string, extra map[string]string) {
+	vars := map[string]string{"MESSAGE_ID": events.ImageEvent, events.FieldEvent: kind, "IMAGE_ID": id}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	systemd.Log(systemd.PriInfo, msg, vars)
+}
+
+// ImageEntry is one row of ListImages.
+type ImageEntry struct {
+	ID           string
+	RepoTags     []string
+	Created      uint64
+	Size         uint64
+	Architecture string
+	Path         dbus.ObjectPath
+}
+
+func (m *manager) needImages() error {
+	if m.s.images == nil {
+		return fmt.Errorf("images are not available: %w", errdefs.ErrNotImplemented)
+	}
+	return nil
+}
+
+func (m *manager) ListImages(options map[string]dbus.Variant) ([]ImageEntry, *dbus.Error) {
+	defer m.s.act.Begin()()
+	if err := m.needImages(); err != nil {
+		return nil, ToDBus(err)
+	}
+	out := []ImageEntry{}
+	for _, img := range m.s.images.List() {
+		p := imageProps(img)
+		out = append(out, ImageEntry{ID: img.ID.String(), RepoTags: p["RepoTags"].([]string), Created: micros(img.Created),
+			Size: uint64(img.Size), Architecture: img.Architecture, Path: ImagePath(img.ID.String())})
+	}
+	return out, nil
+}
+
+func (m *manager) GetImage(ref string) (dbus.ObjectPath, *dbus.Error) {
+	defer m.s.act.Begin()()
+	if err := m.needImages(); err != nil {
+		return "", ToDBus(err)
+	}
+	img, err := m.s.images.Get(ref)
+	if err != nil {
+		return "", ToDBus(err)
+	}
+	return ImagePath(img.ID.String()), nil
+}
+
+func (m *manager) InspectImage(sender dbus.Sender, ref string) (out string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := m.needImages(); err != nil {
+			return err
+		}
+		img, err := m.s.images.Get(ref)
+		if err != nil {
+			return err
+		}
+		cfg, err := m.s.images.ConfigOf(ctx, img)
+		if err != nil {
+			return err
+		}
+		tags := imageProps(img)["RepoTags"]
+		b, err := json.MarshalIndent(map[string]any{
+			"Id": img.ID.String(), "RepoTags": tags, "Created": img.Created, "Architecture": img.Architecture,
+			"Os": img.OS, "Size": img.Size, "Config": cfg.Config, "RootFS": cfg.RootFS,
+			"Manifest": img.Manifest.Digest.String(), "ManifestMediaType": img.Manifest.MediaType,
+			"ObjectPath": ImagePath(img.ID.String()),
+		}, "", "  ")
+		out = string(b)
+		return err
+	})
+	return
+}
+
+// LoadedImage is one row of LoadImage's answer.
+type LoadedImage struct {
+	ID   string
+	Tags []string
+}
+
+func (m *manager) LoadImage(sender dbus.Sender, archive dbus.UnixFD, options map[string]dbus.Variant) (loaded []LoadedImage, derr *dbus.Error) {
+	f := os.NewFile(uintptr(archive), "image-archive")
+	defer f.Close()
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := m.needImages(); err != nil {
+			return err
+		}
+		if len(options) > 0 {
+			return fmt.Errorf("load: unknown options: %w", errdefs.ErrInvalidArgument)
+		}
+		res, err := m.s.images.Load(ctx, f)
+		if err != nil {
+			return err
+		}
+		loaded = []LoadedImage{}
+		for _, l := range res {
+			tags := []string{}
+			for _, t := range l.Tags {
+				tags = append(tags, images.Familiar(t))
+			}
+			loaded = append(loaded, LoadedImage{ID: l.ID.String(), Tags: tags})
+			imageEvent(l.ID.String(), "load", fmt.Sprintf("image %s loaded %v", l.ID.Encoded()[:12], tags), map[string]string{"IMAGE_NAME": strings.Join(tags, " ")})
+		}
+		m.s.syncImages()
+		return nil
+	})
+	return
+}
+
+func (m *manager) TagImage(sender dbus.Sender, ref, target string) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := m.needImages(); err != nil {
+			return err
+		}
+		if _, err := m.s.images.Tag(ref, target); err != nil {
+			return err
+		}
+		m.s.syncImages()
+		return nil
+	})
+}
+
+func (m *manager) RemoveImage(sender dbus.Sender, ref string, options map[string]dbus.Variant) (untagged []string, deleted string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := m.needImages(); err != nil {
+			return err
+		}
+		force, err := optBool(options, "force", false)
+		if err != nil {
+			return err
+		}
+		r, err := m.s.images.Remove(ctx, ref, force)
+		if err != nil {
+			return err
+		}
+		untagged = []string{}
+		for _, t := range r.Untagged {
+			untagged = append(untagged, images.Familiar(t))
+		}
+		deleted = r.Deleted.String()
+		if r.Deleted != "" {
+			imageEvent(deleted, "remove", "image "+r.Deleted.Encoded()[:12]+" removed", nil)
+		}
+		m.s.syncImages()
+		return nil
+	})
+	return
+}
+
+func (m *manager) PruneImages(sender dbus.Sender, options map[string]dbus.Variant) (blobs, layers uint32, bytes uint64, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := m.needImages(); err != nil {
+			return err
+		}
+		p, err := m.s.images.Prune(ctx)
+		blobs, layers, bytes = uint32(p.Blobs), uint32(p.Layers), uint64(p.Bytes)
+		return err
+	})
+	return
+}

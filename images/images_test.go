@@ -1,0 +1,324 @@
+package images
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berthd/berth/images/imagetest"
+	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("unpacking whiteouts (mknod, trusted xattrs) needs root")
+	}
+}
+
+func mkArchive(t *testing.T, format string, img imagetest.Image) *bytes.Reader {
+	t.Helper()
+	var b bytes.Buffer
+	if err := imagetest.Write(&b, format, img); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(b.Bytes())
+}
+
+var base = imagetest.Tar(
+	imagetest.Entry{Name: "bin/", Type: tar.TypeDir},
+	imagetest.Entry{Name: "bin/tool", Body: "#!/bin/sh\n", Mode: 0o4755},
+	imagetest.Entry{Name: "a/", Type: tar.TypeDir},
+	imagetest.Entry{Name: "a/x", Body: "x"},
+	imagetest.Entry{Name: "a/y", Body: "y"},
+	imagetest.Entry{Name: "d/", Type: tar.TypeDir},
+	imagetest.Entry{Name: "d/old", Body: "old"},
+	imagetest.Entry{Name: "bin/tool-link", Type: tar.TypeLink, Linkname: "bin/tool", Mode: 0o4755},
+	imagetest.Entry{Name: "sh", Type: tar.TypeSymlink, Linkname: "/bin/tool"},
+)
+
+var top = imagetest.Tar(
+	imagetest.Entry{Name: "a/.wh.x"},
+	imagetest.Entry{Name: "d/", Type: tar.TypeDir},
+	imagetest.Entry{Name: "d/.wh..wh..opq"},
+	imagetest.Entry{Name: "d/new", Body: "new"},
+)
+
+func TestLoadBothFormatsShareLayers(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	s, err := Open(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ocispec.ImageConfig{Cmd: []string{"/bin/tool"}, Env: []string{"A=1"}}
+	l1, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "one:v1", Config: cfg, Layers: [][]byte{base}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := s.Load(ctx, mkArchive(t, "oci", imagetest.Image{Ref: "example.com/two:v2", Config: cfg, Layers: [][]byte{base, top}, Gzip: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l1) != 1 || l1[0].Tags[0] != "docker.io/library/one:v1" || len(l2) != 1 || l2[0].Tags[0] != "example.com/two:v2" {
+		t.Fatalf("loaded %+v %+v", l1, l2)
+	}
+	one, err := s.Get("one:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := s.Get("example.com/two:v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.ChainIDs[0] != two.ChainIDs[0] {
+		t.Fatal("the common base layer has different chain ids")
+	}
+	ents, _ := os.ReadDir(filepath.Join(root, "layers"))
+	if len(ents) != 2 {
+		t.Fatalf("want 2 unpacked layers (base shared), found %d", len(ents))
+	}
+	dirs, err := s.LayerDirs(two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The base layer keeps modes, setuid and hard links.
+	st, err := os.Stat(filepath.Join(dirs[0], "bin/tool"))
+	if err != nil || st.Mode()&os.ModeSetuid == 0 {
+		t.Fatalf("bin/tool: %v %v", st, err)
+	}
+	var a, b unix.Stat_t
+	unix.Stat(filepath.Join(dirs[0], "bin/tool"), &a)
+	unix.Stat(filepath.Join(dirs[0], "bin/tool-link"), &b)
+	if a.Ino != b.Ino {
+		t.Fatal("hard link not kept")
+	}
+	// The top layer is in overlay form: a whiteout device and an opaque dir.
+	var w unix.Stat_t
+	if err := unix.Lstat(filepath.Join(dirs[1], "a/x"), &w); err != nil || w.Mode&unix.S_IFMT != unix.S_IFCHR || w.Rdev != 0 {
+		t.Fatalf("a/x is not a whiteout: %+v %v", w, err)
+	}
+	buf := make([]byte, 4)
+	if n, err := unix.Getxattr(filepath.Join(dirs[1], "d"), "trusted.overlay.opaque", buf); err != nil || string(buf[:n]) != "y" {
+		t.Fatalf("d is not opaque: %q %v", buf[:n], err)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[1], "d/.wh..wh..opq")); !os.IsNotExist(err) {
+		t.Fatal("the opaque marker was written as a file")
+	}
+	// Lookups by id prefix and short name; config.
+	if got, err := s.Get(one.ID.Encoded()[:8]); err != nil || got.ID != one.ID {
+		t.Fatalf("by id prefix: %v", err)
+	}
+	c, err := s.ConfigOf(ctx, one)
+	if err != nil || c.Config.Cmd[0] != "/bin/tool" {
+		t.Fatalf("config: %+v %v", c.Config, err)
+	}
+	// Loading again is idempotent.
+	if _, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "one:v1", Config: cfg, Layers: [][]byte{base}})); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.List()); n != 2 {
+		t.Fatalf("%d images after a reload of the same archive", n)
+	}
+	// Records survive a reopen.
+	s2, err := Open(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Get("example.com/two:v2"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTagRemoveAndInUse(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	used := map[digest.Digest]bool{}
+	s, err := Open(root, func(id digest.Digest) bool { return used[id] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "one:v1", Layers: [][]byte{base}})); err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.Tag("one:v1", "other")
+	if err != nil || len(img.RepoTags) != 2 {
+		t.Fatalf("tag: %+v %v", img.RepoTags, err)
+	}
+	// Removing one of two names only untags.
+	r, err := s.Remove(ctx, "other", false)
+	if err != nil || r.Deleted != "" || r.Untagged[0] != "docker.io/library/other:latest" {
+		t.Fatalf("untag: %+v %v", r, err)
+	}
+	used[img.ID] = true
+	if _, err := s.Remove(ctx, "one:v1", false); !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "used by a container") {
+		t.Fatalf("remove of an image in use: %v", err)
+	}
+	used[img.ID] = false
+	if r, err := s.Remove(ctx, "one:v1", false); err != nil || r.Deleted != img.ID {
+		t.Fatalf("remove: %+v %v", r, err)
+	}
+	if _, err := s.Get(img.ID.String()); !errdefs.IsNotFound(err) {
+		t.Fatalf("image still there: %v", err)
+	}
+	if blobs, _ := os.ReadDir(filepath.Join(root, "blobs", "sha256")); len(blobs) != 0 {
+		t.Fatalf("%d blobs left after removing the only image", len(blobs))
+	}
+	if layers, _ := os.ReadDir(filepath.Join(root, "layers")); len(layers) != 0 {
+		t.Fatalf("%d layers left after removing the only image", len(layers))
+	}
+}
+
+// Every hostile archive is refused with an error that names the problem;
+// nothing is recorded, nothing is left in the store, nothing is written
+// outside data-root.
+func TestHostileArchives(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	outside := t.TempDir()
+	layer := func(e ...imagetest.Entry) imagetest.Image {
+		return imagetest.Image{Ref: "evil:latest", Layers: [][]byte{imagetest.Tar(e...)}}
+	}
+	good := imagetest.Image{Ref: "evil:latest", Layers: [][]byte{base}, Gzip: true}
+	mangled := func(f func(name string, b []byte) []byte) imagetest.Image {
+		g := good
+		g.Mangle = f
+		return g
+	}
+	layerBlob := func(name string) bool {
+		return strings.HasPrefix(name, "blobs/") && !strings.HasSuffix(name, "index.json")
+	}
+	cases := []struct {
+		name, format string
+		img          imagetest.Image
+		want         string
+	}{
+		{"traversal", "docker", layer(imagetest.Entry{Name: "../../escape", Body: "x"}), `entry "../../escape": leaves the layer`},
+		{"absolute", "docker", layer(imagetest.Entry{Name: outside + "/abs", Body: "x"}), "is an absolute path"},
+		{"symlink escape", "docker", layer(
+			imagetest.Entry{Name: "link", Type: tar.TypeSymlink, Linkname: outside},
+			imagetest.Entry{Name: "link/file", Body: "x"}), `entry "link/file": path goes through the symbolic link "link"`},
+		{"hard link escape", "docker", layer(imagetest.Entry{Name: "passwd", Type: tar.TypeLink, Linkname: "../../../etc/passwd"}), `entry "passwd": hard link target leaves the layer`},
+		{"hard link through symlink", "docker", layer(
+			imagetest.Entry{Name: "etc", Type: tar.TypeSymlink, Linkname: "/etc"},
+			imagetest.Entry{Name: "pw", Type: tar.TypeLink, Linkname: "etc/passwd"}), `hard link target goes through the symbolic link "etc"`},
+		{"device node", "docker", layer(imagetest.Entry{Name: "dev/mem", Type: tar.TypeChar}), `entry "dev/mem": device nodes are not allowed`},
+		{"digest mismatch", "oci", mangled(func(name string, b []byte) []byte {
+			if layerBlob(name) && len(b) > 100 && b[0] == 0x1f {
+				b = append([]byte{}, b...)
+				b[len(b)-10] ^= 0xff
+			}
+			return b
+		}), "is not in the archive or store, or its content does not match its digest"},
+		{"truncated blob", "oci", mangled(func(name string, b []byte) []byte {
+			if layerBlob(name) && len(b) > 100 && b[0] == 0x1f {
+				return b[:len(b)/2]
+			}
+			return b
+		}), "is not in the archive or store"},
+		{"missing blob", "oci", func() imagetest.Image {
+			g := good
+			var l bytes.Buffer
+			imagetest.Write(&l, "oci", good) // find the layer's name
+			tr := tar.NewReader(&l)
+			g.Skip = map[string]bool{}
+			for {
+				h, err := tr.Next()
+				if err != nil {
+					break
+				}
+				if strings.HasPrefix(h.Name, "blobs/") && h.Size > 200 {
+					g.Skip[h.Name] = true
+					break
+				}
+			}
+			return g
+		}(), "is not in the archive or store"},
+		{"diff id mismatch", "docker", mangled(func(name string, b []byte) []byte {
+			if strings.HasSuffix(name, "/layer.tar") {
+				return imagetest.Tar(imagetest.Entry{Name: "other", Body: "y"})
+			}
+			return b
+		}), "uncompressed digest"},
+		{"not an archive", "raw", imagetest.Image{}, "load:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			s, err := Open(root, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r *bytes.Reader
+			if tc.format == "raw" {
+				r = bytes.NewReader([]byte("this is not a tar archive at all, just text"))
+			} else {
+				r = mkArchive(t, tc.format, tc.img)
+			}
+			_, err = s.Load(ctx, r)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+			if n := len(s.List()); n != 0 {
+				t.Fatalf("%d images recorded", n)
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Fatalf("written outside data-root: %v", ents)
+			}
+			if _, err := os.Stat(filepath.Join(root, "escape")); err == nil {
+				t.Fatal("written to data-root itself")
+			}
+			if ents, _ := os.ReadDir(filepath.Join(root, "layers")); len(ents) != 0 {
+				t.Fatalf("layers left: %v", ents)
+			}
+			if ents, _ := os.ReadDir(filepath.Join(root, "blobs", "sha256")); len(ents) != 0 {
+				t.Fatalf("%d blobs left", len(ents))
+			}
+		})
+	}
+}
+
+// FuzzExtract: no layer, however made, panics the extractor or writes
+// outside its directory.
+func FuzzExtract(f *testing.F) {
+	f.Add(base)
+	f.Add(top)
+	f.Add(imagetest.Tar(imagetest.Entry{Name: "l", Type: tar.TypeSymlink, Linkname: "/"}, imagetest.Entry{Name: "l/x", Body: "x"}))
+	f.Add(imagetest.Tar(imagetest.Entry{Name: "../x", Body: "x"}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "layer")
+		d := digest.FromBytes(data)
+		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: d, Size: int64(len(data))}
+		extract(context.Background(), bytes.NewReader(data), desc, d, dir)
+		ents, _ := os.ReadDir(parent)
+		for _, e := range ents {
+			if e.Name() != "layer" {
+				t.Fatalf("written outside the layer: %s", e.Name())
+			}
+		}
+	})
+}
+
+// FuzzParseManifest: the manifest, index and config parsers never panic.
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":2},"layers":[]}`))
+	f.Add([]byte(`{"schemaVersion":2,"manifests":[{"digest":"sha256:x","size":-1}]}`))
+	f.Add([]byte(`{"rootfs":{"type":"layers","diff_ids":["sha256:1"]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseManifest(b)
+		if err == nil {
+			ParseConfig(b, m)
+		}
+		ParseIndex(b)
+	})
+}

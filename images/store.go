@@ -1,0 +1,471 @@
+// Package images keeps berth's images: blobs in the content store (cas),
+// one record per image (its id is the config digest, as with docker) in
+// images.json under data-root, and unpacked layers shared by chain id.
+//
+// Load reads docker save and OCI-layout archives (containerd's importer),
+// resolves each manifest for the host platform, verifies every blob,
+// unpacks the layers and only then records the image and moves its tags;
+// a failed load records nothing and removes the blobs it left that no image
+// uses. Image operations that change records are serialised.
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthd/berth/atomicfile"
+	"github.com/berthd/berth/cas"
+	"github.com/containerd/containerd/v2/core/content"
+	ctrimages "github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/images/archive"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// RecordVersion is the format version of images.json.
+const RecordVersion = 1
+
+// Image is one image record.
+type Image struct {
+	ID           digest.Digest        `json:"id"` // config digest
+	RepoTags     []string             `json:"repo_tags,omitempty"`
+	Manifest     ocispec.Descriptor   `json:"manifest"`
+	Config       ocispec.Descriptor   `json:"config"`
+	Layers       []ocispec.Descriptor `json:"layers"`
+	ChainIDs     []digest.Digest      `json:"chain_ids"`
+	Created      time.Time            `json:"created,omitzero"`
+	Architecture string               `json:"architecture"`
+	OS           string               `json:"os"`
+	Size         int64                `json:"size"`
+}
+
+type file struct {
+	Version int               `json:"version"`
+	Images  map[string]*Image `json:"images"`
+}
+
+// Store is the image store under data-root.
+type Store struct {
+	mu       sync.Mutex // serialises changes
+	root     string
+	cs       content.Store
+	layers   Layers
+	platform platforms.MatchComparer
+	inUse    func(id digest.Digest) bool
+	images   map[digest.Digest]*Image
+	// LayerUser, if set, tells whether a container's root file system
+	// uses an unpacked layer (by chain id hex); such layers outlive the
+	// removal of their image.
+	LayerUser func(chainHex string) bool
+}
+
+// Open reads the image records under dataRoot. inUse tells whether a
+// container uses an image (such images are not removed without force).
+func Open(dataRoot string, inUse func(digest.Digest) bool) (*Store, error) {
+	cs, err := cas.Open(dataRoot)
+	if err != nil {
+		return nil, err
+	}
+	if inUse == nil {
+		inUse = func(digest.Digest) bool { return false }
+	}
+	s := &Store{
+		root: dataRoot, cs: cs, layers: Layers{root: filepath.Join(dataRoot, "layers")},
+		platform: platforms.Default(), inUse: inUse, images: map[digest.Digest]*Image{},
+	}
+	if err := os.MkdirAll(filepath.Join(dataRoot, "images"), 0o711); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(s.recordPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.recordPath(), err)
+	}
+	if f.Version > RecordVersion {
+		return nil, fmt.Errorf("%s: format version %d is newer than this berthd knows (%d)", s.recordPath(), f.Version, RecordVersion)
+	}
+	for _, img := range f.Images {
+		s.images[img.ID] = img
+	}
+	return s, nil
+}
+
+// Content is the store's content store.
+func (s *Store) Content() content.Store { return s.cs }
+
+func (s *Store) recordPath() string { return filepath.Join(s.root, "images", "images.json") }
+
+func (s *Store) save() error {
+	f := file{Version: RecordVersion, Images: map[string]*Image{}}
+	for id, img := range s.images {
+		f.Images[id.String()] = img
+	}
+	return atomicfile.WriteJSON(s.recordPath(), f, 0o600)
+}
+
+// NormalizeRef turns "busybox" into "docker.io/library/busybox:latest".
+func NormalizeRef(ref string) (string, error) {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "", invalid("image reference %q: %v", ref, err)
+	}
+	if _, ok := n.(reference.Digested); ok {
+		return n.String(), nil
+	}
+	return reference.TagNameOnly(n).String(), nil
+}
+
+// Familiar is the short form of a normalised reference ("busybox:latest").
+func Familiar(ref string) string {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.FamiliarString(n)
+}
+
+func copyImage(img *Image) Image {
+	c := *img
+	c.RepoTags = slices.Clone(img.RepoTags)
+	c.Layers = slices.Clone(img.Layers)
+	c.ChainIDs = slices.Clone(img.ChainIDs)
+	return c
+}
+
+// List returns every image, newest first.
+func (s *Store) List() []Image {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Image, 0, len(s.images))
+	for _, img := range s.images {
+		out = append(out, copyImage(img))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Get resolves a reference: a name (normalised like docker), a full id
+// ("sha256:…") or a unique id prefix of at least 4 hex digits.
+func (s *Store) Get(ref string) (Image, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, err := s.lookup(ref)
+	if err != nil {
+		return Image{}, err
+	}
+	return copyImage(img), nil
+}
+
+func (s *Store) lookup(ref string) (*Image, error) {
+	hex := strings.TrimPrefix(ref, "sha256:")
+	if len(hex) >= 4 && len(hex) <= 64 && strings.Trim(hex, "0123456789abcdef") == "" {
+		var found *Image
+		for id, img := range s.images {
+			if strings.HasPrefix(id.Encoded(), hex) {
+				if found != nil {
+					return nil, invalid("image id prefix %q is ambiguous", ref)
+				}
+				found = img
+			}
+		}
+		if found != nil {
+			return found, nil
+		}
+	}
+	name, err := NormalizeRef(ref)
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", ref, errdefs.ErrNotFound)
+	}
+	for _, img := range s.images {
+		if slices.Contains(img.RepoTags, name) {
+			return img, nil
+		}
+	}
+	return nil, fmt.Errorf("image %q: no such image: %w", ref, errdefs.ErrNotFound)
+}
+
+// ConfigOf reads an image's config.
+func (s *Store) ConfigOf(ctx context.Context, img Image) (ocispec.Image, error) {
+	b, err := cas.ReadVerified(ctx, s.cs, img.Config)
+	if err != nil {
+		return ocispec.Image{}, err
+	}
+	var c ocispec.Image
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// LayerDirs returns the unpacked layers of an image, lowest first.
+func (s *Store) LayerDirs(img Image) ([]string, error) {
+	var dirs []string
+	for _, c := range img.ChainIDs {
+		if !s.layers.Has(c) {
+			return nil, fmt.Errorf("image %s: layer %s is not unpacked: %w", img.ID.Encoded()[:12], c, errdefs.ErrNotFound)
+		}
+		dirs = append(dirs, s.layers.Dir(c))
+	}
+	return dirs, nil
+}
+
+// Loaded is one image of a loaded archive.
+type Loaded struct {
+	ID   digest.Digest
+	Tags []string // normalised
+}
+
+// Load imports a docker save or OCI-layout archive (gzip or plain).
+func (s *Store) Load(ctx context.Context, r io.Reader) (loaded []Loaded, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() {
+		if err != nil {
+			s.gcLocked(ctx)
+		}
+	}()
+	idx, err := archive.ImportIndex(ctx, s.cs, r)
+	if err != nil {
+		return nil, fmt.Errorf("load: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	b, err := cas.ReadVerified(ctx, s.cs, idx)
+	if err != nil {
+		return nil, err
+	}
+	index, err := ParseIndex(b)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if len(index.Manifests) == 0 {
+		return nil, invalid("load: the archive holds no image")
+	}
+	type entry struct {
+		img  *Image
+		tags []string
+	}
+	var entries []entry
+	for _, m := range index.Manifests {
+		res, err := resolve(ctx, s.cs, m, s.platform, 0)
+		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		img, err := s.unpack(ctx, res)
+		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		var tags []string
+		if name := nameOf(m); name != "" {
+			tags = append(tags, name)
+		}
+		entries = append(entries, entry{img, tags})
+	}
+	for _, e := range entries {
+		s.record(e.img, e.tags)
+		loaded = append(loaded, Loaded{ID: e.img.ID, Tags: e.tags})
+	}
+	if err := s.save(); err != nil {
+		return nil, err
+	}
+	return loaded, nil
+}
+
+// nameOf returns the normalised name an index entry carries, if any.
+func nameOf(m ocispec.Descriptor) string {
+	for _, key := range []string{ctrimages.AnnotationImageName, ocispec.AnnotationRefName} {
+		v := m.Annotations[key]
+		if v == "" {
+			continue
+		}
+		n, err := reference.ParseNormalizedNamed(v)
+		if err != nil || !strings.Contains(v, "/") && !strings.Contains(v, ":") {
+			continue // a bare tag such as "latest" names nothing
+		}
+		return reference.TagNameOnly(n).String()
+	}
+	return ""
+}
+
+// unpack unpacks the layers of a resolved manifest and returns its record.
+func (s *Store) unpack(ctx context.Context, res resolved) (*Image, error) {
+	img := &Image{
+		ID: res.Manifest.Config.Digest, Manifest: res.Desc, Config: res.Manifest.Config,
+		Layers: res.Manifest.Layers, Architecture: res.Config.Architecture, OS: res.Config.OS,
+	}
+	if res.Config.Created != nil {
+		img.Created = res.Config.Created.UTC()
+	}
+	img.Size = res.Manifest.Config.Size
+	for i, l := range res.Manifest.Layers {
+		chain := identity.ChainID(res.Config.RootFS.DiffIDs[:i+1])
+		if err := s.layers.Unpack(ctx, s.cs, l, res.Config.RootFS.DiffIDs[i], chain); err != nil {
+			return nil, err
+		}
+		img.ChainIDs = append(img.ChainIDs, chain)
+		img.Size += l.Size
+	}
+	return img, nil
+}
+
+// record adds img (or merges it with the record of the same id) and moves
+// tags to it.
+func (s *Store) record(img *Image, tags []string) {
+	if cur, ok := s.images[img.ID]; ok {
+		img.RepoTags = cur.RepoTags
+	}
+	s.images[img.ID] = img
+	for _, t := range tags {
+		for _, other := range s.images {
+			if other != img {
+				other.RepoTags = slices.DeleteFunc(other.RepoTags, func(x string) bool { return x == t })
+			}
+		}
+		if !slices.Contains(img.RepoTags, t) {
+			img.RepoTags = append(img.RepoTags, t)
+		}
+	}
+	sort.Strings(img.RepoTags)
+}
+
+// Tag gives the image ref the name target (moved from any other image).
+func (s *Store) Tag(ref, target string) (Image, error) {
+	name, err := NormalizeRef(target)
+	if err != nil {
+		return Image{}, err
+	}
+	if strings.Contains(name, "@") {
+		return Image{}, invalid("tag %q: a digest is not a tag", target)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, err := s.lookup(ref)
+	if err != nil {
+		return Image{}, err
+	}
+	s.record(img, []string{name})
+	if err := s.save(); err != nil {
+		return Image{}, err
+	}
+	return copyImage(img), nil
+}
+
+// Removed says what Remove did.
+type Removed struct {
+	Untagged []string
+	Deleted  digest.Digest // empty when only a tag went
+}
+
+// Remove untags ref if it is a name the image has besides others, or
+// removes the image. An image a container uses is kept unless force.
+func (s *Store) Remove(ctx context.Context, ref string, force bool) (Removed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, err := s.lookup(ref)
+	if err != nil {
+		return Removed{}, err
+	}
+	var out Removed
+	if name, err := NormalizeRef(ref); err == nil && slices.Contains(img.RepoTags, name) && len(img.RepoTags) > 1 {
+		img.RepoTags = slices.DeleteFunc(img.RepoTags, func(x string) bool { return x == name })
+		out.Untagged = []string{name}
+		return out, s.save()
+	}
+	if s.inUse(img.ID) && !force {
+		return Removed{}, fmt.Errorf("image %s (%s) is used by a container; remove the container first or force: %w",
+			ref, img.ID.Encoded()[:12], errdefs.ErrConflict)
+	}
+	out.Untagged = img.RepoTags
+	out.Deleted = img.ID
+	delete(s.images, img.ID)
+	if err := s.save(); err != nil {
+		return Removed{}, err
+	}
+	if !s.inUse(img.ID) {
+		s.gcLocked(ctx)
+	}
+	return out, nil
+}
+
+// Pruned says what Prune removed.
+type Pruned struct {
+	Blobs, Layers int
+	Bytes         int64
+}
+
+// Prune removes blobs and unpacked layers that no image uses.
+func (s *Store) Prune(ctx context.Context) (Pruned, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gcLocked(ctx), nil
+}
+
+// gcLocked removes blobs and layers no recorded image references. Layers
+// of removed images that a container still uses stay while in use.
+func (s *Store) gcLocked(ctx context.Context) Pruned {
+	keepBlobs := map[digest.Digest]bool{}
+	keepLayers := map[string]bool{}
+	for _, img := range s.images {
+		keepBlobs[img.Manifest.Digest] = true
+		keepBlobs[img.Config.Digest] = true
+		for _, l := range img.Layers {
+			keepBlobs[l.Digest] = true
+		}
+		for _, c := range img.ChainIDs {
+			keepLayers[c.Encoded()] = true
+		}
+	}
+	var p Pruned
+	s.cs.Walk(ctx, func(info content.Info) error {
+		if keepBlobs[info.Digest] {
+			return nil
+		}
+		if s.cs.Delete(ctx, info.Digest) == nil {
+			p.Blobs++
+			p.Bytes += info.Size
+		}
+		return nil
+	})
+	ents, _ := os.ReadDir(s.layers.root)
+	for _, e := range ents {
+		if keepLayers[e.Name()] || (!strings.HasPrefix(e.Name(), ".unpack-") && s.layerInUse(e.Name())) {
+			continue
+		}
+		if os.RemoveAll(filepath.Join(s.layers.root, e.Name())) == nil {
+			p.Layers++
+		}
+	}
+	return p
+}
+
+// layerInUse asks whether a container still uses a chain id (a removed
+// image forced away from under a container keeps its layers).
+func (s *Store) layerInUse(hex string) bool {
+	if s.LayerUser == nil {
+		return false
+	}
+	return s.LayerUser(hex)
+}

@@ -1,0 +1,141 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/sys/mountinfo"
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+)
+
+// applyImage resolves spec.Image and fills in what its config gives, as
+// docker does: entrypoint, command (unless given), environment (given
+// entries win by name), working directory, user and stop signal.
+func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
+	if m.images == nil {
+		return fmt.Errorf("images are not available: %w", errdefs.ErrNotImplemented)
+	}
+	img, err := m.images.Get(spec.Image)
+	if err != nil {
+		return err
+	}
+	cfg, err := m.images.ConfigOf(ctx, img)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", spec.Image, err)
+	}
+	dirs, err := m.images.LayerDirs(img)
+	if err != nil {
+		return err
+	}
+	c := cfg.Config
+	spec.ImageID = img.ID.String()
+	spec.Layers = dirs
+	if spec.Entrypoint == nil {
+		spec.Entrypoint = c.Entrypoint
+	}
+	if len(spec.Cmd) == 0 {
+		spec.Cmd = c.Cmd
+	}
+	spec.Env = mergeEnv(c.Env, spec.Env)
+	if spec.Workdir == "" {
+		spec.Workdir = c.WorkingDir
+	}
+	if spec.User == "" {
+		spec.User = c.User
+	}
+	if spec.StopSignal == "" {
+		spec.StopSignal = c.StopSignal
+	}
+	return nil
+}
+
+// mergeEnv returns base with each entry of over replacing the one of the
+// same name, or added.
+func mergeEnv(base, over []string) []string {
+	out := slices.Clone(base)
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		i := slices.IndexFunc(out, func(e string) bool { n, _, _ := strings.Cut(e, "="); return n == k })
+		if i >= 0 {
+			out[i] = kv
+		} else {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// rootfsDir is where an image container's overlay is mounted.
+func rootfsDir(containerDir string) string { return filepath.Join(containerDir, "rootfs") }
+
+// mountRootfs mounts the overlay of layers (lowest first) with the
+// container's own upper and work directories at containerDir/rootfs,
+// unless it is mounted already.
+func mountRootfs(containerDir string, layers []string) error {
+	target := rootfsDir(containerDir)
+	for _, d := range []string{target, filepath.Join(containerDir, "upper"), filepath.Join(containerDir, "work")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if ok, err := mountinfo.Mounted(target); err == nil && ok {
+		return nil
+	}
+	if len(layers) == 0 {
+		return fmt.Errorf("image has no layers: %w", errdefs.ErrInvalidArgument)
+	}
+	lower := slices.Clone(layers)
+	slices.Reverse(lower) // overlay lists the top layer first
+	for _, l := range lower {
+		if _, err := os.Stat(l); err != nil {
+			return fmt.Errorf("image layer %s: %w", l, err)
+		}
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lower, ":"),
+		filepath.Join(containerDir, "upper"), filepath.Join(containerDir, "work"))
+	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount the root file system: %w", err)
+	}
+	return nil
+}
+
+// unmountRootfs unmounts containerDir/rootfs if it is mounted.
+func unmountRootfs(containerDir string) error {
+	target := rootfsDir(containerDir)
+	if ok, err := mountinfo.Mounted(target); err != nil || !ok {
+		return nil
+	}
+	if err := unix.Unmount(target, unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount %s: %w", target, err)
+	}
+	return nil
+}
+
+// ImageInUse reports whether a container was made from image id.
+func (m *Manager) ImageInUse(id digest.Digest) bool {
+	for _, i := range m.List() {
+		if i.Spec.ImageID == id.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// LayerInUse reports whether a container's root file system uses the
+// unpacked layer with this chain id (hex).
+func (m *Manager) LayerInUse(chainHex string) bool {
+	for _, i := range m.List() {
+		for _, l := range i.Spec.Layers {
+			if filepath.Base(filepath.Dir(l)) == chainHex {
+				return true
+			}
+		}
+	}
+	return false
+}

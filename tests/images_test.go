@@ -1,0 +1,113 @@
+//go:build e2e
+
+package tests
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// Load a docker save archive and an OCI archive, run from each; the image
+// config applies; whiteouts and opaque directories give the right tree;
+// the common base layer is unpacked once; an image in use is not removed.
+func TestImagesLoadAndRun(t *testing.T) {
+	fresh(t)
+	if out := must(t, "berthctl load -i /srv/images/busybox-docker.tar"); out != "Loaded image: busybox:latest" {
+		t.Fatalf("load printed %q", out)
+	}
+	if out := must(t, "berthctl run --rm busybox echo hi from busybox"); out != "hi from busybox" {
+		t.Fatalf("run busybox: %q", out)
+	}
+	// OCI archive with gzip layers, from standard input.
+	if out := must(t, "berthctl load < /srv/images/tools-oci.tar"); out != "Loaded image: example.com/tools:v1" {
+		t.Fatalf("load (stdin) printed %q", out)
+	}
+	table := must(t, "berthctl images")
+	for _, want := range []string{"REPOSITORY", "busybox", "example.com/tools", "v1"} {
+		if !strings.Contains(table, want) {
+			t.Fatalf("images table lacks %q:\n%s", want, table)
+		}
+	}
+	// Cmd, Env, WorkingDir and User come from the image.
+	if out := must(t, "berthctl run --rm example.com/tools:v1"); out != "hi from /data as 1000" {
+		t.Fatalf("image config not applied: %q", out)
+	}
+	if out := must(t, "berthctl run --rm -e GREETING=yo -u 0 example.com/tools:v1 sh -c 'echo $GREETING $(pwd) $(id -u)'"); out != "yo /data 0" {
+		t.Fatalf("overrides: %q", out)
+	}
+	// Whiteouts and the opaque directory.
+	if out := must(t, "berthctl run --rm example.com/tools:v1 sh -c 'ls /data; echo --; ls /opq; echo --; cat /hello.txt'"); out != "keep\n--\nnew\n--\nhello from a layer" {
+		t.Fatalf("file tree:\n%s", out)
+	}
+	// Three layers unpacked in all: the base is shared.
+	if n := must(t, "ls /var/lib/berth/layers | wc -l"); n != "3" {
+		t.Fatalf("%s unpacked layers, want 3 (busybox's base shared)", n)
+	}
+	// A container writes into its own upper directory, not the layers.
+	id := must(t, "berthctl run -d --name writer busybox sh -c 'echo berth-upper-7f3a > /bin/new-file; sleep 1000'")
+	eventually(t, 5e9, "test -f /var/lib/berth/containers/"+id+"/upper/bin/new-file")
+	must(t, "! grep -rl berth-upper-7f3a /var/lib/berth/layers")
+	if out := must(t, "berthctl exec writer cat /bin/new-file"); out != "berth-upper-7f3a" {
+		t.Fatalf("exec: %q", out)
+	}
+	// An image in use is not removed; once the container is gone it is.
+	msg := fails(t, "berthctl rmi busybox")
+	if !strings.Contains(msg, "used by a container") {
+		t.Fatalf("rmi of an image in use: %q", msg)
+	}
+	must(t, "berthctl rm -f writer")
+	must(t, "! findmnt /var/lib/berth/containers/"+id+"/rootfs && test ! -e /var/lib/berth/containers/"+id)
+	// inspect, tag, the image object on the bus.
+	var insp []map[string]any
+	if err := json.Unmarshal([]byte(must(t, "berthctl image inspect example.com/tools:v1")), &insp); err != nil || len(insp) != 1 {
+		t.Fatalf("image inspect: %v", err)
+	}
+	if cfg, _ := insp[0]["Config"].(map[string]any); cfg["WorkingDir"] != "/data" {
+		t.Fatalf("inspect Config: %v", insp[0]["Config"])
+	}
+	must(t, "berthctl tag busybox mybox:1")
+	path := must(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetImage s mybox:1 | cut -d'\"' -f2")
+	if tags := must(t, "busctl get-property io.berth.Engine1 "+path+" io.berth.Engine1.Image RepoTags"); !strings.Contains(tags, `"busybox:latest"`) || !strings.Contains(tags, `"mybox:1"`) {
+		t.Fatalf("RepoTags: %s", tags)
+	}
+	// rmi of one of two names only untags.
+	if out := must(t, "berthctl rmi mybox:1"); out != "Untagged: mybox:1" {
+		t.Fatalf("rmi of a second name: %q", out)
+	}
+	// --rm of an image container leaves no mount and no directory.
+	must(t, "berthctl run --rm --name gone busybox true")
+	must(t, "! findmnt -rn -o TARGET | grep -q /var/lib/berth/containers/")
+	// Images survive berthd restarts.
+	must(t, "systemctl stop berthd.service")
+	if out := must(t, "berthctl images -q | wc -l"); out != "2" {
+		t.Fatalf("%s images after a restart", out)
+	}
+	out := must(t, "berthctl rmi busybox")
+	if !strings.Contains(out, "Untagged: busybox:latest") || !strings.Contains(out, "Deleted: sha256:") {
+		t.Fatalf("rmi: %q", out)
+	}
+	// tools still works: its base layer (shared with the removed busybox) stays.
+	if out := must(t, "berthctl run --rm example.com/tools:v1 cat /hello.txt"); out != "hello from a layer" {
+		t.Fatalf("run after removing the image that shared a layer: %q", out)
+	}
+}
+
+// A hostile archive is refused with a message naming the entry, and
+// leaves nothing: no image, no layer, no blob, no file outside.
+func TestImageLoadRefusesHostileArchive(t *testing.T) {
+	fresh(t)
+	msg := fails(t, "berthctl load -i /srv/images/evil.tar")
+	if !strings.Contains(msg, `entry "../../etc/evil-from-image": leaves the layer`) {
+		t.Fatalf("load of a hostile archive: %q", msg)
+	}
+	must(t, "test ! -e /etc/evil-from-image && test ! -e /var/lib/evil-from-image && test ! -e /var/etc/evil-from-image")
+	if out := must(t, "berthctl images -q | wc -l"); out != "0" {
+		t.Fatalf("%s images recorded", out)
+	}
+	must(t, "test -z \"$(ls /var/lib/berth/layers 2>/dev/null)\" && test -z \"$(ls /var/lib/berth/blobs/sha256 2>/dev/null)\"")
+	// Running an image that is not there says so.
+	if msg := fails(t, "berthctl run --rm nosuchimage true"); !strings.Contains(msg, `image "nosuchimage": no such image`) {
+		t.Fatalf("run of a missing image: %q", msg)
+	}
+}

@@ -1,0 +1,80 @@
+// Command mkimage writes a docker save or OCI-layout archive from layer
+// directories, for the end-to-end tests, the demo and the benchmarks (no
+// docker needed). A file named .wh.NAME or .wh..wh..opq in a layer
+// directory is a whiteout, as in the layer format.
+//
+//	mkimage -format docker|oci -ref busybox:latest [-gzip] [-cmd '["sh"]']
+//	        [-entrypoint '["x"]'] [-env K=V]... [-workdir DIR] [-user U]
+//	        -o OUT.tar LAYERDIR...
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/berthd/berth/images/imagetest"
+)
+
+type multi []string
+
+func (m *multi) String() string     { return fmt.Sprint(*m) }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+func main() {
+	format := flag.String("format", "docker", "docker or oci")
+	ref := flag.String("ref", "", "image name, e.g. busybox:latest")
+	gz := flag.Bool("gzip", false, "gzip the layers (oci)")
+	cmd := flag.String("cmd", "", "Cmd as a JSON array")
+	entrypoint := flag.String("entrypoint", "", "Entrypoint as a JSON array")
+	workdir := flag.String("workdir", "", "WorkingDir")
+	user := flag.String("user", "", "User")
+	stopSignal := flag.String("stop-signal", "", "StopSignal")
+	out := flag.String("o", "", "output file")
+	var env, evil multi
+	flag.Var(&env, "env", "K=V (repeatable)")
+	flag.Var(&evil, "evil-entry", "add a layer with one regular file of this exact name (e.g. ../../x), for tests of refusals")
+	flag.Parse()
+	if *out == "" || flag.NArg()+len(evil) == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	img := imagetest.Image{Ref: *ref, Gzip: *gz}
+	img.Config.Env = env
+	img.Config.WorkingDir = *workdir
+	img.Config.User = *user
+	img.Config.StopSignal = *stopSignal
+	for flagValue, dst := range map[string]*[]string{*cmd: &img.Config.Cmd, *entrypoint: &img.Config.Entrypoint} {
+		if flagValue != "" {
+			if err := json.Unmarshal([]byte(flagValue), dst); err != nil {
+				fail(fmt.Errorf("%q: %w", flagValue, err))
+			}
+		}
+	}
+	for _, dir := range flag.Args() {
+		l, err := imagetest.TarDir(dir)
+		if err != nil {
+			fail(err)
+		}
+		img.Layers = append(img.Layers, l)
+	}
+	for _, name := range evil {
+		img.Layers = append(img.Layers, imagetest.Tar(imagetest.Entry{Name: name, Body: "evil\n"}))
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		fail(err)
+	}
+	if err := imagetest.Write(f, *format, img); err != nil {
+		fail(err)
+	}
+	if err := f.Close(); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "mkimage:", err)
+	os.Exit(1)
+}
