@@ -263,3 +263,17 @@ func (m *manager) PruneImages(sender dbus.Sender, options map[string]dbus.Varian
 	})
 	return
 }
+
+func (m *manager) SaveImage(sender dbus.Sender, refs []string, archive dbus.UnixFD, options map[string]dbus.Variant) *dbus.Error {
+	f := os.NewFile(uintptr(archive), "image-archive")
+	defer f.Close()
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := m.needImages(); err != nil {
+			return err
+		}
+		if len(options) > 0 {
+			return fmt.Errorf("save: unknown options: %w", errdefs.ErrInvalidArgument)
+		}
+		return m.s.images.Save(ctx, f, refs)
+	})
+}

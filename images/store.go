@@ -469,3 +469,35 @@ func (s *Store) layerInUse(hex string) bool {
 	}
 	return s.LayerUser(hex)
 }
+
+// Save writes the images refs name as one archive that both docker load
+// and OCI tools read (an OCI layout with docker's manifest.json), with
+// their names.
+func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
+	if len(refs) == 0 {
+		return invalid("save: no image given")
+	}
+	var opts []archive.ExportOpt
+	s.mu.Lock()
+	for _, ref := range refs {
+		img, err := s.lookup(ref)
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		var names []string
+		if n, err := NormalizeRef(ref); err == nil && slices.Contains(img.RepoTags, n) {
+			names = []string{n}
+		} else if !strings.HasPrefix(ref, "sha256:") && !isHexPrefix(ref) {
+			names = img.RepoTags
+		}
+		opts = append(opts, archive.WithManifest(img.Manifest, names...))
+	}
+	s.mu.Unlock()
+	opts = append(opts, archive.WithPlatform(s.platform))
+	return archive.Export(ctx, s.cs, w, opts...)
+}
+
+func isHexPrefix(s string) bool {
+	return len(s) >= 4 && strings.Trim(s, "0123456789abcdef") == ""
+}

@@ -1,19 +1,28 @@
 #!/bin/bash
-# make demo: boot a throwaway systemd, install berth into it, run a
-# container from a busybox root file system and show its scope and journal.
+# make demo: boot a throwaway systemd, install berth into it, build a tiny
+# busybox image locally (Debian's busybox-static, no network), load it, run
+# containers from it and from a root file-system directory, and show a
+# scope and its journal lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${BERTH_STAGE:?run through make demo}
 . tests/sandbox.sh
 rootfs=tests/.cache/rootfs
 tests/mkrootfs.sh "$rootfs"
+images=tests/.cache/demo-images
+mkdir -p "$images"
+go build -o "$images/mkimage" ./tests/mkimage
+"$images/mkimage" -format docker -ref busybox:latest -cmd '["sh"]' -o "$images/busybox.tar" "$rootfs"
 trap sandbox_poweroff EXIT
-sandbox_boot berth-demo "$stage" "$PWD/$rootfs"
+sandbox_boot berth-demo "$stage" "$PWD/$rootfs" /dev/null "$PWD/$images"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; sandbox bash -c "$*"; }
 step systemctl enable --now berthd.socket
+step berthctl load -i /srv/images/busybox.tar
+step berthctl images
+step berthctl run --rm busybox echo hi
 step berthctl run --rm --name hello --rootfs /srv/rootfs -- sh -c "'echo hi from \$(hostname); uname -r'"
 step 'echo "exit code: $?"'
-step berthctl run -d --name web --memory 64m --rootfs /srv/rootfs -- sh -c "'while :; do echo tick; sleep 1; done'"
+step berthctl run -d --name web --memory 64m busybox sh -c "'while :; do echo tick; sleep 1; done'"
 sleep 2
 step berthctl ps
 step 'systemctl status --no-pager "berth-$(berthctl inspect web | sed -n "s/.*\"Id\": \"\(.*\)\",/\1/p" | head -1).scope" | head -12'

@@ -91,6 +91,18 @@ func TestImagesLoadAndRun(t *testing.T) {
 	if out := must(t, "berthctl run --rm example.com/tools:v1 cat /hello.txt"); out != "hello from a layer" {
 		t.Fatalf("run after removing the image that shared a layer: %q", out)
 	}
+	// save writes an archive docker and OCI tools read; it loads back.
+	must(t, "berthctl save -o /tmp/tools-saved.tar example.com/tools:v1 && tar tf /tmp/tools-saved.tar | grep -qx manifest.json && tar tf /tmp/tools-saved.tar | grep -qx index.json")
+	must(t, "berthctl rmi example.com/tools:v1 && berthctl image prune")
+	if n := must(t, "ls /var/lib/berth/layers | wc -l"); n != "0" {
+		t.Fatalf("%s layers left after removing every image", n)
+	}
+	if out := must(t, "berthctl load -i /tmp/tools-saved.tar"); out != "Loaded image: example.com/tools:v1" {
+		t.Fatalf("load of a saved archive: %q", out)
+	}
+	if out := must(t, "berthctl run --rm example.com/tools:v1"); out != "hi from /data as 1000" {
+		t.Fatalf("run from the saved archive: %q", out)
+	}
 }
 
 // A hostile archive is refused with a message naming the entry, and

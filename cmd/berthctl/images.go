@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,10 +28,10 @@ type imageEntry struct {
 func cmdImage(c *client, args []string) (int, error) {
 	subs := map[string]func(*client, []string) (int, error){
 		"ls": cmdImages, "list": cmdImages, "load": cmdLoad, "inspect": cmdImageInspect,
-		"tag": cmdTag, "rm": cmdRmi, "remove": cmdRmi, "prune": cmdImagePrune,
+		"tag": cmdTag, "rm": cmdRmi, "remove": cmdRmi, "prune": cmdImagePrune, "save": cmdSave,
 	}
 	if len(args) == 0 || subs[args[0]] == nil {
-		fmt.Fprintln(os.Stderr, "Usage: berthctl image ls|load|inspect|tag|rm|prune [OPTIONS]")
+		fmt.Fprintln(os.Stderr, "Usage: berthctl image ls|load|save|inspect|tag|rm|prune [OPTIONS]")
 		return 2, nil
 	}
 	return subs[args[0]](c, args[1:])
@@ -235,5 +236,55 @@ func cmdImagePrune(c *client, args []string) (int, error) {
 		return 1, err
 	}
 	fmt.Printf("Removed %d blobs and %d unpacked layers; reclaimed %s\n", blobs, layers, units.HumanSize(float64(bytes)))
+	return 0, nil
+}
+
+func cmdSave(c *client, args []string) (int, error) {
+	fs := newFlags("save", "[-o FILE] IMAGE...")
+	output := fs.String("o", "", "write to this file (default: standard output, if not a terminal)")
+	fs.StringVar(output, "output", "", "same as -o")
+	rest, err := parse(fs, args)
+	if err != nil || len(rest) == 0 {
+		fs.Usage()
+		return 2, nil
+	}
+	out := os.Stdout
+	if *output != "" {
+		f, err := os.CreateTemp(filepath.Dir(*output), "."+filepath.Base(*output)+".tmp*")
+		if err != nil {
+			return 1, err
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		out = f
+	} else if term.IsTerminal(int(os.Stdout.Fd())) {
+		return 2, fmt.Errorf("refusing to write an archive to a terminal: use -o FILE or a redirect")
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 1, err
+	}
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(out, pr)
+		pr.Close()
+		copied <- err
+	}()
+	err = c.call("SaveImage", nil, rest, dbus.UnixFD(pw.Fd()), noOpts())
+	pw.Close()
+	if cerr := <-copied; err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return 1, err
+	}
+	if *output != "" {
+		if err := out.Sync(); err != nil {
+			return 1, err
+		}
+		if err := os.Rename(out.Name(), *output); err != nil {
+			return 1, err
+		}
+	}
 	return 0, nil
 }

@@ -39,6 +39,7 @@ func init() {
 		{"images", "[-q] [--format table|json]", "List images", cmdImages},
 		{"image", "ls|load|inspect|tag|rm|prune ...", "Manage images", cmdImage},
 		{"load", "[-i FILE|-]", "Load a docker save or OCI archive", cmdLoad},
+		{"save", "[-o FILE] IMAGE...", "Write images to an archive (docker and OCI)", cmdSave},
 		{"tag", "SOURCE TARGET", "Give an image another name", cmdTag},
 		{"rmi", "[-f] IMAGE...", "Remove images", cmdRmi},
 		{"reload", "", "Reload the configuration files (starts berthd if it is idle) and print the new digest", cmdReload},
