@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +56,14 @@ type Runtime struct {
 	Args []string `toml:"args" json:"args,omitempty"`
 }
 
+// Registry is one [registries."HOST[:PORT]"] table.
+type Registry struct {
+	// Insecure allows plain HTTP and unverified TLS for this registry.
+	Insecure bool `toml:"insecure" json:"insecure,omitempty"`
+	// Mirrors are tried in order before the registry for pulls.
+	Mirrors []string `toml:"mirrors" json:"mirrors,omitempty"`
+}
+
 // Config is what the files say, with defaults filled in.
 type Config struct {
 	DataRoot       string             `toml:"data-root" json:"data-root"`
@@ -65,6 +74,8 @@ type Config struct {
 	LogLevel       string             `toml:"log-level" json:"log-level"`
 	DefaultNetwork string             `toml:"default-network" json:"default-network"`
 	Runtimes       map[string]Runtime `toml:"runtimes" json:"runtimes"`
+	// Registries are keyed by host[:port] as in image references.
+	Registries map[string]Registry `toml:"registries" json:"registries,omitempty"`
 }
 
 // Defaults returns the configuration used when no file sets a key.
@@ -284,8 +295,9 @@ func scanKeys(name string, data []byte, pos map[string]string) error {
 }
 
 var (
-	topKeys     = tomlKeys(reflect.TypeFor[Config]())
-	runtimeKeys = tomlKeys(reflect.TypeFor[Runtime]())
+	topKeys      = tomlKeys(reflect.TypeFor[Config]())
+	runtimeKeys  = tomlKeys(reflect.TypeFor[Runtime]())
+	registryKeys = tomlKeys(reflect.TypeFor[Registry]())
 )
 
 func tomlKeys(t reflect.Type) map[string]bool {
@@ -303,6 +315,8 @@ func checkKey(key []string) error {
 	case !topKeys[key[0]]:
 		bad = key[0]
 	case key[0] == "runtimes" && len(key) >= 3 && !runtimeKeys[key[2]]:
+		bad = strings.Join(key, ".")
+	case key[0] == "registries" && len(key) >= 3 && !registryKeys[key[2]]:
 		bad = strings.Join(key, ".")
 	}
 	if bad != "" {
@@ -385,6 +399,17 @@ func newSnapshot(cfg Config, files []string, pos map[string]string) (*Snapshot, 
 			r.Wrapper, r.Path = &w, w.Path
 		}
 		s.runtimes[name] = r
+	}
+	for _, host := range sortedKeys(cfg.Registries) {
+		key := "registries." + host
+		if host == "" || strings.ContainsAny(host, "/ \t@") {
+			return nil, invalid(key, "registries: %q is not a registry host[:port]", host)
+		}
+		for i, m := range cfg.Registries[host].Mirrors {
+			if u, err := url.Parse(m); m == "" || strings.ContainsAny(m, " \t") || (err == nil && u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" && u.Host != "") {
+				return nil, invalid(key+".mirrors", "registries.%q: mirrors[%d] %q is not a host[:port] or http(s) URL", host, i, m)
+			}
+		}
 	}
 	if _, ok := s.runtimes[cfg.DefaultRuntime]; !ok {
 		return nil, invalid("default-runtime", "default-runtime %q: no such runtime (is it installed and on PATH?)", cfg.DefaultRuntime)

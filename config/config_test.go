@@ -239,3 +239,22 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(bin)
 	os.Exit(code)
 }
+
+func TestRegistries(t *testing.T) {
+	s, err := Parse("x.toml", []byte("[registries.\"127.0.0.1:5000\"]\ninsecure = true\nmirrors = [\"http://10.0.0.1:5000\", \"mirror.example.com\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Registries["127.0.0.1:5000"]
+	if !r.Insecure || len(r.Mirrors) != 2 {
+		t.Fatalf("%+v", r)
+	}
+	_, err = Parse("x.toml", []byte("[registries.\"a:5000\"]\n\ninsecur = true\n"))
+	if err == nil || !strings.Contains(err.Error(), `x.toml:3: unknown key "registries.a:5000.insecur"`) {
+		t.Fatalf("unknown registry key: %v", err)
+	}
+	_, err = Parse("x.toml", []byte("[registries.\"a/b\"]\ninsecure = true\n"))
+	if err == nil || !strings.Contains(err.Error(), "x.toml:1: registries") {
+		t.Fatalf("bad host: %v", err)
+	}
+}

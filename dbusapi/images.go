@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/systemd"
@@ -19,7 +20,7 @@ import (
 
 // Image objects.
 const (
-	ImageInterface = "io.berth.Engine1.Image"
+	ImageInterface = contract.ImageInterface
 	imagePrefix    = "/io/berth/Engine1/image/"
 )
 
@@ -276,4 +277,50 @@ func (m *manager) SaveImage(sender dbus.Sender, refs []string, archive dbus.Unix
 		}
 		return m.s.images.Save(ctx, f, refs)
 	})
+}
+
+func (m *manager) PullImage(sender dbus.Sender, ref string, options map[string]dbus.Variant) (id string, tags []string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, snap *config.Snapshot) error {
+		if err := m.needImages(); err != nil {
+			return err
+		}
+		pullID, err := optString(options, "pull_id")
+		if err != nil {
+			return err
+		}
+		for k := range options {
+			if k != "pull_id" {
+				return fmt.Errorf("pull: option %q: unknown: %w", k, errdefs.ErrInvalidArgument)
+			}
+		}
+		regs := map[string]images.Registry{}
+		for host, r := range snap.Registries {
+			regs[host] = images.Registry{Insecure: r.Insecure, Mirrors: r.Mirrors}
+		}
+		o := images.PullOptions{Registries: regs}
+		if pullID != "" {
+			o.Progress = func(p images.Progress) {
+				m.s.conn.Emit(ManagerPath, ManagerInterface+".ImagePullProgress", pullID,
+					uint64(p.Done), uint64(p.Total), uint32(p.Blobs), uint32(p.BlobsTotal))
+			}
+		}
+		img, err := m.s.images.Pull(ctx, ref, o)
+		if err != nil {
+			return err
+		}
+		id = img.ID.String()
+		tags = []string{}
+		if name, err := images.NormalizeRef(ref); err == nil && !strings.Contains(name, "@") {
+			tags = append(tags, images.Familiar(name)) // the name pulled first
+		}
+		for _, t := range img.RepoTags {
+			if f := images.Familiar(t); len(tags) == 0 || f != tags[0] {
+				tags = append(tags, f)
+			}
+		}
+		imageEvent(id, "pull", fmt.Sprintf("image %s pulled as %s", img.ID.Encoded()[:12], ref), map[string]string{"IMAGE_NAME": ref})
+		m.s.syncImages()
+		return nil
+	})
+	return
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/godbus/dbus/v5/prop"
 )
 
-// contract is introspect.xml, parsed once.
-var contract = func() introspect.Node {
+// xmlContract is introspect.xml, parsed once.
+var xmlContract = func() introspect.Node {
 	var n introspect.Node
 	if err := xml.Unmarshal([]byte(introspectXML), &n); err != nil {
 		panic(fmt.Sprintf("dbusapi: introspect.xml: %v", err))
@@ -20,7 +20,7 @@ var contract = func() introspect.Node {
 }()
 
 func contractInterface(name string) introspect.Interface {
-	for _, i := range contract.Interfaces {
+	for _, i := range xmlContract.Interfaces {
 		if i.Name == name {
 			return i
 		}

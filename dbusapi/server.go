@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/berthd/berth/idle"
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
@@ -25,14 +26,23 @@ import (
 	"github.com/godbus/dbus/v5/prop"
 )
 
-// Names on the bus.
+// Names on the bus (see package contract).
 const (
-	BusName            = "io.berth.Engine1"
-	ManagerPath        = dbus.ObjectPath("/io/berth/Engine1")
-	ManagerInterface   = "io.berth.Engine1.Manager"
-	ContainerInterface = "io.berth.Engine1.Container"
+	BusName            = contract.BusName
+	ManagerPath        = contract.ManagerPath
+	ManagerInterface   = contract.ManagerInterface
+	ContainerInterface = contract.ContainerInterface
 	containerPrefix    = "/io/berth/Engine1/container/"
 )
+
+// The error names and mapping (see package contract).
+const (
+	ErrAccessDenied = contract.ErrAccessDenied
+	ErrInternal     = contract.ErrInternal
+)
+
+// ToDBus maps an error to a named D-Bus error.
+func ToDBus(err error) *dbus.Error { return contract.ToDBus(err) }
 
 //go:embed introspect.xml
 var introspectXML string

@@ -180,8 +180,10 @@ func makeImages(dir, rootfs string) error {
 		return err
 	}
 	tool := filepath.Join(dir, "mkimage")
-	if out, err := exec.Command("go", "build", "-o", tool, "./mkimage").CombinedOutput(); err != nil {
-		return fmt.Errorf("build mkimage: %v: %s", err, out)
+	for _, name := range []string{"mkimage", "pushimage"} {
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), "./"+name).CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v: %s", name, err, out)
+		}
 	}
 	layers := filepath.Join(dir, "layers")
 	os.RemoveAll(layers)

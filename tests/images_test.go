@@ -118,8 +118,12 @@ func TestImageLoadRefusesHostileArchive(t *testing.T) {
 		t.Fatalf("%s images recorded", out)
 	}
 	must(t, "test -z \"$(ls /var/lib/berth/layers 2>/dev/null)\" && test -z \"$(ls /var/lib/berth/blobs/sha256 2>/dev/null)\"")
-	// Running an image that is not there says so.
-	if msg := fails(t, "berthctl run --rm nosuchimage true"); !strings.Contains(msg, `image "nosuchimage": no such image`) {
+	// Running an image that is not there tries to pull it (no network
+	// here) and says so.
+	if msg := fails(t, "berthctl run --rm nosuchimage true"); !strings.Contains(msg, "Unable to find image 'nosuchimage' locally") || !strings.Contains(msg, "pull nosuchimage") {
 		t.Fatalf("run of a missing image: %q", msg)
+	}
+	if msg := fails(t, "berthctl create --rootfs /nonexistent true"); !strings.Contains(msg, "/nonexistent") {
+		t.Fatalf("create with a missing root file system: %q", msg)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/berthd/berth/dbusapi"
+	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -35,7 +35,7 @@ func (c *client) call(method string, out []any, args ...any) error {
 	if err := c.connect(); err != nil {
 		return err
 	}
-	call := c.conn.Object(dbusapi.BusName, dbusapi.ManagerPath).Call(dbusapi.ManagerInterface+"."+method, 0, args...)
+	call := c.conn.Object(contract.BusName, contract.ManagerPath).Call(contract.ManagerInterface+"."+method, 0, args...)
 	if call.Err != nil {
 		return call.Err
 	}
@@ -58,7 +58,7 @@ func (c *client) property(path dbus.ObjectPath, iface, name string) (dbus.Varian
 	if err := c.connect(); err != nil {
 		return dbus.Variant{}, err
 	}
-	return c.conn.Object(dbusapi.BusName, path).GetProperty(iface + "." + name)
+	return c.conn.Object(contract.BusName, path).GetProperty(iface + "." + name)
 }
 
 type entry struct {

@@ -10,9 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/berthd/berth/dbusapi"
+	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
+	"golang.org/x/term"
 )
 
 type multi []string
@@ -184,7 +185,17 @@ func create(c *client, f *createFlags, cmd []string) (string, error) {
 	}
 	var id string
 	var path dbus.ObjectPath
-	if err := c.call("CreateContainer", []any{&id, &path}, o); err != nil {
+	err = c.call("CreateContainer", []any{&id, &path}, o)
+	if img, ok := o["image"]; ok && err != nil && strings.Contains(err.Error(), "no such image") {
+		// As docker run does: pull a missing image, then create.
+		ref := img.Value().(string)
+		fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", ref)
+		if _, perr := pull(c, ref, term.IsTerminal(int(os.Stderr.Fd()))); perr != nil {
+			return "", perr
+		}
+		err = c.call("CreateContainer", []any{&id, &path}, o)
+	}
+	if err != nil {
 		return "", err
 	}
 	return id, nil
@@ -283,7 +294,7 @@ func cmdStart(c *client, args []string) (int, error) {
 		if err := c.call("GetContainer", []any{&path}, rest[0]); err != nil {
 			return 1, err
 		}
-		id, err := c.property(path, dbusapi.ContainerInterface, "Id")
+		id, err := c.property(path, contract.ContainerInterface, "Id")
 		if err != nil {
 			return 1, err
 		}
@@ -595,7 +606,7 @@ func cmdPs(c *client, args []string) (int, error) {
 
 func cmdStatus(c *client, args []string) (int, error) {
 	get := func(name string) any {
-		v, err := c.property(dbusapi.ManagerPath, dbusapi.ManagerInterface, name)
+		v, err := c.property(contract.ManagerPath, contract.ManagerInterface, name)
 		if err != nil {
 			return nil
 		}

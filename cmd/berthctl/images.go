@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/term"
@@ -27,11 +30,11 @@ type imageEntry struct {
 // cmdImage dispatches "berthctl image SUBCOMMAND".
 func cmdImage(c *client, args []string) (int, error) {
 	subs := map[string]func(*client, []string) (int, error){
-		"ls": cmdImages, "list": cmdImages, "load": cmdLoad, "inspect": cmdImageInspect,
+		"ls": cmdImages, "list": cmdImages, "load": cmdLoad, "pull": cmdPull, "inspect": cmdImageInspect,
 		"tag": cmdTag, "rm": cmdRmi, "remove": cmdRmi, "prune": cmdImagePrune, "save": cmdSave,
 	}
 	if len(args) == 0 || subs[args[0]] == nil {
-		fmt.Fprintln(os.Stderr, "Usage: berthctl image ls|load|save|inspect|tag|rm|prune [OPTIONS]")
+		fmt.Fprintln(os.Stderr, "Usage: berthctl image ls|pull|load|save|inspect|tag|rm|prune [OPTIONS]")
 		return 2, nil
 	}
 	return subs[args[0]](c, args[1:])
@@ -287,4 +290,74 @@ func cmdSave(c *client, args []string) (int, error) {
 		}
 	}
 	return 0, nil
+}
+
+func cmdPull(c *client, args []string) (int, error) {
+	fs := newFlags("pull", "[-q] IMAGE")
+	quiet := fs.Bool("q", false, "no progress bar")
+	rest, err := parse(fs, args)
+	if err != nil || len(rest) != 1 {
+		fs.Usage()
+		return 2, nil
+	}
+	name, err := pull(c, rest[0], !*quiet && term.IsTerminal(int(os.Stderr.Fd())))
+	if err != nil {
+		return 1, err
+	}
+	fmt.Println(name)
+	return 0, nil
+}
+
+// pull pulls ref, drawing progress on stderr if asked, and returns the
+// name pulled.
+func pull(c *client, ref string, progress bool) (string, error) {
+	if err := c.connect(); err != nil {
+		return "", err
+	}
+	idb := make([]byte, 8)
+	rand.Read(idb)
+	pullID := hex.EncodeToString(idb)
+	opts := map[string]dbus.Variant{}
+	stop := func() {}
+	if progress {
+		opts["pull_id"] = dbus.MakeVariant(pullID)
+		match := []dbus.MatchOption{dbus.WithMatchInterface(contract.ManagerInterface), dbus.WithMatchMember("ImagePullProgress"), dbus.WithMatchArg(0, pullID)}
+		if err := c.conn.AddMatchSignal(match...); err == nil {
+			sigs := make(chan *dbus.Signal, 64)
+			c.conn.Signal(sigs)
+			done := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case s := <-sigs:
+						if len(s.Body) == 5 {
+							d, _ := s.Body[1].(uint64)
+							t, _ := s.Body[2].(uint64)
+							b, _ := s.Body[3].(uint32)
+							bt, _ := s.Body[4].(uint32)
+							fmt.Fprintf(os.Stderr, "\rPulling %s: %s/%s, %d/%d blobs   ", ref, units.HumanSize(float64(d)), units.HumanSize(float64(t)), b, bt)
+						}
+					case <-done:
+						return
+					}
+				}
+			}()
+			stop = func() {
+				close(done)
+				c.conn.RemoveMatchSignal(match...)
+				fmt.Fprintln(os.Stderr)
+			}
+		}
+	}
+	var id string
+	var tags []string
+	err := c.call("PullImage", []any{&id, &tags}, ref, opts)
+	stop()
+	if err != nil {
+		return "", err
+	}
+	if len(tags) > 0 {
+		return tags[0], nil
+	}
+	return id, nil
 }

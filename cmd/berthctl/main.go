@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/berthd/berth/dbusapi"
+	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/containerd/errdefs"
 )
 
@@ -38,6 +38,7 @@ func init() {
 		{"status", "", "Show the engine's version, configuration digest and counts", cmdStatus},
 		{"images", "[-q] [--format table|json]", "List images", cmdImages},
 		{"image", "ls|load|inspect|tag|rm|prune ...", "Manage images", cmdImage},
+		{"pull", "[-q] IMAGE", "Pull an image from a registry", cmdPull},
 		{"load", "[-i FILE|-]", "Load a docker save or OCI archive", cmdLoad},
 		{"save", "[-o FILE] IMAGE...", "Write images to an archive (docker and OCI)", cmdSave},
 		{"tag", "SOURCE TARGET", "Give an image another name", cmdTag},
@@ -85,7 +86,7 @@ func main() {
 
 // describe turns errors from the bus into one line a user can act on.
 func describe(err error) string {
-	err = dbusapi.FromDBus(err)
+	err = contract.FromDBus(err)
 	msg := err.Error()
 	for _, class := range []error{errdefs.ErrNotFound, errdefs.ErrInvalidArgument, errdefs.ErrConflict, errdefs.ErrAlreadyExists, errdefs.ErrUnavailable, errdefs.ErrPermissionDenied, errdefs.ErrFailedPrecondition} {
 		if errors.Is(err, class) {

@@ -1,4 +1,4 @@
-package dbusapi
+package contract
 
 import (
 	"errors"

@@ -1,4 +1,7 @@
-package dbusapi
+// Package contract holds the names of berth's D-Bus API and the one mapping
+// between errors and D-Bus error names, for the server (dbusapi) and for
+// clients, which should not link the engine.
+package contract
 
 import (
 	"errors"
@@ -7,6 +10,15 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/godbus/dbus/v5"
+)
+
+// Names on the bus.
+const (
+	BusName            = "io.berth.Engine1"
+	ManagerPath        = dbus.ObjectPath("/io/berth/Engine1")
+	ManagerInterface   = "io.berth.Engine1.Manager"
+	ContainerInterface = "io.berth.Engine1.Container"
+	ImageInterface     = "io.berth.Engine1.Image"
 )
 
 // D-Bus error names.

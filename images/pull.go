@@ -1,0 +1,291 @@
+package images
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	ctrimages "github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/remotes"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/semaphore"
+)
+
+// Registry is how to reach one registry host ("HOST[:PORT]").
+type Registry struct {
+	// Insecure allows plain HTTP and unverified TLS.
+	Insecure bool
+	// Mirrors are tried in order before the registry itself, for pulls
+	// ("https://mirror.example.com" or "mirror:5000").
+	Mirrors []string
+}
+
+// PullOptions tune Pull.
+type PullOptions struct {
+	// Registries by host; a host not listed uses HTTPS, except
+	// localhost and 127.0.0.1, which use plain HTTP like docker.
+	Registries map[string]Registry
+	// AuthFile is a docker-style config.json with "auths" (optional).
+	AuthFile string
+	// Progress, if set, is called as bytes arrive (from several
+	// goroutines, never at once).
+	Progress func(Progress)
+	// Concurrency bounds parallel blob fetches (default 4).
+	Concurrency int
+}
+
+// Progress of a pull.
+type Progress struct {
+	Done, Total        int64 // bytes of blobs fetched (or found present) / known so far
+	Blobs, BlobsTotal int
+}
+
+// DefaultAuthFile is root's docker credentials.
+func DefaultAuthFile() string {
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return filepath.Join(d, "config.json")
+	}
+	return "/root/.docker/config.json"
+}
+
+// credentials reads "auths" from a docker config.json: host → user, secret.
+func credentials(file string) func(host string) (string, string, error) {
+	return func(host string) (string, string, error) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", "", nil
+		}
+		var cfg struct {
+			Auths map[string]struct {
+				Auth          string `json:"auth"`
+				Username      string `json:"username"`
+				Password      string `json:"password"`
+				IdentityToken string `json:"identitytoken"`
+			} `json:"auths"`
+		}
+		if json.Unmarshal(b, &cfg) != nil {
+			return "", "", nil
+		}
+		keys := []string{host, "https://" + host, "http://" + host}
+		if host == "registry-1.docker.io" || host == "docker.io" {
+			keys = append(keys, "https://index.docker.io/v1/", "index.docker.io", "docker.io")
+		}
+		for _, k := range keys {
+			a, ok := cfg.Auths[k]
+			if !ok {
+				continue
+			}
+			if a.IdentityToken != "" {
+				return "", a.IdentityToken, nil
+			}
+			if a.Auth != "" {
+				dec, err := base64.StdEncoding.DecodeString(a.Auth)
+				if err != nil {
+					return "", "", fmt.Errorf("%s: auths[%s]: %v", file, k, err)
+				}
+				u, p, _ := strings.Cut(string(dec), ":")
+				return u, p, nil
+			}
+			return a.Username, a.Password, nil
+		}
+		return "", "", nil
+	}
+}
+
+func isLocal(host string) bool {
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		h = host
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// hosts maps a registry host to the endpoints to try: mirrors, then the
+// registry itself.
+func hosts(o PullOptions) docker.RegistryHosts {
+	auth := docker.NewDockerAuthorizer(docker.WithAuthCreds(credentials(o.AuthFile)))
+	return func(host string) ([]docker.RegistryHost, error) {
+		reg := o.Registries[host]
+		mk := func(h string, insecure bool, caps docker.HostCapabilities) (docker.RegistryHost, error) {
+			scheme := "https"
+			if u, err := url.Parse(h); err == nil && u.Scheme != "" && u.Host != "" {
+				scheme, h = u.Scheme, u.Host
+			} else if insecure || isLocal(h) {
+				scheme = "http"
+			}
+			tr := docker.DefaultHTTPTransport(&tls.Config{InsecureSkipVerify: insecure}) //nolint:gosec // "insecure" asks for it
+			rh := docker.RegistryHost{
+				Client: &http.Client{Transport: tr}, Authorizer: auth, Host: h, Scheme: scheme, Path: "/v2",
+				Capabilities: caps,
+			}
+			if h == "docker.io" {
+				rh.Host = "registry-1.docker.io"
+			}
+			return rh, nil
+		}
+		var out []docker.RegistryHost
+		for _, m := range reg.Mirrors {
+			rh, err := mk(m, reg.Insecure, docker.HostCapabilityPull|docker.HostCapabilityResolve)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rh)
+		}
+		rh, err := mk(host, reg.Insecure, docker.HostCapabilityPull|docker.HostCapabilityResolve|docker.HostCapabilityPush)
+		if err != nil {
+			return nil, err
+		}
+		return append(out, rh), nil
+	}
+}
+
+// countingFetcher counts the bytes read from a fetcher.
+type countingFetcher struct {
+	remotes.Fetcher
+	add func(int64)
+}
+
+func (f countingFetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	rc, err := f.Fetcher.Fetch(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	return &countingReadCloser{ReadCloser: rc, add: f.add}, nil
+}
+
+type countingReadCloser struct {
+	io.ReadCloser
+	add func(int64)
+}
+
+func (c *countingReadCloser) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.add(int64(n))
+	return n, err
+}
+
+// Pull fetches ref from its registry over the OCI distribution API: the
+// manifest for the host platform, its config and layers (concurrently;
+// blobs already in the store are not fetched again; each is verified
+// against its digest as it is committed), unpacks the layers and records
+// the image under the normalised name.
+func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (Image, error) {
+	name, err := NormalizeRef(ref)
+	if err != nil {
+		return Image{}, err
+	}
+	named, _ := reference.ParseNormalizedNamed(name)
+	if o.AuthFile == "" {
+		o.AuthFile = DefaultAuthFile()
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: hosts(o)})
+	rname, desc, err := resolver.Resolve(ctx, name)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return Image{}, fmt.Errorf("pull %s: %v: %w", ref, err, errdefs.ErrNotFound)
+		}
+		return Image{}, fmt.Errorf("pull %s: %v: %w", ref, err, errdefs.ErrUnavailable)
+	}
+	fetcher, err := resolver.Fetcher(ctx, rname)
+	if err != nil {
+		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+	}
+
+	var (
+		mu                sync.Mutex
+		done, total       atomic.Int64
+		blobs, blobsTotal atomic.Int64
+	)
+	report := func() {
+		if o.Progress == nil {
+			return
+		}
+		mu.Lock()
+		o.Progress(Progress{Done: done.Load(), Total: total.Load(), Blobs: int(blobs.Load()), BlobsTotal: int(blobsTotal.Load())})
+		mu.Unlock()
+	}
+	var last atomic.Int64
+	counted := countingFetcher{Fetcher: fetcher, add: func(n int64) {
+		if done.Add(n)-last.Load() > 256<<10 {
+			last.Store(done.Load())
+			report()
+		}
+	}}
+	fetch := remotes.FetchHandler(s.cs, counted)
+	handler := ctrimages.Handlers(
+		ctrimages.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+			total.Add(d.Size)
+			blobsTotal.Add(1)
+			present, _ := s.cs.Info(ctx, d.Digest)
+			children, err := fetch(ctx, d)
+			if err == nil {
+				if present.Size == d.Size && present.Digest == d.Digest {
+					done.Add(d.Size) // in the store already: not fetched
+				}
+				blobs.Add(1)
+				report()
+			}
+			return children, err
+		}),
+		ctrimages.LimitManifests(ctrimages.FilterPlatforms(ctrimages.ChildrenHandler(s.cs), s.platform), s.platform, 1),
+	)
+	// Image changes are serialised; fetching is not, so pulls of
+	// different images overlap.
+	if err := ctrimages.Dispatch(ctx, handler, semaphore.NewWeighted(int64(o.Concurrency)), desc); err != nil {
+		return Image{}, fmt.Errorf("pull %s: %v: %w", ref, err, classOf(err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, err := resolve(ctx, s.cs, desc, s.platform, 0)
+	if err != nil {
+		s.gcLocked(ctx)
+		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	img, err := s.unpack(ctx, res)
+	if err != nil {
+		s.gcLocked(ctx)
+		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	var tags []string
+	if _, digested := named.(reference.Digested); !digested {
+		tags = []string{name}
+	}
+	s.record(img, tags)
+	if err := s.save(); err != nil {
+		return Image{}, err
+	}
+	report()
+	return copyImage(img), nil
+}
+
+func classOf(err error) error {
+	switch {
+	case errdefs.IsNotFound(err):
+		return errdefs.ErrNotFound
+	case errdefs.IsFailedPrecondition(err), errdefs.IsInvalidArgument(err), errors.Is(err, errdefs.ErrDataLoss):
+		return errdefs.ErrInvalidArgument
+	}
+	return errdefs.ErrUnavailable
+}

@@ -1,0 +1,81 @@
+//go:build e2e
+
+package tests
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// registry starts Debian's docker-registry on 127.0.0.1:5000 in the
+// sandbox (once) and pushes the test images to it.
+func registry(t *testing.T) {
+	t.Helper()
+	must(t, `if ! systemctl is-active -q test-registry; then
+mkdir -p /tmp/registry && cat > /tmp/registry.yml <<'REGISTRY'
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: /tmp/registry
+http:
+  addr: 127.0.0.1:5000
+REGISTRY
+systemd-run -q --unit=test-registry /usr/bin/docker-registry serve /tmp/registry.yml
+fi`)
+	eventually(t, 20*time.Second, "curl -sf http://127.0.0.1:5000/v2/ >/dev/null")
+	must(t, "/srv/images/pushimage /srv/images/busybox-docker.tar 127.0.0.1:5000/test/busybox:latest && "+
+		"/srv/images/pushimage /srv/images/tools-oci.tar 127.0.0.1:5000/test/tools:v1")
+}
+
+// blobGets counts the registry's GETs of blobs of a repository.
+func blobGets(t *testing.T, repo string) int {
+	t.Helper()
+	return atoi(t, must(t, "journalctl -u test-registry -o cat | grep -c 'GET /v2/"+repo+"/blobs/' || true"))
+}
+
+// Pull from a real registry, run; a second pull fetches no blob; run of a
+// missing image pulls it; mirrors from a reloaded config are used.
+func TestPullFromRegistry(t *testing.T) {
+	fresh(t)
+	registry(t)
+	if out := must(t, "berthctl pull 127.0.0.1:5000/test/busybox"); out != "127.0.0.1:5000/test/busybox:latest" {
+		t.Fatalf("pull printed %q", out)
+	}
+	if out := must(t, "berthctl run --rm 127.0.0.1:5000/test/busybox echo pulled"); out != "pulled" {
+		t.Fatalf("run: %q", out)
+	}
+	gets := blobGets(t, "test/busybox")
+	if gets < 2 {
+		t.Fatalf("the registry served %d blobs of test/busybox, want config and layer", gets)
+	}
+	must(t, "berthctl pull 127.0.0.1:5000/test/busybox:latest")
+	if again := blobGets(t, "test/busybox"); again != gets {
+		t.Fatalf("a second pull fetched %d blobs again", again-gets)
+	}
+	// run of an image that is not here pulls it, as docker run does.
+	out, errOut, code := sh(t, "berthctl run --rm 127.0.0.1:5000/test/tools:v1")
+	if code != 0 || strings.TrimSpace(out) != "hi from /data as 1000" || !strings.Contains(errOut, "Unable to find image") {
+		t.Fatalf("run with a pull: exit %d, %q, %q", code, out, errOut)
+	}
+	// Pulled layers are shared by chain id like loaded ones.
+	if n := must(t, "ls /var/lib/berth/layers | wc -l"); n != "3" {
+		t.Fatalf("%s unpacked layers, want 3", n)
+	}
+	if msg := fails(t, "berthctl pull 127.0.0.1:5000/test/nothing:here"); !strings.Contains(msg, "not found") {
+		t.Fatalf("pull of a missing image: %q", msg)
+	}
+	// A mirror, from a reloaded configuration, serves a registry that
+	// does not exist.
+	fails(t, "berthctl pull registry.invalid:5000/test/busybox:latest")
+	config(t, "[registries.\"registry.invalid:5000\"]\nmirrors = [\"http://127.0.0.1:5000\"]\n")
+	must(t, "berthctl reload")
+	if out := must(t, "berthctl pull registry.invalid:5000/test/busybox:latest"); out != "registry.invalid:5000/test/busybox:latest" {
+		t.Fatalf("pull through a mirror: %q", out)
+	}
+	if out := must(t, "berthctl images --format json | grep -c registry.invalid:5000/test/busybox"); out != "1" {
+		t.Fatalf("image pulled through the mirror not listed: %s", out)
+	}
+}
