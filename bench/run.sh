@@ -8,18 +8,31 @@
 #  - berth-monitor PSS with 20 containers running
 #  - Reload latency with 100 runtimes (each with a wrapper) and 1000
 #    container records, against a property read (bench/reload)
-# ONLY=run|reload runs one part.
+#  - berthctl load of a ~100 MB docker save archive against tar x plus
+#    sha256sum of the same archive (median of 5 each, interleaved)
+# ONLY=run|reload|load runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${BERTH_STAGE:?run through make bench}
 runs=${RUNS:-30}
 only=${ONLY:-}
 CGO_ENABLED=0 go build -o "$stage/usr/libexec/berth/bench-reload" ./bench/reload
+images=tests/.cache/bench-images
+if [ -z "$only" ] || [ "$only" = load ]; then
+	# ~100 MB in one layer: incompressible files of several sizes.
+	if [ ! -s "$images/big.tar" ]; then
+		rm -rf "$images" && mkdir -p "$images/layer/data"
+		for i in $(seq 40); do head -c $(( (i % 8 + 1) * 580 * 1024 )) /dev/urandom >"$images/layer/data/f$i"; done
+		go build -o "$images/mkimage" ./tests/mkimage
+		"$images/mkimage" -format docker -ref big:latest -cmd '["true"]' -o "$images/big.tar" "$images/layer"
+	fi
+fi
+mkdir -p "$images"
 . tests/sandbox.sh
 rootfs=tests/.cache/rootfs
 tests/mkrootfs.sh "$rootfs"
 trap sandbox_poweroff EXIT
-sandbox_boot berth-bench "$stage" "$PWD/$rootfs" tests/.cache/bench-sandbox.log
+sandbox_boot berth-bench "$stage" "$PWD/$rootfs" tests/.cache/bench-sandbox.log "$PWD/$images"
 sandbox bash -c 'cat > /tmp/bench-inner.sh' <<'IN'
 set -euo pipefail
 runs=$1 only=$2
@@ -27,7 +40,7 @@ awk() { mawk "$@"; }  # /etc/alternatives is empty in a volatile sandbox
 systemctl start berthd.socket
 mkdir -p /tmp/bundle && cd /tmp/bundle
 runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/; s#"path": "rootfs"#"path": "/srv/rootfs"#' config.json
-if [ "$only" != reload ]; then
+if [ -z "$only" ] || [ "$only" = run ]; then
 berthctl run --rm --rootfs /srv/rootfs -- true   # warm: activation, page cache
 runc --systemd-cgroup run -b /tmp/bundle warm >/dev/null
 # The same OCI config berth generates (docker's seccomp profile, caps,
@@ -63,7 +76,25 @@ rss=$(awk '/^VmRSS:/ {print $2}' /proc/$(systemctl show -P MainPID berthd)/statu
 printf 'berth-monitor PSS with %d running: %.2f MB each (mean)\n' "$n" "$(echo "$pss/$n/1024" | bc -l)"
 printf 'berthd RSS with %d containers, idle: %.1f MB\n' "$n" "$(echo "$rss/1024" | bc -l)"
 fi
-if [ "$only" != run ]; then
+if [ -z "$only" ] || [ "$only" = load ]; then
+size=$(stat -c %s /srv/images/big.tar)
+berthctl load -q -i /srv/images/big.tar >/dev/null && berthctl rmi big >/dev/null && berthctl image prune >/dev/null  # warm
+: >/tmp/lb; : >/tmp/lt
+for i in 1 2 3 4 5; do
+	rm -rf /tmp/x && mkdir /tmp/x && sync
+	a=$(date +%s%N); tar xf /srv/images/big.tar -C /tmp/x && sha256sum /srv/images/big.tar >/dev/null; b=$(date +%s%N)
+	echo $(( (b - a) / 1000 )) >>/tmp/lt
+	a=$(date +%s%N); berthctl load -q -i /srv/images/big.tar >/dev/null; b=$(date +%s%N)
+	echo $(( (b - a) / 1000 )) >>/tmp/lb
+	berthctl rmi big >/dev/null && berthctl image prune >/dev/null
+done
+rm -rf /tmp/x
+med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+lb=$(med /tmp/lb); lt=$(med /tmp/lt)
+printf 'image load of %.0f MB, median of 5: berthctl load %.0f ms (%.0f MB/s), tar x + sha256sum %.0f ms (%.0f MB/s): speed %.0f%% of the baseline\n' \
+	"$(echo "$size/1000000" | bc -l)" "$(echo "$lb/1000" | bc -l)" "$(echo "$size/$lb" | bc -l)" "$(echo "$lt/1000" | bc -l)" "$(echo "$size/$lt" | bc -l)" "$(echo "100*$lt/$lb" | bc -l)"
+fi
+if [ -z "$only" ] || [ "$only" = reload ]; then
 mkdir -p /etc/berth
 for i in $(seq 100); do printf '[runtimes.rt%d]\npath = "runc"\nargs = ["--debug", "%d"]\n' "$i" "$i"; done >/etc/berth/berth.toml
 berthctl reload >/dev/null

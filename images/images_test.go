@@ -299,7 +299,7 @@ func FuzzExtract(f *testing.F) {
 		dir := filepath.Join(parent, "layer")
 		d := digest.FromBytes(data)
 		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: d, Size: int64(len(data))}
-		extract(context.Background(), bytes.NewReader(data), desc, d, dir)
+		extract(context.Background(), bytes.NewReader(data), desc, d, dir, false)
 		ents, _ := os.ReadDir(parent)
 		for _, e := range ents {
 			if e.Name() != "layer" {

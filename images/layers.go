@@ -54,7 +54,7 @@ func (l Layers) Unpack(ctx context.Context, cs content.Provider, desc ocispec.De
 		return fmt.Errorf("layer %s: %w", desc.Digest, err)
 	}
 	defer ra.Close()
-	if err := extract(ctx, io.NewSectionReader(ra, 0, ra.Size()), desc, diffID, filepath.Join(tmp, "diff")); err != nil {
+	if err := extract(ctx, io.NewSectionReader(ra, 0, ra.Size()), desc, diffID, filepath.Join(tmp, "diff"), true); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(l.root, chain.Encoded())); err != nil {
@@ -68,20 +68,30 @@ func (l Layers) Unpack(ctx context.Context, cs content.Provider, desc ocispec.De
 
 // extract checks the blob against desc, decompresses it, checks the tar
 // stream against diffID and applies it to dir, refusing entries that would
-// leave dir.
-func extract(ctx context.Context, r io.Reader, desc ocispec.Descriptor, diffID digest.Digest, dir string) error {
+// leave dir. A blob from the content store (stored) was verified when it
+// was committed, so it is not hashed again; nor is an uncompressed layer
+// whose digest is its diff id.
+func extract(ctx context.Context, r io.Reader, desc ocispec.Descriptor, diffID digest.Digest, dir string, stored bool) error {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
 	}
 	blobDigester := digest.SHA256.Digester()
-	counted := &countingReader{r: io.TeeReader(r, blobDigester.Hash())}
+	var hashed io.Writer = blobDigester.Hash()
+	if stored {
+		hashed = io.Discard
+	}
+	counted := &countingReader{r: io.TeeReader(r, hashed)}
 	ds, err := compression.DecompressStream(counted)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", desc.Digest, err)
 	}
 	defer ds.Close()
 	diffDigester := digest.SHA256.Digester()
-	tr := io.TeeReader(ds, diffDigester.Hash())
+	sameAsBlob := desc.Digest == diffID && ds.GetCompression() == compression.Uncompressed
+	var tr io.Reader = io.TeeReader(ds, diffDigester.Hash())
+	if sameAsBlob {
+		tr = ds // the blob digest covers it
+	}
 	opts := []archive.ApplyOpt{
 		archive.WithFilter(safeEntry(dir)),
 		archive.WithConvertWhiteout(archive.OverlayConvertWhiteout),
@@ -103,8 +113,16 @@ func extract(ctx context.Context, r io.Reader, desc ocispec.Descriptor, diffID d
 	if _, err := io.Copy(io.Discard, counted); err != nil {
 		return fmt.Errorf("layer %s: %v: %w", desc.Digest, err, errdefs.ErrInvalidArgument)
 	}
-	if got := blobDigester.Digest(); got != desc.Digest || counted.n != desc.Size {
-		return fmt.Errorf("layer %s: content has digest %s and %d bytes (want %d): %w", desc.Digest, got, counted.n, desc.Size, errdefs.ErrDataLoss)
+	if counted.n != desc.Size {
+		return fmt.Errorf("layer %s: %d bytes, want %d: %w", desc.Digest, counted.n, desc.Size, errdefs.ErrDataLoss)
+	}
+	if !stored {
+		if got := blobDigester.Digest(); got != desc.Digest {
+			return fmt.Errorf("layer %s: content has digest %s: %w", desc.Digest, got, errdefs.ErrDataLoss)
+		}
+	}
+	if sameAsBlob {
+		return nil
 	}
 	if got := diffDigester.Digest(); got != diffID {
 		return fmt.Errorf("layer %s: uncompressed digest %s, the image config says %s: %w", desc.Digest, got, diffID, errdefs.ErrDataLoss)
