@@ -433,13 +433,18 @@ func (c *client) wait(ref string) (int32, error) {
 }
 
 func cmdInspect(c *client, args []string) (int, error) {
-	if len(args) == 0 {
-		return 2, fmt.Errorf("no container given")
+	return inspectAll(c, "InspectContainer", "container", args)
+}
+
+// inspectAll prints the JSON of each ref as one array, as docker inspect.
+func inspectAll(c *client, method, what string, refs []string) (int, error) {
+	if len(refs) == 0 {
+		return 2, fmt.Errorf("no %s given", what)
 	}
 	var all []json.RawMessage
-	for _, r := range args {
+	for _, r := range refs {
 		var s string
-		if err := c.call("InspectContainer", []any{&s}, r); err != nil {
+		if err := c.call(method, []any{&s}, r); err != nil {
 			return 1, err
 		}
 		all = append(all, json.RawMessage(s))

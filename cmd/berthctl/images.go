@@ -180,20 +180,7 @@ func cmdLoad(c *client, args []string) (int, error) {
 }
 
 func cmdImageInspect(c *client, args []string) (int, error) {
-	if len(args) == 0 {
-		return 2, fmt.Errorf("no image given")
-	}
-	var all []json.RawMessage
-	for _, r := range args {
-		var s string
-		if err := c.call("InspectImage", []any{&s}, r); err != nil {
-			return 1, err
-		}
-		all = append(all, json.RawMessage(s))
-	}
-	b, _ := json.MarshalIndent(all, "", "  ")
-	fmt.Println(string(b))
-	return 0, nil
+	return inspectAll(c, "InspectImage", "image", args)
 }
 
 func cmdTag(c *client, args []string) (int, error) {
