@@ -3,6 +3,7 @@ package images
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"os"
 	"path/filepath"
@@ -121,12 +122,23 @@ func TestLoadBothFormatsShareLayers(t *testing.T) {
 	if err != nil || c.Config.Cmd[0] != "/bin/tool" {
 		t.Fatalf("config: %+v %v", c.Config, err)
 	}
+	// A gzipped archive (docker save | gzip) loads too.
+	var gzipped bytes.Buffer
+	zw := gzip.NewWriter(&gzipped)
+	imagetest.WriteDocker(zw, imagetest.Image{Ref: "zipped:1", Config: cfg, Layers: [][]byte{base}})
+	zw.Close()
+	if l, err := s.Load(ctx, bytes.NewReader(gzipped.Bytes())); err != nil || l[0].ID != one.ID {
+		t.Fatalf("gzipped archive: %+v %v", l, err)
+	}
 	// Loading again is idempotent.
 	if _, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "one:v1", Config: cfg, Layers: [][]byte{base}})); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.List()); n != 2 {
 		t.Fatalf("%d images after a reload of the same archive", n)
+	}
+	if got, _ := s.Get("one:v1"); strings.Join(got.RepoTags, ",") != "docker.io/library/one:v1,docker.io/library/zipped:1" {
+		t.Fatalf("tags of one: %v", got.RepoTags)
 	}
 	// Records survive a reopen.
 	s2, err := Open(root, nil)

@@ -28,6 +28,7 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	ctrimages "github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/images/archive"
+	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -249,7 +250,13 @@ func (s *Store) Load(ctx context.Context, r io.Reader) (loaded []Loaded, err err
 			s.gcLocked(ctx)
 		}
 	}()
-	idx, err := archive.ImportIndex(ctx, s.cs, r)
+	// docker load takes "docker save | gzip" too.
+	ds, err := compression.DecompressStream(r)
+	if err != nil {
+		return nil, fmt.Errorf("load: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	defer ds.Close()
+	idx, err := archive.ImportIndex(ctx, s.cs, ds)
 	if err != nil {
 		return nil, fmt.Errorf("load: %v: %w", err, errdefs.ErrInvalidArgument)
 	}

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/containerd/errdefs"
@@ -74,5 +75,13 @@ func TestRemoveRunningMessage(t *testing.T) {
 	err := Check(Running, OpRemove)
 	if err == nil || err.Error() != "cannot remove a running container: stop it first or force the removal" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMergeEnv(t *testing.T) {
+	got := mergeEnv([]string{"PATH=/bin", "A=1", "B=2"}, []string{"A=x", "C=3", "B"})
+	want := []string{"PATH=/bin", "A=x", "B", "C=3"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

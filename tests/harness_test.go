@@ -174,6 +174,8 @@ func atoi(t *testing.T, s string) int {
 //   - tools-oci.tar: OCI layout, gzip layers, example.com/tools:v1: the
 //     same base layer, a data layer and a layer of whiteouts; Env,
 //     WorkingDir, User and Cmd set
+//   - entry-docker.tar.gz: entry:v1 with Entrypoint, Cmd and StopSignal
+//     (gzipped afterwards, as docker save | gzip)
 //   - evil.tar: a layer with an entry "../../etc/evil-from-image"
 func makeImages(dir, rootfs string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -205,11 +207,17 @@ func makeImages(dir, rootfs string) error {
 		{"-format", "oci", "-gzip", "-ref", "example.com/tools:v1", "-env", "GREETING=hi", "-workdir", "/data", "-user", "1000",
 			"-cmd", `["sh","-c","echo $GREETING from $(pwd) as $(id -u)"]`, "-o", filepath.Join(dir, "tools-oci.tar"),
 			rootfs, filepath.Join(layers, "data"), filepath.Join(layers, "top")},
+		{"-format", "docker", "-ref", "entry:v1", "-entrypoint", `["echo","entry"]`, "-cmd", `["default"]`, "-stop-signal", "SIGUSR1",
+			"-o", filepath.Join(dir, "entry-docker.tar.gz"), rootfs},
 		{"-format", "docker", "-ref", "evil:latest", "-evil-entry", "../../etc/evil-from-image", "-o", filepath.Join(dir, "evil.tar"), rootfs},
 	} {
 		if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
 			return fmt.Errorf("mkimage %v: %v: %s", args, err, out)
 		}
+	}
+	gz := filepath.Join(dir, "entry-docker.tar.gz")
+	if out, err := exec.Command("sh", "-c", "gzip -c "+gz+" > "+gz+".tmp && mv "+gz+".tmp "+gz).CombinedOutput(); err != nil {
+		return fmt.Errorf("gzip: %v: %s", err, out)
 	}
 	return nil
 }

@@ -105,6 +105,25 @@ func TestImagesLoadAndRun(t *testing.T) {
 	}
 }
 
+// Entrypoint and Cmd combine as with docker; the image's stop signal is
+// the container's; a gzipped docker save archive loads.
+func TestImageEntrypointAndStopSignal(t *testing.T) {
+	fresh(t)
+	if out := must(t, "berthctl load -i /srv/images/entry-docker.tar.gz"); out != "Loaded image: entry:v1" {
+		t.Fatalf("load of a gzipped archive: %q", out)
+	}
+	if out := must(t, "berthctl run --rm entry:v1"); out != "entry default" {
+		t.Fatalf("entrypoint + cmd: %q", out)
+	}
+	if out := must(t, "berthctl run --rm entry:v1 given args"); out != "entry given args" {
+		t.Fatalf("entrypoint + given cmd: %q", out)
+	}
+	must(t, "berthctl create --name entry entry:v1")
+	if insp := must(t, "berthctl inspect entry"); !strings.Contains(insp, `"stop_signal": "SIGUSR1"`) || !strings.Contains(insp, `"entrypoint": [`) {
+		t.Fatalf("inspect does not show the image's stop signal and entrypoint:\n%s", insp)
+	}
+}
+
 // A hostile archive is refused with a message naming the entry, and
 // leaves nothing: no image, no layer, no blob, no file outside.
 func TestImageLoadRefusesHostileArchive(t *testing.T) {
