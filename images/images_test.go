@@ -43,6 +43,7 @@ var base = imagetest.Tar(
 	imagetest.Entry{Name: "d/old", Body: "old"},
 	imagetest.Entry{Name: "bin/tool-link", Type: tar.TypeLink, Linkname: "bin/tool", Mode: 0o4755},
 	imagetest.Entry{Name: "sh", Type: tar.TypeSymlink, Linkname: "/bin/tool"},
+	imagetest.Entry{Name: "owned", Body: "o", UID: 1000, GID: 1001, Xattrs: map[string]string{"user.origin": "layer"}},
 )
 
 var top = imagetest.Tar(
@@ -95,6 +96,18 @@ func TestLoadBothFormatsShareLayers(t *testing.T) {
 	st, err := os.Stat(filepath.Join(dirs[0], "bin/tool"))
 	if err != nil || st.Mode()&os.ModeSetuid == 0 {
 		t.Fatalf("bin/tool: %v %v", st, err)
+	}
+	var o unix.Stat_t
+	if err := unix.Stat(filepath.Join(dirs[0], "owned"), &o); err != nil || o.Uid != 1000 || o.Gid != 1001 {
+		t.Fatalf("ownership not kept: %d:%d %v", o.Uid, o.Gid, err)
+	}
+	xb := make([]byte, 16)
+	n, err := unix.Getxattr(filepath.Join(dirs[0], "owned"), "user.origin", xb)
+	switch {
+	case err == unix.ENOTSUP:
+		t.Log("this file system has no user xattrs: not checked")
+	case err != nil || string(xb[:n]) != "layer":
+		t.Fatalf("xattr user.origin not kept: %q %v", xb[:max(n, 0)], err)
 	}
 	var a, b unix.Stat_t
 	unix.Stat(filepath.Join(dirs[0], "bin/tool"), &a)

@@ -91,6 +91,17 @@ func TestImagesLoadAndRun(t *testing.T) {
 	if out := must(t, "berthctl run --rm example.com/tools:v1 cat /hello.txt"); out != "hello from a layer" {
 		t.Fatalf("run after removing the image that shared a layer: %q", out)
 	}
+	// rmi -f of an image in use: the container keeps its layers.
+	must(t, "berthctl create --name keeper example.com/tools:v1 cat /hello.txt")
+	must(t, "berthctl rmi -f example.com/tools:v1")
+	if out := must(t, "berthctl start -a keeper"); out != "hello from a layer" {
+		t.Fatalf("container of a force-removed image: %q", out)
+	}
+	must(t, "berthctl rm keeper && berthctl image prune")
+	if n := must(t, "ls /var/lib/berth/layers | wc -l"); n != "0" {
+		t.Fatalf("%s layers left after the last user went", n)
+	}
+	must(t, "berthctl load -i /srv/images/tools-oci.tar")
 	// save writes an archive docker and OCI tools read; it loads back.
 	must(t, "berthctl save -o /tmp/tools-saved.tar example.com/tools:v1 && tar tf /tmp/tools-saved.tar | grep -qx manifest.json && tar tf /tmp/tools-saved.tar | grep -qx index.json")
 	must(t, "berthctl rmi example.com/tools:v1 && berthctl image prune")

@@ -31,6 +31,8 @@ type Entry struct {
 	Body     string
 	Linkname string
 	Mode     int64
+	UID, GID int
+	Xattrs   map[string]string // e.g. "user.origin": "test"
 }
 
 // Tar makes a layer from entries.
@@ -38,7 +40,14 @@ func Tar(entries ...Entry) []byte {
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
 	for _, e := range entries {
-		h := &tar.Header{Name: e.Name, Typeflag: e.Type, Linkname: e.Linkname, Mode: e.Mode, ModTime: time.Unix(1700000000, 0)}
+		h := &tar.Header{Name: e.Name, Typeflag: e.Type, Linkname: e.Linkname, Mode: e.Mode, Uid: e.UID, Gid: e.GID,
+			ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
+		for k, v := range e.Xattrs {
+			if h.PAXRecords == nil {
+				h.PAXRecords = map[string]string{}
+			}
+			h.PAXRecords["SCHILY.xattr."+k] = v
+		}
 		if h.Typeflag == 0 {
 			h.Typeflag = tar.TypeReg
 		}
