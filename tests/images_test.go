@@ -91,6 +91,13 @@ func TestImagesLoadAndRun(t *testing.T) {
 	if out := must(t, "berthctl run --rm example.com/tools:v1 cat /hello.txt"); out != "hello from a layer" {
 		t.Fatalf("run after removing the image that shared a layer: %q", out)
 	}
+	// After a reboot the overlay is gone; a start mounts it again.
+	rb := must(t, "berthctl create --name remount example.com/tools:v1 cat /hello.txt")
+	must(t, "umount /var/lib/berth/containers/"+rb+"/rootfs && ! findmnt /var/lib/berth/containers/"+rb+"/rootfs")
+	if out := must(t, "berthctl start -a remount"); out != "hello from a layer" {
+		t.Fatalf("start after the overlay was unmounted: %q", out)
+	}
+	must(t, "berthctl rm remount")
 	// rmi -f of an image in use: the container keeps its layers.
 	must(t, "berthctl create --name keeper example.com/tools:v1 cat /hello.txt")
 	must(t, "berthctl rmi -f example.com/tools:v1")
