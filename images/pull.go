@@ -51,7 +51,7 @@ type PullOptions struct {
 
 // Progress of a pull.
 type Progress struct {
-	Done, Total        int64 // bytes of blobs fetched (or found present) / known so far
+	Done, Total       int64 // bytes of blobs fetched (or found present) / known so far
 	Blobs, BlobsTotal int
 }
 
