@@ -79,3 +79,39 @@ func TestPullFromRegistry(t *testing.T) {
 		t.Fatalf("image pulled through the mirror not listed: %s", out)
 	}
 }
+
+// A registry with basic authentication: a pull without credentials is
+// refused; with docker-style credentials in /root/.docker/config.json it
+// works.
+func TestPullWithCredentials(t *testing.T) {
+	fresh(t)
+	t.Cleanup(func() { sh(t, "rm -rf /root/.docker") })
+	must(t, `if ! systemctl is-active -q test-registry-auth; then
+mkdir -p /tmp/registry-auth && /srv/images/pushimage -htpasswd berth s3cret:pass > /tmp/htpasswd && cat > /tmp/registry-auth.yml <<'REGISTRY'
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /tmp/registry-auth
+auth:
+  htpasswd:
+    realm: berth-test
+    path: /tmp/htpasswd
+http:
+  addr: 127.0.0.1:5001
+REGISTRY
+systemd-run -q --unit=test-registry-auth /usr/bin/docker-registry serve /tmp/registry-auth.yml
+fi`)
+	eventually(t, 20*time.Second, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:5001/v2/ | grep -q 401")
+	must(t, "PUSH_USER=berth PUSH_PASSWORD=s3cret:pass /srv/images/pushimage /srv/images/busybox-docker.tar 127.0.0.1:5001/private/busybox:latest")
+	must(t, "rm -rf /root/.docker")
+	if msg := fails(t, "berthctl pull 127.0.0.1:5001/private/busybox"); !strings.Contains(msg, "may require authorization") {
+		t.Fatalf("pull without credentials: %q", msg)
+	}
+	must(t, `mkdir -p /root/.docker && printf '{"auths":{"127.0.0.1:5001":{"auth":"%s"}}}' "$(printf berth:s3cret:pass | base64 -w0)" > /root/.docker/config.json`)
+	if out := must(t, "berthctl pull 127.0.0.1:5001/private/busybox"); out != "127.0.0.1:5001/private/busybox:latest" {
+		t.Fatalf("pull with credentials: %q", out)
+	}
+	if out := must(t, "berthctl run --rm 127.0.0.1:5001/private/busybox echo private"); out != "private" {
+		t.Fatalf("run: %q", out)
+	}
+}
