@@ -300,10 +300,19 @@ func (m *Manager) recordExit(id string, ex monitor.Exit) {
 	m.events(Event{Kind: EventChanged, Info: info})
 	if removed {
 		m.forget(id)
-		// The monitor removes the directories; after a lost monitor do it here.
-		os.RemoveAll(m.containerDir(id))
-		os.RemoveAll(m.runDir(id))
 		m.events(Event{Kind: EventRemoved, Info: info})
+		// The monitor removes the directories once it is done with the
+		// runtime; after a lost monitor, do it here, but only once the
+		// scope (so the monitor) is gone.
+		unit := info.Unit()
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			m.units.WaitGone(ctx, unit)
+			unmountRootfs(m.containerDir(id))
+			os.RemoveAll(m.containerDir(id))
+			os.RemoveAll(m.runDir(id))
+		}()
 	}
 }
 

@@ -166,7 +166,7 @@ func TestReloadFailuresChangeNothing(t *testing.T) {
 
 	// SIGHUP with a bad file: logged, nothing changes.
 	config(t, "bogus = 1\n")
-	must(t, "systemctl kill -s HUP berthd.service")
+	must(t, "systemctl kill --kill-whom=main -s HUP berthd.service")
 	eventually(t, 10*time.Second, `journalctl -u berthd --no-pager -o verbose | grep -q 'berth.toml:1: unknown key .bogus.'`)
 	if d := digest(t); d != before {
 		t.Fatalf("digest changed by a failed SIGHUP reload")
@@ -175,7 +175,7 @@ func TestReloadFailuresChangeNothing(t *testing.T) {
 
 	// And a good one through SIGHUP and systemctl reload.
 	config(t, "idle-timeout = \"90s\"\n")
-	must(t, "systemctl kill -s HUP berthd.service")
+	must(t, "systemctl kill --kill-whom=main -s HUP berthd.service")
 	eventually(t, 10*time.Second, fmt.Sprintf(`[ "$(busctl get-property io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager ConfigDigest)" != 's "%s"' ]`, before))
 	afterHUP := digest(t)
 	config(t, "idle-timeout = \"80s\"\n")
@@ -227,9 +227,13 @@ func TestChangedRootsRefusedWhileContainersExist(t *testing.T) {
 	must(t, "berthctl create --name keep --rootfs "+rootfs+" true")
 	must(t, "systemctl stop berthd.service")
 	config(t, "data-root = \"/var/lib/berth-other\"\n")
-	// (berthctl would get there too, but dbus-daemon only learns of a
-	// failed activation from its own 25 s timeout.)
-	fails(t, "systemctl start berthd.service")
+	// berthd answers the call that activated it with the reason, at once.
+	msg := fails(t, "timeout 10 berthctl ps")
+	if !strings.Contains(msg, `berthd cannot start: defaults: data-root is "/var/lib/berth-other" but 1 container(s) exist`) &&
+		!strings.Contains(msg, `berthd cannot start: /etc/berth/berth.toml:1: data-root is "/var/lib/berth-other" but 1 container(s) exist`) {
+		t.Fatalf("berthctl did not say why berthd refused: %q", msg)
+	}
+	eventually(t, 10*time.Second, "systemctl is-failed -q berthd.service")
 	out := must(t, "journalctl -u berthd --no-pager -o cat -n 20")
 	if !strings.Contains(out, `data-root is "/var/lib/berth-other" but 1 container(s) exist`) {
 		t.Fatalf("berthd did not say why it refused:\n%s", out)
@@ -287,4 +291,19 @@ echo done`)
 	if n := must(t, "berthctl ps -a -q | wc -l"); n != "0" {
 		t.Fatalf("%s containers left", n)
 	}
+}
+
+// A berthd that cannot start says why to the call that activated it, at
+// once, instead of leaving it to dbus-daemon's 25 s activation timeout.
+func TestInvalidConfigAtActivation(t *testing.T) {
+	fresh(t)
+	t.Cleanup(func() { sh(t, "rm -rf /etc/berth; systemctl reset-failed berthd.service") })
+	must(t, "systemctl stop berthd.service")
+	config(t, "\nbogus = 1\n")
+	_, errOut, code := sh(t, "timeout 10 berthctl ps")
+	if code == 0 || code == 124 || !strings.Contains(errOut, `berthd cannot start: /etc/berth/berth.toml:2: unknown key "bogus"`) {
+		t.Fatalf("berthctl ps with a bad config: exit %d, %q", code, errOut)
+	}
+	eventually(t, 10*time.Second, "systemctl is-failed -q berthd.service")
+	must(t, "rm /etc/berth/berth.toml && systemctl reset-failed berthd.service && berthctl ps >/dev/null")
 }

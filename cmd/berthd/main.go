@@ -45,6 +45,7 @@ func main() {
 	snap, err := config.Load(*cfgFile, *dropIns)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "berthd:", err)
+		announceFailure(err, 500*time.Millisecond)
 		os.Exit(1)
 	}
 	level := new(slog.LevelVar)
@@ -57,6 +58,7 @@ func main() {
 	if err := d.run(snap); err != nil {
 		log.Error("berthd failed", "err", err)
 		fmt.Fprintln(os.Stderr, "berthd:", err)
+		announceFailure(err, 500*time.Millisecond)
 		os.Exit(1)
 	}
 }
