@@ -179,6 +179,10 @@ func TestTagRemoveAndInUse(t *testing.T) {
 	if err != nil || len(img.RepoTags) != 2 {
 		t.Fatalf("tag: %+v %v", img.RepoTags, err)
 	}
+	// By id, an image with two names is removed only with force.
+	if _, err := s.Remove(ctx, img.ID.Encoded()[:12], false); !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "has 2 names") {
+		t.Fatalf("remove by id of an image with two names: %v", err)
+	}
 	// Removing one of two names only untags.
 	r, err := s.Remove(ctx, "other", false)
 	if err != nil || r.Deleted != "" || r.Untagged[0] != "docker.io/library/other:latest" {

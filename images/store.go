@@ -396,10 +396,16 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) (Removed, er
 		return Removed{}, err
 	}
 	var out Removed
-	if name, err := NormalizeRef(ref); err == nil && slices.Contains(img.RepoTags, name) && len(img.RepoTags) > 1 {
+	name, nerr := NormalizeRef(ref)
+	byName := nerr == nil && slices.Contains(img.RepoTags, name)
+	if byName && len(img.RepoTags) > 1 {
 		img.RepoTags = slices.DeleteFunc(img.RepoTags, func(x string) bool { return x == name })
 		out.Untagged = []string{name}
 		return out, s.save()
+	}
+	if !byName && len(img.RepoTags) > 1 && !force {
+		return Removed{}, fmt.Errorf("image %s has %d names (%s); remove them one by one, or force: %w",
+			ref, len(img.RepoTags), strings.Join(img.RepoTags, ", "), errdefs.ErrConflict)
 	}
 	if s.inUse(img.ID) && !force {
 		return Removed{}, fmt.Errorf("image %s (%s) is used by a container; remove the container first or force: %w",

@@ -133,6 +133,9 @@ func cmdLoad(c *client, args []string) (int, error) {
 		return 2, nil
 	}
 	in := os.Stdin
+	if *input == "-" && term.IsTerminal(int(os.Stdin.Fd())) {
+		return 2, fmt.Errorf("no archive: give -i FILE or pipe one to standard input")
+	}
 	if *input != "-" {
 		f, err := os.Open(*input)
 		if err != nil {
