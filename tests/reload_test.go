@@ -217,6 +217,19 @@ func TestReloadActivatesAndAppliesAtOnce(t *testing.T) {
 	if got := must(t, "busctl get-property io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager DefaultRuntime"); got != `s "runc"` {
 		t.Fatalf("DefaultRuntime after removing it: %s", got)
 	}
+	// cgroup-parent and default-network apply to containers started
+	// after the reload; idle-timeout applies at once.
+	config(t, "cgroup-parent = \"berth-reloaded.slice\"\ndefault-network = \"host\"\nidle-timeout = \"2s\"\n")
+	must(t, "berthctl reload")
+	id := runDetached(t, "--name afterreload -- sleep 1000")
+	if slice := must(t, "systemctl show -P Slice berth-"+id+".scope"); slice != "berth-reloaded.slice" {
+		t.Fatalf("scope in %s after reloading cgroup-parent", slice)
+	}
+	if hn, host := must(t, "berthctl exec afterreload hostname"), must(t, "hostname"); hn != host {
+		t.Fatalf("default-network host not applied: container hostname %q, host %q", hn, host)
+	}
+	eventually(t, 10*time.Second, "! systemctl is-active -q berthd.service")
+	must(t, "systemctl is-active -q berth-"+id+".scope")
 }
 
 // berthd refuses to start with other roots while containers exist under
