@@ -110,14 +110,7 @@ func imageEvent(id, kind, msg string, extra map[string]string) {
 }
 
 // ImageEntry is one row of ListImages.
-type ImageEntry struct {
-	ID           string
-	RepoTags     []string
-	Created      uint64
-	Size         uint64
-	Architecture string
-	Path         dbus.ObjectPath
-}
+type ImageEntry = contract.ImageEntry
 
 func (m *manager) needImages() error {
 	if m.s.images == nil {
@@ -179,10 +172,7 @@ func (m *manager) InspectImage(sender dbus.Sender, ref string) (out string, derr
 }
 
 // LoadedImage is one row of LoadImage's answer.
-type LoadedImage struct {
-	ID   string
-	Tags []string
-}
+type LoadedImage = contract.LoadedImage
 
 func (m *manager) LoadImage(sender dbus.Sender, archive dbus.UnixFD, options map[string]dbus.Variant) (loaded []LoadedImage, derr *dbus.Error) {
 	f := os.NewFile(uintptr(archive), "image-archive")

@@ -286,18 +286,7 @@ func passFD(f *os.File) dbus.UnixFD {
 type manager struct{ s *Server }
 
 // ContainerEntry is one row of ListContainers.
-type ContainerEntry struct {
-	ID         string
-	Name       string
-	Image      string
-	Command    string
-	State      string
-	CreatedAt  uint64
-	StartedAt  uint64
-	FinishedAt uint64
-	ExitCode   int32
-	Path       dbus.ObjectPath
-}
+type ContainerEntry = contract.ContainerEntry
 
 func entry(i lifecycle.Info) ContainerEntry {
 	cmd, _ := json.Marshal(i.Spec.Cmd)

@@ -61,12 +61,7 @@ func (c *client) property(path dbus.ObjectPath, iface, name string) (dbus.Varian
 	return c.conn.Object(contract.BusName, path).GetProperty(iface + "." + name)
 }
 
-type entry struct {
-	ID, Name, Image, Command, State  string
-	CreatedAt, StartedAt, FinishedAt uint64
-	ExitCode                         int32
-	Path                             dbus.ObjectPath
-}
+type entry = contract.ContainerEntry
 
 func (c *client) list(all bool) ([]entry, error) {
 	var out []entry

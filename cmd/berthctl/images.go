@@ -18,14 +18,7 @@ import (
 	"golang.org/x/term"
 )
 
-type imageEntry struct {
-	ID           string
-	RepoTags     []string
-	Created      uint64
-	Size         uint64
-	Architecture string
-	Path         dbus.ObjectPath
-}
+type imageEntry = contract.ImageEntry
 
 // cmdImage dispatches "berthctl image SUBCOMMAND".
 func cmdImage(c *client, args []string) (int, error) {
@@ -159,10 +152,7 @@ func cmdLoad(c *client, args []string) (int, error) {
 		pw.Close()
 		copyErr <- err
 	}()
-	var loaded []struct {
-		ID   string
-		Tags []string
-	}
+	var loaded []contract.LoadedImage
 	err = c.call("LoadImage", []any{&loaded}, dbus.UnixFD(pr.Fd()), noOpts())
 	pr.Close()
 	if err != nil {

@@ -1,0 +1,33 @@
+package contract
+
+import "github.com/godbus/dbus/v5"
+
+// ContainerEntry is one row of ListContainers: (ssssstttio).
+type ContainerEntry struct {
+	ID         string
+	Name       string
+	Image      string
+	Command    string // JSON array
+	State      string
+	CreatedAt  uint64 // µs since the epoch
+	StartedAt  uint64
+	FinishedAt uint64
+	ExitCode   int32
+	Path       dbus.ObjectPath
+}
+
+// ImageEntry is one row of ListImages: (sasttso).
+type ImageEntry struct {
+	ID           string
+	RepoTags     []string // familiar names
+	Created      uint64   // µs since the epoch
+	Size         uint64
+	Architecture string
+	Path         dbus.ObjectPath
+}
+
+// LoadedImage is one row of LoadImage's answer: (sas).
+type LoadedImage struct {
+	ID   string
+	Tags []string
+}
