@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/berthd/berth/cas"
 	"github.com/berthd/berth/images/imagetest"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
@@ -350,4 +353,58 @@ func FuzzParseManifest(f *testing.F) {
 		}
 		ParseIndex(b)
 	})
+}
+
+// Loads running at the same time as failing loads (whose clean-up
+// collects unreferenced blobs) and removals all end consistent: every
+// recorded image has its blobs and layers.
+func TestConcurrentLoadsAndCollection(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	s, err := Open(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := 0; i < 8; i++ {
+		wg.Add(2)
+		go func(i int) {
+			defer wg.Done()
+			top := imagetest.Tar(imagetest.Entry{Name: fmt.Sprintf("file-%d", i), Body: strings.Repeat("x", i*1000)})
+			_, err := s.Load(ctx, mkArchive(t, "oci", imagetest.Image{Ref: fmt.Sprintf("good:%d", i), Layers: [][]byte{base, top}, Gzip: i%2 == 0}))
+			errs <- err
+		}(i)
+		go func(i int) {
+			defer wg.Done()
+			if _, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "bad:1", Layers: [][]byte{imagetest.Tar(imagetest.Entry{Name: "../x"})}})); err == nil {
+				errs <- fmt.Errorf("hostile load %d succeeded", i)
+			}
+			s.Prune(ctx)
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.List()); n != 8 {
+		t.Fatalf("%d images, want 8", n)
+	}
+	for _, img := range s.List() {
+		if _, err := s.ConfigOf(ctx, img); err != nil {
+			t.Fatalf("%v: config: %v", img.RepoTags, err)
+		}
+		if _, err := s.LayerDirs(img); err != nil {
+			t.Fatalf("%v: %v", img.RepoTags, err)
+		}
+		for _, l := range img.Layers {
+			if ok, _ := cas.Has(ctx, s.Content(), l); !ok {
+				t.Fatalf("%v: layer blob %s gone", img.RepoTags, l.Digest)
+			}
+		}
+	}
 }

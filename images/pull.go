@@ -189,6 +189,16 @@ func (c *countingReadCloser) Read(p []byte) (int, error) {
 // against its digest as it is committed), unpacks the layers and records
 // the image under the normalised name.
 func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (Image, error) {
+	img, err := s.pull(ctx, ref, o)
+	if err != nil {
+		s.gc(ctx) // what the failed pull left
+	}
+	return img, err
+}
+
+func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, error) {
+	s.gcMu.RLock()
+	defer s.gcMu.RUnlock()
 	name, err := NormalizeRef(ref)
 	if err != nil {
 		return Image{}, err
@@ -251,23 +261,19 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (Image, err
 		}),
 		ctrimages.LimitManifests(ctrimages.FilterPlatforms(ctrimages.ChildrenHandler(s.cs), s.platform), s.platform, 1),
 	)
-	// Image changes are serialised; fetching is not, so pulls of
-	// different images overlap.
 	if err := ctrimages.Dispatch(ctx, handler, semaphore.NewWeighted(int64(o.Concurrency)), desc); err != nil {
 		return Image{}, fmt.Errorf("pull %s: %v: %w", ref, err, classOf(err))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	res, err := resolve(ctx, s.cs, desc, s.platform, 0)
 	if err != nil {
-		s.gcLocked(ctx)
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
 	img, err := s.unpack(ctx, res)
 	if err != nil {
-		s.gcLocked(ctx)
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var tags []string
 	if _, digested := named.(reference.Digested); !digested {
 		tags = []string{name}

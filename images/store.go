@@ -61,7 +61,11 @@ type file struct {
 
 // Store is the image store under data-root.
 type Store struct {
-	mu       sync.Mutex // serialises changes
+	// gcMu is held shared by loads, pulls and saves for their whole run
+	// (their blobs are not referenced yet, or must stay), and exclusively
+	// by the collection of unreferenced blobs and layers.
+	gcMu     sync.RWMutex
+	mu       sync.Mutex // guards images and images.json
 	root     string
 	cs       content.Store
 	layers   Layers
@@ -242,14 +246,17 @@ type Loaded struct {
 }
 
 // Load imports a docker save or OCI-layout archive (gzip or plain).
-func (s *Store) Load(ctx context.Context, r io.Reader) (loaded []Loaded, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer func() {
-		if err != nil {
-			s.gcLocked(ctx)
-		}
-	}()
+func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
+	loaded, err := s.load(ctx, r)
+	if err != nil {
+		s.gc(ctx) // what the failed load left
+	}
+	return loaded, err
+}
+
+func (s *Store) load(ctx context.Context, r io.Reader) ([]Loaded, error) {
+	s.gcMu.RLock()
+	defer s.gcMu.RUnlock()
 	// docker load takes "docker save | gzip" too.
 	ds, err := compression.DecompressStream(r)
 	if err != nil {
@@ -291,6 +298,9 @@ func (s *Store) Load(ctx context.Context, r io.Reader) (loaded []Loaded, err err
 		}
 		entries = append(entries, entry{img, tags})
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var loaded []Loaded
 	for _, e := range entries {
 		s.record(e.img, e.tags)
 		loaded = append(loaded, Loaded{ID: e.img.ID, Tags: e.tags})
@@ -389,38 +399,42 @@ type Removed struct {
 // Remove untags ref if it is a name the image has besides others, or
 // removes the image. An image a container uses is kept unless force.
 func (s *Store) Remove(ctx context.Context, ref string, force bool) (Removed, error) {
+	out, collect, err := s.remove(ref, force)
+	if err == nil && collect {
+		s.gc(ctx)
+	}
+	return out, err
+}
+
+func (s *Store) remove(ref string, force bool) (out Removed, collect bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	img, err := s.lookup(ref)
 	if err != nil {
-		return Removed{}, err
+		return out, false, err
 	}
-	var out Removed
 	name, nerr := NormalizeRef(ref)
 	byName := nerr == nil && slices.Contains(img.RepoTags, name)
 	if byName && len(img.RepoTags) > 1 {
 		img.RepoTags = slices.DeleteFunc(img.RepoTags, func(x string) bool { return x == name })
 		out.Untagged = []string{name}
-		return out, s.save()
+		return out, false, s.save()
 	}
 	if !byName && len(img.RepoTags) > 1 && !force {
-		return Removed{}, fmt.Errorf("image %s has %d names (%s); remove them one by one, or force: %w",
+		return out, false, fmt.Errorf("image %s has %d names (%s); remove them one by one, or force: %w",
 			ref, len(img.RepoTags), strings.Join(img.RepoTags, ", "), errdefs.ErrConflict)
 	}
 	if s.inUse(img.ID) && !force {
-		return Removed{}, fmt.Errorf("image %s (%s) is used by a container; remove the container first or force: %w",
+		return out, false, fmt.Errorf("image %s (%s) is used by a container; remove the container first or force: %w",
 			ref, img.ID.Encoded()[:12], errdefs.ErrConflict)
 	}
 	out.Untagged = img.RepoTags
 	out.Deleted = img.ID
 	delete(s.images, img.ID)
 	if err := s.save(); err != nil {
-		return Removed{}, err
+		return Removed{}, false, err
 	}
-	if !s.inUse(img.ID) {
-		s.gcLocked(ctx)
-	}
-	return out, nil
+	return out, !s.inUse(img.ID), nil
 }
 
 // Pruned says what Prune removed.
@@ -431,9 +445,16 @@ type Pruned struct {
 
 // Prune removes blobs and unpacked layers that no image uses.
 func (s *Store) Prune(ctx context.Context) (Pruned, error) {
+	return s.gc(ctx), nil
+}
+
+// gc waits for loads, pulls and saves in progress, then collects.
+func (s *Store) gc(ctx context.Context) Pruned {
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.gcLocked(ctx), nil
+	return s.gcLocked(ctx)
 }
 
 // gcLocked removes blobs and layers no recorded image references. Layers
@@ -490,6 +511,8 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
 	if len(refs) == 0 {
 		return invalid("save: no image given")
 	}
+	s.gcMu.RLock()
+	defer s.gcMu.RUnlock()
 	var opts []archive.ExportOpt
 	s.mu.Lock()
 	for _, ref := range refs {
