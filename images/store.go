@@ -6,7 +6,9 @@
 // resolves each manifest for the host platform, verifies every blob,
 // unpacks the layers and only then records the image and moves its tags;
 // a failed load records nothing and removes the blobs it left that no image
-// uses. Image operations that change records are serialised.
+// uses. Loads and pulls run side by side; records change under one lock,
+// and collecting unreferenced blobs and layers waits for loads, pulls and
+// saves in progress.
 package images
 
 import (
