@@ -279,7 +279,7 @@ cp /opt/berth-test/cfg/a.toml /etc/berth/berth.toml && berthctl reload >/dev/nul
 fail=0
 for i in $(seq 50); do
 	( berthctl run -d --runtime alt --name race$i --rootfs /srv/rootfs -- sh -c 'trap "exit 3" TERM; echo ready; while :; do sleep 1; done' >/dev/null &&
-	  until journalctl CONTAINER_NAME=race$i -o cat | grep -q ready; do sleep 0.2; done &&
+	  timeout 60 sh -c "until journalctl CONTAINER_NAME=race$i -o cat | grep -q ready; do sleep 0.2; done" &&
 	  berthctl stop -t 10 race$i >/dev/null || echo "container $i failed" ) &
 done
 for j in $(seq 200); do
