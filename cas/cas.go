@@ -11,7 +11,6 @@
 package cas
 
 import (
-	"bytes"
 	"context"
 	_ "crypto/sha256" // go-digest needs it registered
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -75,11 +73,4 @@ func Has(ctx context.Context, s content.InfoProvider, desc ocispec.Descriptor) (
 		return false, err
 	}
 	return info.Size == desc.Size, nil
-}
-
-// Put writes b as a blob and returns its descriptor.
-func Put(ctx context.Context, s content.Ingester, mediaType string, b []byte) (ocispec.Descriptor, error) {
-	desc := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
-	err := content.WriteBlob(ctx, s, "put-"+desc.Digest.Encoded(), bytes.NewReader(b), desc)
-	return desc, err
 }

@@ -21,8 +21,8 @@ func TestPutReadAndLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc, err := Put(ctx, s, "application/octet-stream", []byte("hello"))
-	if err != nil {
+	desc := ocispec.Descriptor{Digest: digest.FromString("hello"), Size: 5}
+	if err := content.WriteBlob(ctx, s, "hello", bytes.NewReader([]byte("hello")), desc); err != nil {
 		t.Fatal(err)
 	}
 	// OCI image-layout style: blobs/sha256/<hex>.

@@ -29,14 +29,20 @@ func ImagePath(id string) dbus.ObjectPath {
 	return dbus.ObjectPath(imagePrefix + sd.PathBusEscape(strings.TrimPrefix(id, "sha256:")))
 }
 
-func imageProps(img images.Image) map[string]any {
-	tags := []string{}
-	for _, t := range img.RepoTags {
-		tags = append(tags, images.Familiar(t))
+// familiar turns normalised names into the short forms users type
+// ("busybox:latest"); never nil, so that an empty list marshals as one.
+func familiar(names []string) []string {
+	out := []string{}
+	for _, n := range names {
+		out = append(out, images.Familiar(n))
 	}
+	return out
+}
+
+func imageProps(img images.Image) map[string]any {
 	return map[string]any{
 		"Id":           img.ID.String(),
-		"RepoTags":     tags,
+		"RepoTags":     familiar(img.RepoTags),
 		"Size":         uint64(img.Size),
 		"Created":      micros(img.Created),
 		"Architecture": img.Architecture,
@@ -126,8 +132,7 @@ func (m *manager) ListImages(options map[string]dbus.Variant) ([]ImageEntry, *db
 	}
 	out := []ImageEntry{}
 	for _, img := range m.s.images.List() {
-		p := imageProps(img)
-		out = append(out, ImageEntry{ID: img.ID.String(), RepoTags: p["RepoTags"].([]string), Created: micros(img.Created),
+		out = append(out, ImageEntry{ID: img.ID.String(), RepoTags: familiar(img.RepoTags), Created: micros(img.Created),
 			Size: uint64(img.Size), Architecture: img.Architecture, Path: ImagePath(img.ID.String())})
 	}
 	return out, nil
@@ -158,9 +163,8 @@ func (m *manager) InspectImage(sender dbus.Sender, ref string) (out string, derr
 		if err != nil {
 			return err
 		}
-		tags := imageProps(img)["RepoTags"]
 		b, err := json.MarshalIndent(map[string]any{
-			"Id": img.ID.String(), "RepoTags": tags, "Created": img.Created, "Architecture": img.Architecture,
+			"Id": img.ID.String(), "RepoTags": familiar(img.RepoTags), "Created": img.Created, "Architecture": img.Architecture,
 			"Os": img.OS, "Size": img.Size, "Config": cfg.Config, "RootFS": cfg.RootFS,
 			"Manifest": img.Manifest.Digest.String(), "ManifestMediaType": img.Manifest.MediaType,
 			"ObjectPath": ImagePath(img.ID.String()),
@@ -190,10 +194,7 @@ func (m *manager) LoadImage(sender dbus.Sender, archive dbus.UnixFD, options map
 		}
 		loaded = []LoadedImage{}
 		for _, l := range res {
-			tags := []string{}
-			for _, t := range l.Tags {
-				tags = append(tags, images.Familiar(t))
-			}
+			tags := familiar(l.Tags)
 			loaded = append(loaded, LoadedImage{ID: l.ID.String(), Tags: tags})
 			imageEvent(l.ID.String(), "load", fmt.Sprintf("image %s loaded %v", l.ID.Encoded()[:12], tags), map[string]string{"IMAGE_NAME": strings.Join(tags, " ")})
 		}
@@ -229,10 +230,7 @@ func (m *manager) RemoveImage(sender dbus.Sender, ref string, options map[string
 		if err != nil {
 			return err
 		}
-		untagged = []string{}
-		for _, t := range r.Untagged {
-			untagged = append(untagged, images.Familiar(t))
-		}
+		untagged = familiar(r.Untagged)
 		deleted = r.Deleted.String()
 		if r.Deleted != "" {
 			imageEvent(deleted, "remove", "image "+r.Deleted.Encoded()[:12]+" removed", nil)

@@ -38,7 +38,6 @@ const (
 // The error names and mapping (see package contract).
 const (
 	ErrAccessDenied = contract.ErrAccessDenied
-	ErrInternal     = contract.ErrInternal
 )
 
 // ToDBus maps an error to a named D-Bus error.

@@ -27,6 +27,17 @@ func needRoot(t *testing.T) {
 	}
 }
 
+// openStore opens a store in a fresh data-root.
+func openStore(t *testing.T, inUse func(digest.Digest) bool) (*Store, string) {
+	t.Helper()
+	root := t.TempDir()
+	s, err := Open(root, inUse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, root
+}
+
 func mkArchive(t *testing.T, format string, img imagetest.Image) *bytes.Reader {
 	t.Helper()
 	var b bytes.Buffer
@@ -59,11 +70,7 @@ var top = imagetest.Tar(
 func TestLoadBothFormatsShareLayers(t *testing.T) {
 	needRoot(t)
 	ctx := context.Background()
-	root := t.TempDir()
-	s, err := Open(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, root := openStore(t, nil)
 	cfg := ocispec.ImageConfig{Cmd: []string{"/bin/tool"}, Env: []string{"A=1"}}
 	l1, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "one:v1", Config: cfg, Layers: [][]byte{base}}))
 	if err != nil {
@@ -169,12 +176,8 @@ func TestLoadBothFormatsShareLayers(t *testing.T) {
 func TestTagRemoveAndInUse(t *testing.T) {
 	needRoot(t)
 	ctx := context.Background()
-	root := t.TempDir()
 	used := map[digest.Digest]bool{}
-	s, err := Open(root, func(id digest.Digest) bool { return used[id] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, root := openStore(t, func(id digest.Digest) bool { return used[id] })
 	if _, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "one:v1", Layers: [][]byte{base}})); err != nil {
 		t.Fatal(err)
 	}
@@ -285,18 +288,14 @@ func TestHostileArchives(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			root := t.TempDir()
-			s, err := Open(root, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, root := openStore(t, nil)
 			var r *bytes.Reader
 			if tc.format == "raw" {
 				r = bytes.NewReader([]byte("this is not a tar archive at all, just text"))
 			} else {
 				r = mkArchive(t, tc.format, tc.img)
 			}
-			_, err = s.Load(ctx, r)
+			_, err := s.Load(ctx, r)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
@@ -361,11 +360,7 @@ func FuzzParseManifest(f *testing.F) {
 func TestConcurrentLoadsAndCollection(t *testing.T) {
 	needRoot(t)
 	ctx := context.Background()
-	root := t.TempDir()
-	s, err := Open(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openStore(t, nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for i := 0; i < 8; i++ {

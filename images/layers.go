@@ -168,11 +168,11 @@ func safeEntry(dir string) archive.Filter {
 			if err := checkName(target); err != "" {
 				return false, &entryError{name, "hard link target " + err}
 			}
-			if link := throughSymlink(dir, target, false); link != "" {
+			if link := throughSymlink(dir, target); link != "" {
 				return false, &entryError{name, fmt.Sprintf("hard link target goes through the symbolic link %q", link)}
 			}
 		}
-		if link := throughSymlink(dir, name, false); link != "" {
+		if link := throughSymlink(dir, name); link != "" {
 			return false, &entryError{name, fmt.Sprintf("path goes through the symbolic link %q", link)}
 		}
 		return true, nil
@@ -191,7 +191,7 @@ func checkName(name string) string {
 
 // throughSymlink returns the first of name's parent directories under dir
 // that is a symbolic link.
-func throughSymlink(dir, name string, _ bool) string {
+func throughSymlink(dir, name string) string {
 	parts := strings.Split(name, "/")
 	parts = parts[:len(parts)-1]
 	p := dir

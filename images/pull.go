@@ -125,7 +125,7 @@ func hosts(o PullOptions) docker.RegistryHosts {
 	auth := docker.NewDockerAuthorizer(docker.WithAuthCreds(credentials(o.AuthFile)))
 	return func(host string) ([]docker.RegistryHost, error) {
 		reg := o.Registries[host]
-		mk := func(h string, insecure bool, caps docker.HostCapabilities) (docker.RegistryHost, error) {
+		mk := func(h string, insecure bool, caps docker.HostCapabilities) docker.RegistryHost {
 			scheme := "https"
 			if u, err := url.Parse(h); err == nil && u.Scheme != "" && u.Host != "" {
 				scheme, h = u.Scheme, u.Host
@@ -140,21 +140,13 @@ func hosts(o PullOptions) docker.RegistryHosts {
 			if h == "docker.io" {
 				rh.Host = "registry-1.docker.io"
 			}
-			return rh, nil
+			return rh
 		}
 		var out []docker.RegistryHost
 		for _, m := range reg.Mirrors {
-			rh, err := mk(m, reg.Insecure, docker.HostCapabilityPull|docker.HostCapabilityResolve)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, rh)
+			out = append(out, mk(m, reg.Insecure, docker.HostCapabilityPull|docker.HostCapabilityResolve))
 		}
-		rh, err := mk(host, reg.Insecure, docker.HostCapabilityPull|docker.HostCapabilityResolve|docker.HostCapabilityPush)
-		if err != nil {
-			return nil, err
-		}
-		return append(out, rh), nil
+		return append(out, mk(host, reg.Insecure, docker.HostCapabilityPull|docker.HostCapabilityResolve|docker.HostCapabilityPush)), nil
 	}
 }
 

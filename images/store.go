@@ -190,7 +190,7 @@ func (s *Store) Get(ref string) (Image, error) {
 
 func (s *Store) lookup(ref string) (*Image, error) {
 	hex := strings.TrimPrefix(ref, "sha256:")
-	if len(hex) >= 4 && len(hex) <= 64 && strings.Trim(hex, "0123456789abcdef") == "" {
+	if isHexPrefix(hex) {
 		var found *Image
 		for id, img := range s.images {
 			if strings.HasPrefix(id.Encoded(), hex) {
@@ -536,6 +536,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
 	return archive.Export(ctx, s.cs, w, opts...)
 }
 
+// isHexPrefix reports whether s can be an image id prefix.
 func isHexPrefix(s string) bool {
-	return len(s) >= 4 && strings.Trim(s, "0123456789abcdef") == ""
+	return len(s) >= 4 && len(s) <= 64 && strings.Trim(s, "0123456789abcdef") == ""
 }

@@ -88,9 +88,12 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 	}
 	rtName, rtPath := rt.Name, rt.Path
 	if rt.Wrapper != nil {
-		// Written at load or reload; made again if someone removed it.
-		if err := runtimes.Ensure(*rt.Wrapper); err != nil {
-			return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+		// Written (and checked) at load or reload; made again only if
+		// someone removed it since.
+		if _, err := os.Stat(rt.Path); err != nil {
+			if err := runtimes.Ensure(*rt.Wrapper); err != nil {
+				return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+			}
 		}
 		if _, err := os.Stat(rt.Binary); err != nil {
 			return Info{}, fmt.Errorf("container %s: runtime %s: %s is gone: %w", c.rec.Name, rtName, rt.Binary, errdefs.ErrUnavailable)
