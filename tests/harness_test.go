@@ -48,7 +48,7 @@ func boot(m *testing.M) int {
 		return 1
 	}
 	sandboxPID = strings.TrimSpace(string(out))
-	defer exec.Command("bash", "-c", ". ./sandbox.sh && SANDBOX_PID="+sandboxPID+" && sandbox_poweroff").Run()
+	defer exec.Command("bash", "-c", ". ./sandbox.sh && SANDBOX_PID="+sandboxPID+" SANDBOX_CGROUP=/sys/fs/cgroup/unified/sandbox-"+name+" && sandbox_poweroff").Run()
 	if _, _, code := sh(nil, "systemctl enable berthd.socket && systemctl start berthd.socket && getent group berth"); code != 0 {
 		fmt.Fprintln(os.Stderr, "e2e: berthd.socket did not start or group berth is missing")
 		return 1

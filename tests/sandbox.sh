@@ -6,14 +6,39 @@
 #                                    IMAGES (a directory) is at /srv/images
 #   sandbox CMD...                   runs CMD inside
 #   sandbox_poweroff
+# At most two sandboxes run at once (slot locks in /run/berth-sandbox);
+# a third sandbox_boot waits for a slot.
 sandbox_boot() {
 	local name=$1 stage=$2 rootfs=$3 log=${4:-/dev/null} images=${5:-}
 	local extra=()
 	[ -n "$images" ] && extra+=(--bind-ro="$images":/srv/images)
-	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 SYSTEMD_SECCOMP=0 setsid timeout 3600 \
-		systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit \
-		-M "$name" --overlay-ro=/usr:"$stage/usr":/usr --bind-ro="$rootfs":/srv/rootfs "${extra[@]}" \
-		-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 >"$log" 2>&1 </dev/null &
+	# At most two sandboxes run on this machine at once: take one of two
+	# slot locks (waiting for one to free) and hand it to the process that
+	# lives as long as nspawn, so it is held until poweroff.
+	mkdir -p /run/berth-sandbox
+	local slot
+	while :; do
+		for slot in 0 1; do
+			exec {SANDBOX_SLOT_FD}>"/run/berth-sandbox/slot-$slot"
+			flock -n "$SANDBOX_SLOT_FD" && break 2
+			exec {SANDBOX_SLOT_FD}>&-
+		done
+		sleep 1
+	done
+	# Each sandbox in a cgroup of its own: nspawn places its container
+	# relative to its own cgroup, and from the host's root cgroup every
+	# sandbox would share /payload, so that one sandbox's systemd sees and
+	# signals another's processes.
+	SANDBOX_CGROUP=/sys/fs/cgroup/unified/sandbox-$name
+	mkdir -p "$SANDBOX_CGROUP"
+	(
+		echo "$BASHPID" >"$SANDBOX_CGROUP/cgroup.procs"
+		SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 SYSTEMD_SECCOMP=0 exec setsid timeout 3600 \
+			systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit \
+			-M "$name" --overlay-ro=/usr:"$stage/usr":/usr --bind-ro="$rootfs":/srv/rootfs "${extra[@]}" \
+			-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 >"$log" 2>&1 </dev/null
+	) &
+	exec {SANDBOX_SLOT_FD}>&-
 	local i nspawn= state= pid=
 	SANDBOX_PID=
 	# nspawn forks a short-lived setup child before PID 1 exists: look for
@@ -39,4 +64,17 @@ sandbox_poweroff() {
 	local i
 	for i in $(seq 100); do kill -0 "$SANDBOX_PID" 2>/dev/null || break; sleep 0.1; done
 	SANDBOX_PID=
+	sandbox_cgroup_remove
+}
+# sandbox_cgroup_remove removes the sandbox's cgroup (deepest first) once
+# it is empty.
+sandbox_cgroup_remove() {
+	[ -n "${SANDBOX_CGROUP:-}" ] && [ -d "$SANDBOX_CGROUP" ] || return 0
+	local i
+	for i in $(seq 50); do
+		find "$SANDBOX_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ -d "$SANDBOX_CGROUP" ] || break
+		sleep 0.1
+	done
+	SANDBOX_CGROUP=
 }
