@@ -46,11 +46,12 @@ test:
 	$(GO) test -count=1 ./...
 
 # End-to-end tests: boots a throwaway systemd (nspawn) over the host's root
-# with berth installed into an overlay on /usr; needs root.
+# with berth installed into an overlay on /usr; needs root. RUN=REGEXP runs
+# only the matching tests.
 e2e: deps
 	rm -rf $(STAGE)
 	$(MAKE) install DESTDIR=$(STAGE)
-	BERTH_STAGE=$(STAGE) $(GO) test -count=1 -tags e2e -timeout 25m -v ./tests/ 2>&1 | tee tests/.cache/e2e.log | grep -aE '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; \
+	BERTH_STAGE=$(STAGE) $(GO) test -count=1 -tags e2e -timeout 25m -v $(if $(RUN),-run '$(RUN)') ./tests/ 2>&1 | tee tests/.cache/e2e.log | grep -aE '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; \
 	exit $${PIPESTATUS[0]}
 
 check: test e2e
