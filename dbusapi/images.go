@@ -43,6 +43,7 @@ func imageProps(img images.Image) map[string]any {
 	return map[string]any{
 		"Id":           img.ID.String(),
 		"RepoTags":     familiar(img.RepoTags),
+		"RepoDigests":  familiar(img.RepoDigests),
 		"Size":         uint64(img.Size),
 		"Created":      micros(img.Created),
 		"Architecture": img.Architecture,
@@ -132,7 +133,7 @@ func (m *manager) ListImages(options map[string]dbus.Variant) ([]ImageEntry, *db
 	}
 	out := []ImageEntry{}
 	for _, img := range m.s.images.List() {
-		out = append(out, ImageEntry{ID: img.ID.String(), RepoTags: familiar(img.RepoTags), Created: micros(img.Created),
+		out = append(out, ImageEntry{ID: img.ID.String(), RepoTags: familiar(img.RepoTags), RepoDigests: familiar(img.RepoDigests), Created: micros(img.Created),
 			Size: uint64(img.Size), Architecture: img.Architecture, Path: ImagePath(img.ID.String())})
 	}
 	return out, nil
@@ -164,7 +165,7 @@ func (m *manager) InspectImage(sender dbus.Sender, ref string) (out string, derr
 			return err
 		}
 		b, err := json.MarshalIndent(map[string]any{
-			"Id": img.ID.String(), "RepoTags": familiar(img.RepoTags), "Created": img.Created, "Architecture": img.Architecture,
+			"Id": img.ID.String(), "RepoTags": familiar(img.RepoTags), "RepoDigests": familiar(img.RepoDigests), "Created": img.Created, "Architecture": img.Architecture,
 			"Os": img.OS, "Size": img.Size, "Config": cfg.Config, "RootFS": cfg.RootFS,
 			"Manifest": img.Manifest.Digest.String(), "ManifestMediaType": img.Manifest.MediaType,
 			"ObjectPath": ImagePath(img.ID.String()),

@@ -5,14 +5,17 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/berthd/berth/cas"
+	"github.com/berthd/berth/errs"
 	"github.com/berthd/berth/images/imagetest"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
@@ -401,5 +404,64 @@ func TestConcurrentLoadsAndCollection(t *testing.T) {
 				t.Fatalf("%v: layer blob %s gone", img.RepoTags, l.Digest)
 			}
 		}
+	}
+}
+
+// A loaded OCI layout gives its manifest's digest as the repository digest,
+// and name@digest and name:tag@digest find the image; a docker v1 archive
+// (no manifest of its own) gives none. A digest goes alone while the image
+// has another name.
+func TestRepoDigests(t *testing.T) {
+	needRoot(t)
+	ctx := t.Context()
+	s, _ := openStore(t, nil)
+	if _, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "one:v1", Layers: [][]byte{base}})); err != nil {
+		t.Fatal(err)
+	}
+	one, err := s.Get("one:v1")
+	if err != nil || len(one.RepoDigests) != 0 {
+		t.Fatalf("docker v1 archive: repo digests %v, %v", one.RepoDigests, err)
+	}
+	if _, err := s.Get("one@" + one.Manifest.Digest.String()); !errors.Is(err, errs.NoSuchImage) {
+		t.Fatalf("digest the importer made up resolved: %v", err)
+	}
+	if _, err := s.Load(ctx, mkArchive(t, "oci", imagetest.Image{Ref: "example.com/two:v2", Layers: [][]byte{base, top}})); err != nil {
+		t.Fatal(err)
+	}
+	two, err := s.Get("example.com/two:v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := two.Manifest.Digest.String()
+	if want := []string{"example.com/two@" + md}; !slices.Equal(two.RepoDigests, want) {
+		t.Fatalf("repo digests %v, want %v", two.RepoDigests, want)
+	}
+	for _, tc := range []struct {
+		ref   string
+		found bool
+	}{
+		{"example.com/two@" + md, true},
+		{"example.com/two:v2@" + md, true},
+		{"example.com/two:other@" + md, true}, // the digest decides
+		{"example.com/three@" + md, false},    // another repository
+		{"example.com/two@sha256:" + strings.Repeat("0", 64), false},
+		{"one@" + md, false},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			img, err := s.Get(tc.ref)
+			if tc.found && (err != nil || img.ID != two.ID) {
+				t.Fatalf("got %s, %v; want %s", img.ID, err, two.ID)
+			}
+			if !tc.found && !errors.Is(err, errs.NoSuchImage) {
+				t.Fatalf("got %s, %v; want no such image", img.ID, err)
+			}
+		})
+	}
+	r, err := s.Remove(ctx, "example.com/two@"+md, false)
+	if err != nil || r.Deleted != "" || !slices.Equal(r.Untagged, []string{"example.com/two@" + md}) {
+		t.Fatalf("remove of a digest beside a tag: %+v, %v", r, err)
+	}
+	if img, err := s.Get("example.com/two:v2"); err != nil || len(img.RepoDigests) != 0 {
+		t.Fatalf("after untag: %+v, %v", img.RepoDigests, err)
 	}
 }

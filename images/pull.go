@@ -270,7 +270,7 @@ func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, err
 	if _, digested := named.(reference.Digested); !digested {
 		tags = []string{name}
 	}
-	s.record(img, tags)
+	s.record(img, tags, []string{repoDigest(name, desc.Digest)})
 	if err := s.save(); err != nil {
 		return Image{}, err
 	}

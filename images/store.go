@@ -27,6 +27,7 @@ import (
 
 	"github.com/berthd/berth/atomicfile"
 	"github.com/berthd/berth/cas"
+	"github.com/berthd/berth/errs"
 	"github.com/containerd/containerd/v2/core/content"
 	ctrimages "github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/images/archive"
@@ -44,8 +45,13 @@ const RecordVersion = 1
 
 // Image is one image record.
 type Image struct {
-	ID           digest.Digest        `json:"id"` // config digest
-	RepoTags     []string             `json:"repo_tags,omitempty"`
+	ID       digest.Digest `json:"id"` // config digest
+	RepoTags []string      `json:"repo_tags,omitempty"`
+	// RepoDigests are the repository digests the image is known by
+	// ("docker.io/library/busybox@sha256:…", normalised): the digest of
+	// what was pulled (an index or a manifest), or of a loaded archive's
+	// own manifest, one entry per repository and digest.
+	RepoDigests  []string             `json:"repo_digests,omitempty"`
 	Manifest     ocispec.Descriptor   `json:"manifest"`
 	Config       ocispec.Descriptor   `json:"config"`
 	Layers       []ocispec.Descriptor `json:"layers"`
@@ -154,6 +160,7 @@ func Familiar(ref string) string {
 func copyImage(img *Image) Image {
 	c := *img
 	c.RepoTags = slices.Clone(img.RepoTags)
+	c.RepoDigests = slices.Clone(img.RepoDigests)
 	c.Layers = slices.Clone(img.Layers)
 	c.ChainIDs = slices.Clone(img.ChainIDs)
 	return c
@@ -206,14 +213,46 @@ func (s *Store) lookup(ref string) (*Image, error) {
 	}
 	name, err := NormalizeRef(ref)
 	if err != nil {
-		return nil, fmt.Errorf("image %q: %w", ref, errdefs.ErrNotFound)
+		return nil, fmt.Errorf("image %q: %w", ref, errs.NoSuchImage)
+	}
+	if rd := repoDigestOf(name); rd != "" {
+		// name@digest and name:tag@digest: the digest decides, as with docker.
+		for _, img := range s.images {
+			if slices.Contains(img.RepoDigests, rd) {
+				return img, nil
+			}
+		}
+		return nil, fmt.Errorf("image %q: %w", ref, errs.NoSuchImage)
 	}
 	for _, img := range s.images {
 		if slices.Contains(img.RepoTags, name) {
 			return img, nil
 		}
 	}
-	return nil, fmt.Errorf("image %q: no such image: %w", ref, errdefs.ErrNotFound)
+	return nil, fmt.Errorf("image %q: %w", ref, errs.NoSuchImage)
+}
+
+// repoDigestOf returns "repository@digest" for a normalised reference
+// that carries a digest (a tag besides it is dropped), else "".
+func repoDigestOf(name string) string {
+	n, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return ""
+	}
+	d, ok := n.(reference.Digested)
+	if !ok {
+		return ""
+	}
+	return n.Name() + "@" + d.Digest().String()
+}
+
+// repoDigest returns "repository@dgst" for the repository of a name.
+func repoDigest(name string, dgst digest.Digest) string {
+	n, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return ""
+	}
+	return n.Name() + "@" + dgst.String()
 }
 
 // ConfigOf reads an image's config.
@@ -265,7 +304,8 @@ func (s *Store) load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 		return nil, fmt.Errorf("load: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
 	defer ds.Close()
-	idx, err := archive.ImportIndex(ctx, s.cs, ds)
+	rec := &refRecorder{Store: s.cs, refs: map[string]bool{}}
+	idx, err := archive.ImportIndex(ctx, rec, ds)
 	if err != nil {
 		return nil, fmt.Errorf("load: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
@@ -280,9 +320,14 @@ func (s *Store) load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 	if len(index.Manifests) == 0 {
 		return nil, invalid("load: the archive holds no image")
 	}
+	// An OCI layout's index names the archive's own manifests, whose
+	// digests are the repository digests; for a docker v1 archive
+	// (manifest.json only) the importer writes an index and manifests of
+	// its own, whose digests no registry knows.
+	ownIndex := rec.has("manifest-" + idx.Digest.String())
 	type entry struct {
-		img  *Image
-		tags []string
+		img           *Image
+		tags, digests []string
 	}
 	var entries []entry
 	for _, m := range index.Manifests {
@@ -294,23 +339,53 @@ func (s *Store) load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
-		var tags []string
+		var tags, digests []string
 		if name := nameOf(m); name != "" {
 			tags = append(tags, name)
+			if !ownIndex {
+				digests = append(digests, repoDigest(name, m.Digest))
+			}
 		}
-		entries = append(entries, entry{img, tags})
+		entries = append(entries, entry{img, tags, digests})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var loaded []Loaded
 	for _, e := range entries {
-		s.record(e.img, e.tags)
+		s.record(e.img, e.tags, e.digests)
 		loaded = append(loaded, Loaded{ID: e.img.ID, Tags: e.tags})
 	}
 	if err := s.save(); err != nil {
 		return nil, err
 	}
 	return loaded, nil
+}
+
+// refRecorder remembers the ingest references of the blobs written
+// through it.
+type refRecorder struct {
+	content.Store
+	mu   sync.Mutex
+	refs map[string]bool
+}
+
+func (r *refRecorder) Writer(ctx context.Context, opts ...content.WriterOpt) (content.Writer, error) {
+	var wo content.WriterOpts
+	for _, o := range opts {
+		if err := o(&wo); err != nil {
+			return nil, err
+		}
+	}
+	r.mu.Lock()
+	r.refs[wo.Ref] = true
+	r.mu.Unlock()
+	return r.Store.Writer(ctx, opts...)
+}
+
+func (r *refRecorder) has(ref string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refs[ref]
 }
 
 // nameOf returns the normalised name an index entry carries, if any.
@@ -351,23 +426,28 @@ func (s *Store) unpack(ctx context.Context, res resolved) (*Image, error) {
 }
 
 // record adds img (or merges it with the record of the same id) and moves
-// tags to it.
-func (s *Store) record(img *Image, tags []string) {
+// tags and repository digests to it.
+func (s *Store) record(img *Image, tags, digests []string) {
 	if cur, ok := s.images[img.ID]; ok {
 		img.RepoTags = cur.RepoTags
+		img.RepoDigests = cur.RepoDigests
 	}
 	s.images[img.ID] = img
-	for _, t := range tags {
-		for _, other := range s.images {
-			if other != img {
-				other.RepoTags = slices.DeleteFunc(other.RepoTags, func(x string) bool { return x == t })
+	move := func(names []string, field func(*Image) *[]string) {
+		for _, t := range names {
+			for _, other := range s.images {
+				if other != img {
+					*field(other) = slices.DeleteFunc(*field(other), func(x string) bool { return x == t })
+				}
+			}
+			if !slices.Contains(*field(img), t) {
+				*field(img) = append(*field(img), t)
 			}
 		}
-		if !slices.Contains(img.RepoTags, t) {
-			img.RepoTags = append(img.RepoTags, t)
-		}
+		sort.Strings(*field(img))
 	}
-	sort.Strings(img.RepoTags)
+	move(tags, func(i *Image) *[]string { return &i.RepoTags })
+	move(digests, func(i *Image) *[]string { return &i.RepoDigests })
 }
 
 // Tag gives the image ref the name target (moved from any other image).
@@ -385,7 +465,7 @@ func (s *Store) Tag(ref, target string) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	s.record(img, []string{name})
+	s.record(img, []string{name}, nil)
 	if err := s.save(); err != nil {
 		return Image{}, err
 	}
@@ -422,6 +502,12 @@ func (s *Store) remove(ref string, force bool) (out Removed, collect bool, err e
 		out.Untagged = []string{name}
 		return out, false, s.save()
 	}
+	// A repository digest goes alone while the image has other names.
+	if rd := repoDigestOf(name); nerr == nil && rd != "" && len(img.RepoTags)+len(img.RepoDigests) > 1 {
+		img.RepoDigests = slices.DeleteFunc(img.RepoDigests, func(x string) bool { return x == rd })
+		out.Untagged = []string{rd}
+		return out, false, s.save()
+	}
 	if !byName && len(img.RepoTags) > 1 && !force {
 		return out, false, fmt.Errorf("image %s has %d names (%s); remove them one by one, or force: %w",
 			ref, len(img.RepoTags), strings.Join(img.RepoTags, ", "), errdefs.ErrConflict)
@@ -430,7 +516,7 @@ func (s *Store) remove(ref string, force bool) (out Removed, collect bool, err e
 		return out, false, fmt.Errorf("image %s (%s) is used by a container; remove the container first or force: %w",
 			ref, img.ID.Encoded()[:12], errdefs.ErrConflict)
 	}
-	out.Untagged = img.RepoTags
+	out.Untagged = append(slices.Clone(img.RepoTags), img.RepoDigests...)
 	out.Deleted = img.ID
 	delete(s.images, img.ID)
 	if err := s.save(); err != nil {

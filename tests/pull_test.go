@@ -115,3 +115,49 @@ fi`)
 		t.Fatalf("run: %q", out)
 	}
 }
+
+// References by digest (name@sha256:…, name:tag@sha256:…) find a pulled
+// image, whether it was pulled by tag or by digest; the repository digest
+// is the registry's manifest digest and shows in inspect and on the image
+// object.
+func TestPullByDigest(t *testing.T) {
+	fresh(t)
+	registry(t)
+	repo := "127.0.0.1:5000/test/busybox"
+	dgst := must(t, `curl -sf -o /dev/null -D - -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' `+
+		`-H 'Accept: application/vnd.oci.image.manifest.v1+json' http://127.0.0.1:5000/v2/test/busybox/manifests/latest | `+
+		`tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'`)
+	if !strings.HasPrefix(dgst, "sha256:") {
+		t.Fatalf("registry gave digest %q", dgst)
+	}
+	must(t, "berthctl pull "+repo+":latest")
+	for _, ref := range []string{repo + "@" + dgst, repo + ":latest@" + dgst} {
+		if out := must(t, "berthctl run --rm "+ref+" echo ok"); out != "ok" {
+			t.Fatalf("run %s: %q", ref, out)
+		}
+	}
+	if out := must(t, "berthctl image inspect "+repo+"@"+dgst+` | grep -A2 '"RepoDigests"'`); !strings.Contains(out, `"`+repo+"@"+dgst+`"`) {
+		t.Fatalf("inspect RepoDigests: %s", out)
+	}
+	path := must(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetImage s "+repo+"@"+dgst+" | cut -d'\"' -f2")
+	if out := must(t, "busctl get-property io.berth.Engine1 "+path+" io.berth.Engine1.Image RepoDigests"); out != `as 1 "`+repo+"@"+dgst+`"` {
+		t.Fatalf("RepoDigests property: %s", out)
+	}
+	// Another digest of the same repository is not this image.
+	other := "sha256:" + strings.Repeat("0", 64)
+	if msg := fails(t, "berthctl image inspect "+repo+"@"+other); !strings.Contains(msg, "no such image") {
+		t.Fatalf("inspect by another digest: %q", msg)
+	}
+	// Pulled by digest alone: no tag, and the digest finds it.
+	must(t, "berthctl rmi "+repo+":latest")
+	if msg := fails(t, "berthctl image inspect "+repo+"@"+dgst); !strings.Contains(msg, "no such image") {
+		t.Fatalf("digest still resolves after rmi: %q", msg)
+	}
+	must(t, "berthctl pull "+repo+"@"+dgst)
+	if out := must(t, "berthctl run --rm "+repo+"@"+dgst+" echo ok"); out != "ok" {
+		t.Fatalf("run after a pull by digest: %q", out)
+	}
+	if out := must(t, "berthctl image inspect "+repo+"@"+dgst+` | tr -d ' \n' | grep -o '"RepoTags":\[[^]]*\]'`); out != `"RepoTags":[]` {
+		t.Fatalf("a pull by digest tagged the image: %s", out)
+	}
+}

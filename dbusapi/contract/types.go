@@ -16,10 +16,11 @@ type ContainerEntry struct {
 	Path       dbus.ObjectPath
 }
 
-// ImageEntry is one row of ListImages: (sasttso).
+// ImageEntry is one row of ListImages: (sasasttso).
 type ImageEntry struct {
 	ID           string
 	RepoTags     []string // familiar names
+	RepoDigests  []string // familiar repository digests ("busybox@sha256:…")
 	Created      uint64   // µs since the epoch
 	Size         uint64
 	Architecture string
