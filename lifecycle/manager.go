@@ -66,15 +66,59 @@ type Manager struct {
 	mu         sync.Mutex
 	containers map[string]*container
 	names      map[string]string
+	reserved   map[string]bool // names of containers being created
 
 	notifyConn *net.UnixConn
 }
 
+// container is one container. rec.ID, rec.Name and rec.Spec never change
+// once the container is visible, so they may be read without mu.
 type container struct {
 	mu     sync.Mutex
 	rec    Record
 	exited chan struct{} // closed when the current run has ended
 	gone   bool          // removed
+
+	// busy is set while a transition (start, pause, unpause, remove)
+	// does its slow work without mu, and closed when it has committed or
+	// given up; busyOp names it. Operations that change the state wait
+	// for it (lockIdle); readers never do.
+	busy   chan struct{}
+	busyOp Op
+	// pending is the run a start is launching; an exit of that run that
+	// arrives before the start commits is kept in early and applied then.
+	pending *Run
+	early   *monitor.Exit
+}
+
+// lockIdle waits until no transition runs on c and returns with c.mu
+// held, or with ctx's error and c.mu not held.
+func (c *container) lockIdle(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		b, op := c.busy, c.busyOp
+		if b == nil {
+			return nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-b:
+		case <-ctx.Done():
+			return fmt.Errorf("container %s: still busy with %s: %w", c.rec.Name, op, ctx.Err())
+		}
+	}
+}
+
+// begin marks a transition; c.mu must be held and c idle (lockIdle).
+func (c *container) begin(op Op) {
+	c.busy = make(chan struct{})
+	c.busyOp = op
+}
+
+// end ends the transition begun with begin; c.mu must be held.
+func (c *container) end() {
+	close(c.busy)
+	c.busy = nil
 }
 
 func (c *container) info() Info {
@@ -111,7 +155,7 @@ func New(o Options) *Manager {
 	return &Manager{
 		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images,
 		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev,
-		containers: map[string]*container{}, names: map[string]string{},
+		containers: map[string]*container{}, names: map[string]string{}, reserved: map[string]bool{},
 	}
 }
 
@@ -279,6 +323,12 @@ func (m *Manager) recordExit(id string, ex monitor.Exit) {
 		return
 	}
 	c.mu.Lock()
+	if c.pending != nil && c.pending.ID == ex.RunID {
+		// The run's start has not committed yet: it applies this.
+		c.early = &ex
+		c.mu.Unlock()
+		return
+	}
 	if !c.rec.State.Live() || c.rec.Run == nil || c.rec.Run.ID != ex.RunID {
 		c.mu.Unlock()
 		return
@@ -435,29 +485,35 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 		m.mu.Unlock()
 		return Info{}, fmt.Errorf("container name %q is already in use by %s: %w", name, other[:12], errdefs.ErrAlreadyExists)
 	}
-	c := &container{rec: Record{ID: id, Name: name, CreatedAt: time.Now().UTC(), Spec: spec, State: Created}, exited: make(chan struct{})}
-	close(c.exited)
-	m.names[name] = id
-	m.containers[id] = c
+	if m.reserved[name] {
+		m.mu.Unlock()
+		return Info{}, fmt.Errorf("container name %q is already in use by a container being created: %w", name, errdefs.ErrAlreadyExists)
+	}
+	m.reserved[name] = true
 	m.mu.Unlock()
+	unreserve := func() {
+		m.mu.Lock()
+		delete(m.reserved, name)
+		m.mu.Unlock()
+	}
 
+	// The record is complete and on disk before anyone can see it.
+	rec := Record{ID: id, Name: name, CreatedAt: time.Now().UTC(), Spec: spec, State: Created, Version: RecordVersion}
 	dir := m.containerDir(id)
 	err := os.Mkdir(dir, 0o700)
 	if err == nil && fromImage {
 		// The container's own layer, mounted now so that the user and
 		// working directory are checked against the image's files.
 		if err = mountRootfs(dir, spec.Layers); err == nil {
-			c.rec.Spec.Rootfs = rootfsDir(dir)
-			err = m.validate(snap, &c.rec.Spec)
+			rec.Spec.Rootfs = rootfsDir(dir)
+			err = m.validate(snap, &rec.Spec)
 		}
 	}
 	if err == nil {
-		c.mu.Lock()
-		err = m.save(c)
-		c.mu.Unlock()
+		err = atomicfile.WriteJSON(filepath.Join(dir, "container.json"), rec, 0o600)
 	}
 	if err != nil {
-		m.forget(id)
+		unreserve()
 		unmountRootfs(dir)
 		os.RemoveAll(dir)
 		if errdefs.IsInvalidArgument(err) {
@@ -465,7 +521,14 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 		}
 		return Info{}, fmt.Errorf("create container %q: %w", name, err)
 	}
+	c := &container{rec: rec, exited: make(chan struct{})}
+	close(c.exited)
 	info := c.info()
+	m.mu.Lock()
+	delete(m.reserved, name)
+	m.names[name] = id
+	m.containers[id] = c
+	m.mu.Unlock()
 	m.event(events.Created, info, nil)
 	m.events(Event{Kind: EventNew, Info: info})
 	return info, nil

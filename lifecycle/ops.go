@@ -69,76 +69,103 @@ type StartOptions struct {
 // Start runs a created or exited container in a fresh scope. It resolves
 // the runtime against snap and records the resolved path for the run.
 // It returns once the runtime has created the container.
+//
+// The container is marked busy (not locked) while the previous scope goes
+// and the monitor starts, so readers answer at once and other state
+// changes wait for the start to commit or fail.
 func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, o StartOptions) (Info, error) {
 	c, err := m.lookup(ref)
 	if err != nil {
 		return Info{}, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.lockIdle(ctx); err != nil {
+		return Info{}, err
+	}
 	if c.gone {
+		c.mu.Unlock()
 		return Info{}, fmt.Errorf("container %q: %w", ref, errdefs.ErrNotFound)
 	}
 	if err := Check(c.rec.State, OpStart); err != nil {
+		c.mu.Unlock()
 		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
 	}
-	rt, err := snap.Runtime(c.rec.Spec.Runtime)
-	if err != nil {
-		return Info{}, fmt.Errorf("container %s: cannot start: %w", c.rec.Name, err)
-	}
-	rtName, rtPath := rt.Name, rt.Path
-	if rt.Wrapper != nil {
-		// Written (and checked) at load or reload; made again only if
-		// someone removed it since.
-		if _, err := os.Stat(rt.Path); err != nil {
-			if err := runtimes.Ensure(*rt.Wrapper); err != nil {
-				return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
-			}
-		}
-		if _, err := os.Stat(rt.Binary); err != nil {
-			return Info{}, fmt.Errorf("container %s: runtime %s: %s is gone: %w", c.rec.Name, rtName, rt.Binary, errdefs.ErrUnavailable)
-		}
-	}
-	if _, err := os.Stat(rtPath); err != nil {
-		return Info{}, fmt.Errorf("container %s: runtime %s: %s is gone: %w", c.rec.Name, rtName, rtPath, errdefs.ErrUnavailable)
-	}
-	id := c.rec.ID
-	unit := UnitName(id)
-	// A restart waits until the previous scope is gone.
-	if err := m.units.WaitGone(ctx, unit); err != nil {
-		return Info{}, fmt.Errorf("container %s: previous scope: %w", c.rec.Name, err)
-	}
-	run := &Run{
-		RuntimeName: rtName, RuntimePath: rtPath,
-		RuntimeRoot: filepath.Join(m.execRoot, "runc"),
-		Unit:        unit, RunDir: m.runDir(id), BootID: m.bootID,
-		StartedAt: time.Now().UTC(),
-	}
+	id, name := c.rec.ID, c.rec.Name
+	run := &Run{RuntimeRoot: filepath.Join(m.execRoot, "runc"), Unit: UnitName(id), RunDir: m.runDir(id), BootID: m.bootID}
 	if c.rec.Run != nil {
 		run.ID = c.rec.Run.ID
 	}
 	run.ID++
-	pid, err := m.launch(ctx, snap, c, run, o)
+	c.begin(OpStart)
+	pending := *run
+	c.pending = &pending
+	c.mu.Unlock()
+
+	pid, err := m.startRun(ctx, snap, c, run, o)
+
+	c.mu.Lock()
+	early := c.early
+	c.pending, c.early = nil, nil
 	if err != nil {
-		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+		c.end()
+		c.mu.Unlock()
+		return Info{}, fmt.Errorf("container %s: %w", name, err)
 	}
-	os.Remove(monitor.ExitPath(m.containerDir(id)))
 	c.rec.Run = run
 	c.rec.State = Running
 	c.rec.Pid = pid
 	c.rec.Stopped = false
 	c.exited = make(chan struct{})
-	if err := m.save(c); err != nil {
-		m.log.Error("cannot save container record", "container", id, "err", err)
+	if early == nil || !early.Removed {
+		if err := m.save(c); err != nil {
+			m.log.Error("cannot save container record", "container", id, "err", err)
+		}
 	}
 	info := c.info()
-	m.event(events.Started, info, map[string]string{"UNIT": unit})
+	c.end()
+	c.mu.Unlock()
+	m.event(events.Started, info, map[string]string{"UNIT": run.Unit})
 	m.events(Event{Kind: EventChanged, Info: info})
+	if early != nil {
+		m.recordExit(id, *early)
+	}
 	return info, nil
+}
+
+// startRun resolves the runtime, waits for the previous scope to go and
+// launches the run; c must be marked busy by the caller, c.mu not held.
+func (m *Manager) startRun(ctx context.Context, snap *config.Snapshot, c *container, run *Run, o StartOptions) (int, error) {
+	rt, err := snap.Runtime(c.rec.Spec.Runtime)
+	if err != nil {
+		return 0, fmt.Errorf("cannot start: %w", err)
+	}
+	run.RuntimeName, run.RuntimePath = rt.Name, rt.Path
+	if rt.Wrapper != nil {
+		// Written (and checked) at load or reload; made again only if
+		// someone removed it since.
+		if _, err := os.Stat(rt.Path); err != nil {
+			if err := runtimes.Ensure(*rt.Wrapper); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := os.Stat(rt.Binary); err != nil {
+			return 0, fmt.Errorf("runtime %s: %s is gone: %w", rt.Name, rt.Binary, errdefs.ErrUnavailable)
+		}
+	}
+	if _, err := os.Stat(rt.Path); err != nil {
+		return 0, fmt.Errorf("runtime %s: %s is gone: %w", rt.Name, rt.Path, errdefs.ErrUnavailable)
+	}
+	// A restart waits until the previous scope is gone.
+	if err := m.units.WaitGone(ctx, run.Unit); err != nil {
+		return 0, fmt.Errorf("previous scope: %w", err)
+	}
+	os.Remove(monitor.ExitPath(m.containerDir(c.rec.ID)))
+	run.StartedAt = time.Now().UTC()
+	return m.launch(ctx, snap, c, run, o)
 }
 
 // launch forks the monitor, puts it in a new scope, writes the bundle and
 // lets the monitor create the container. On error nothing is left running.
+// It reads only the container's immutable fields (c.mu is not held).
 func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *container, run *Run, o StartOptions) (int, error) {
 	rec := &c.rec
 	t0 := time.Now()
@@ -275,13 +302,16 @@ func sharesToWeight(shares uint64) uint64 {
 	return 1 + ((shares-2)*9999)/262142
 }
 
-// liveRun returns the container's run if the operation is allowed.
-func (m *Manager) liveRun(ref string, op Op) (*container, Run, error) {
+// liveRun returns the container's run if the operation is allowed, once
+// no transition is under way.
+func (m *Manager) liveRun(ctx context.Context, ref string, op Op) (*container, Run, error) {
 	c, err := m.lookup(ref)
 	if err != nil {
 		return nil, Run{}, err
 	}
-	c.mu.Lock()
+	if err := c.lockIdle(ctx); err != nil {
+		return nil, Run{}, err
+	}
 	defer c.mu.Unlock()
 	if err := Check(c.rec.State, op); err != nil {
 		return nil, Run{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
@@ -325,7 +355,7 @@ func (m *Manager) Kill(ctx context.Context, ref, signal string) error {
 	if err != nil {
 		return err
 	}
-	c, run, err := m.liveRun(ref, OpKill)
+	c, run, err := m.liveRun(ctx, ref, OpKill)
 	if err != nil {
 		return err
 	}
@@ -347,13 +377,21 @@ func (m *Manager) freeze(ctx context.Context, ref string, op Op, verb string, to
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
+	if err := c.lockIdle(ctx); err != nil {
+		return err
+	}
 	if err := Check(c.rec.State, op); err != nil {
 		c.mu.Unlock()
 		return fmt.Errorf("container %s: %w", c.rec.Name, err)
 	}
 	run := *c.rec.Run
-	if err := runtime(ctx, run, verb, c.rec.ID); err != nil {
+	c.begin(op)
+	c.mu.Unlock()
+	err = runtime(ctx, run, verb, c.rec.ID)
+	c.mu.Lock()
+	c.end()
+	if err != nil || !c.rec.State.Live() || c.rec.Run == nil || c.rec.Run.ID != run.ID {
+		// On success the run ended meanwhile: its exit stands.
 		c.mu.Unlock()
 		return err
 	}
@@ -375,7 +413,9 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout *int) (Info, err
 	if err != nil {
 		return Info{}, err
 	}
-	c.mu.Lock()
+	if err := c.lockIdle(ctx); err != nil {
+		return Info{}, err
+	}
 	if err := Check(c.rec.State, OpStop); err != nil {
 		c.mu.Unlock()
 		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
@@ -425,7 +465,9 @@ func (m *Manager) Restart(ctx context.Context, snap *config.Snapshot, ref string
 	if err != nil {
 		return Info{}, err
 	}
-	c.mu.Lock()
+	if err := c.lockIdle(ctx); err != nil {
+		return Info{}, err
+	}
 	err = Check(c.rec.State, OpRestart)
 	id := c.rec.ID
 	c.mu.Unlock()
@@ -459,7 +501,9 @@ func (m *Manager) Wait(ctx context.Context, ref string) (int, error) {
 }
 
 // Remove deletes a container that is not running; force stops it first
-// with SIGKILL.
+// with SIGKILL. The container is marked busy while its scope goes and its
+// root file system is unmounted, so a start meanwhile waits and then finds
+// no container.
 func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 	c, err := m.lookup(ref)
 	if err != nil {
@@ -469,13 +513,15 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 	if force {
 		op = OpForceRemove
 	}
-	c.mu.Lock()
+	if err := c.lockIdle(ctx); err != nil {
+		return err
+	}
 	err = Check(c.rec.State, op)
 	live := c.rec.State.Live()
-	id := c.rec.ID
+	id, name := c.rec.ID, c.rec.Name
 	c.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("container %s: %w", c.rec.Name, err)
+		return fmt.Errorf("container %s: %w", name, err)
 	}
 	if live {
 		zero := 0
@@ -483,28 +529,36 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 			return err
 		}
 	}
-	// The monitor of the last run may still be deleting the runtime's
-	// state after recording the exit: let it finish first.
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-	err = m.units.WaitGone(wctx, UnitName(id))
-	wcancel()
-	if err != nil {
-		return fmt.Errorf("container %s: %w", c.rec.Name, err)
+	if err := c.lockIdle(ctx); err != nil {
+		return err
 	}
-	if err := unmountRootfs(m.containerDir(id)); err != nil {
-		return fmt.Errorf("container %s: %w", c.rec.Name, err)
-	}
-	c.mu.Lock()
 	if c.gone {
 		c.mu.Unlock()
 		return nil
 	}
 	if c.rec.State.Live() {
 		c.mu.Unlock()
-		return fmt.Errorf("container %s: started again while being removed: %w", c.rec.Name, errdefs.ErrConflict)
+		return fmt.Errorf("container %s: started again while being removed: %w", name, errdefs.ErrConflict)
+	}
+	c.begin(op)
+	c.mu.Unlock()
+	// The monitor of the last run may still be deleting the runtime's
+	// state after recording the exit: let it finish first.
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	err = m.units.WaitGone(wctx, UnitName(id))
+	wcancel()
+	if err == nil {
+		err = unmountRootfs(m.containerDir(id))
+	}
+	c.mu.Lock()
+	if err != nil {
+		c.end()
+		c.mu.Unlock()
+		return fmt.Errorf("container %s: %w", name, err)
 	}
 	c.gone = true
 	info := c.info()
+	c.end()
 	c.mu.Unlock()
 	m.forget(id)
 	os.RemoveAll(m.runDir(id))
@@ -519,7 +573,7 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 // Attach connects to the running payload's stdio. The returned file is a
 // stream (package stream) to hand to the client.
 func (m *Manager) Attach(ctx context.Context, ref string, stdin bool) (*os.File, error) {
-	_, run, err := m.liveRun(ref, OpAttach)
+	_, run, err := m.liveRun(ctx, ref, OpAttach)
 	if err != nil {
 		return nil, err
 	}
@@ -547,7 +601,7 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (*os.File
 	if len(o.Cmd) == 0 {
 		return nil, fmt.Errorf("exec: no command given: %w", errdefs.ErrInvalidArgument)
 	}
-	c, run, err := m.liveRun(ref, OpExec)
+	c, run, err := m.liveRun(ctx, ref, OpExec)
 	if err != nil {
 		return nil, err
 	}
