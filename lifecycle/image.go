@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/errdefs"
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/go-digest"
@@ -77,9 +79,18 @@ func rootfsDir(containerDir string) string { return filepath.Join(containerDir, 
 // mountRootfs mounts the overlay of layers (lowest first) with the
 // container's own upper and work directories at containerDir/rootfs,
 // unless it is mounted already.
+//
+// The layers are named through short symbolic links, containerDir/lower/N
+// (N counting from 0 for the lowest layer), which containerd's mount
+// package shortens further to "N" relative to containerDir/lower when the
+// options near a page: an image of a few hundred layers then fits the
+// one page the kernel takes, where the layers' own paths (about 90 bytes
+// each) would not pass 42 layers. Overlay resolves the links when it
+// mounts.
 func mountRootfs(containerDir string, layers []string) error {
 	target := rootfsDir(containerDir)
-	for _, d := range []string{target, filepath.Join(containerDir, "upper"), filepath.Join(containerDir, "work")} {
+	upper, work, lowerDir := filepath.Join(containerDir, "upper"), filepath.Join(containerDir, "work"), filepath.Join(containerDir, "lower")
+	for _, d := range []string{target, upper, work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -90,17 +101,28 @@ func mountRootfs(containerDir string, layers []string) error {
 	if len(layers) == 0 {
 		return fmt.Errorf("image has no layers: %w", errdefs.ErrInvalidArgument)
 	}
-	lower := slices.Clone(layers)
-	slices.Reverse(lower) // overlay lists the top layer first
-	for _, l := range lower {
+	if err := os.RemoveAll(lowerDir); err != nil {
+		return err
+	}
+	if err := os.Mkdir(lowerDir, 0o700); err != nil {
+		return err
+	}
+	lower := make([]string, len(layers))
+	for i, l := range layers {
 		if _, err := os.Stat(l); err != nil {
 			return fmt.Errorf("image layer %s: %w", l, err)
 		}
+		link := filepath.Join(lowerDir, strconv.Itoa(i))
+		if err := os.Symlink(l, link); err != nil {
+			return err
+		}
+		lower[len(layers)-1-i] = link // overlay lists the top layer first
 	}
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lower, ":"),
-		filepath.Join(containerDir, "upper"), filepath.Join(containerDir, "work"))
-	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mount the root file system: %w", err)
+	m := mount.Mount{Type: "overlay", Source: "overlay", Options: []string{
+		"lowerdir=" + strings.Join(lower, ":"), "upperdir=" + upper, "workdir=" + work,
+	}}
+	if err := m.Mount(target); err != nil {
+		return fmt.Errorf("mount the root file system (%d layers): %w", len(layers), err)
 	}
 	return nil
 }
@@ -108,10 +130,7 @@ func mountRootfs(containerDir string, layers []string) error {
 // unmountRootfs unmounts containerDir/rootfs if it is mounted.
 func unmountRootfs(containerDir string) error {
 	target := rootfsDir(containerDir)
-	if ok, err := mountinfo.Mounted(target); err != nil || !ok {
-		return nil
-	}
-	if err := unix.Unmount(target, unix.MNT_DETACH); err != nil {
+	if err := mount.UnmountAll(target, unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("unmount %s: %w", target, err)
 	}
 	return nil

@@ -164,3 +164,27 @@ func TestImageLoadRefusesHostileArchive(t *testing.T) {
 		t.Fatalf("create with a missing root file system: %q", msg)
 	}
 }
+
+// An image of 150 layers (the plain overlay options would pass a page at
+// 43) runs: files of the lowest and the highest layer are seen, whiteouts
+// across the layers hold, and rm leaves no mount.
+func TestImageManyLayers(t *testing.T) {
+	fresh(t)
+	must(t, "/srv/images/mkimage -format docker -ref many:v1 -small-layers 149 -o /tmp/many.tar /srv/rootfs")
+	if out := must(t, "berthctl load -i /tmp/many.tar && rm /tmp/many.tar"); out != "Loaded image: many:v1" {
+		t.Fatalf("load: %q", out)
+	}
+	if n := must(t, "ls /var/lib/berth/layers | wc -l"); n != "150" {
+		t.Fatalf("%s layers unpacked, want 150", n)
+	}
+	if out := must(t, "berthctl run --rm many:v1 sh -c 'busybox true && cat /many/1 /many/149 && ls /many | wc -l && ls /many | grep gone'"); out != "layer 1\nlayer 149\n150\ngone-149" {
+		t.Fatalf("run of a 150-layer image:\n%s", out)
+	}
+	id := must(t, "berthctl run -d --name many many:v1 sleep 1000")
+	must(t, "findmnt /var/lib/berth/containers/"+id+"/rootfs")
+	if out := must(t, "berthctl exec many cat /many/75"); out != "layer 75" {
+		t.Fatalf("exec: %q", out)
+	}
+	must(t, "berthctl rm -f many")
+	must(t, "! findmnt -rn -o TARGET | grep -q /var/lib/berth/containers/")
+}

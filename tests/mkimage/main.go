@@ -5,10 +5,16 @@
 //
 //	mkimage -format docker|oci -ref busybox:latest [-gzip] [-cmd '["sh"]']
 //	        [-entrypoint '["x"]'] [-env K=V]... [-workdir DIR] [-user U]
-//	        -o OUT.tar LAYERDIR...
+//	        [-small-layers N] -o OUT.tar LAYERDIR...
+//
+// -small-layers N adds N small layers above the directories: layer i
+// (1…N) holds many/i ("layer i") and many/gone-i, and removes
+// many/gone-(i-1) with a whiteout, so that of the gone-* files only the
+// top layer's is left.
 package main
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -32,11 +38,12 @@ func main() {
 	user := flag.String("user", "", "User")
 	stopSignal := flag.String("stop-signal", "", "StopSignal")
 	out := flag.String("o", "", "output file")
+	small := flag.Int("small-layers", 0, "add this many small layers (many/1 … many/N, whiteouts of many/gone-*)")
 	var env, evil multi
 	flag.Var(&env, "env", "K=V (repeatable)")
 	flag.Var(&evil, "evil-entry", "add a layer with one regular file of this exact name (e.g. ../../x), for tests of refusals")
 	flag.Parse()
-	if *out == "" || flag.NArg()+len(evil) == 0 {
+	if *out == "" || flag.NArg()+len(evil)+*small == 0 || *small < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -58,6 +65,17 @@ func main() {
 			fail(err)
 		}
 		img.Layers = append(img.Layers, l)
+	}
+	for i := 1; i <= *small; i++ {
+		entries := []imagetest.Entry{
+			{Name: "many/", Type: tar.TypeDir, Mode: 0o755},
+			{Name: fmt.Sprintf("many/%d", i), Body: fmt.Sprintf("layer %d\n", i), Mode: 0o644},
+			{Name: fmt.Sprintf("many/gone-%d", i), Body: "gone\n", Mode: 0o644},
+		}
+		if i > 1 {
+			entries = append(entries, imagetest.Entry{Name: fmt.Sprintf("many/.wh.gone-%d", i-1)})
+		}
+		img.Layers = append(img.Layers, imagetest.Tar(entries...))
 	}
 	for _, name := range evil {
 		img.Layers = append(img.Layers, imagetest.Tar(imagetest.Entry{Name: name, Body: "evil\n"}))
