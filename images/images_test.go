@@ -465,3 +465,72 @@ func TestRepoDigests(t *testing.T) {
 		t.Fatalf("after untag: %+v, %v", img.RepoDigests, err)
 	}
 }
+
+// A load keeps only what its images reference: the archive's index (its
+// own or the importer's) and members no manifest names are gone when the
+// load returns, in both formats.
+func TestLoadKeepsOnlyReferencedBlobs(t *testing.T) {
+	needRoot(t)
+	for _, format := range []string{"docker", "oci"} {
+		t.Run(format, func(t *testing.T) {
+			ctx := t.Context()
+			s, root := openStore(t, nil)
+			junk := bytes.Repeat([]byte("junk "), 60000) // 300 KB
+			l, err := s.Load(ctx, mkArchive(t, format, imagetest.Image{Ref: "kept:v1", Layers: [][]byte{base, top}, Junk: [][]byte{junk}}))
+			if err != nil || len(l) != 1 {
+				t.Fatalf("load: %v %v", l, err)
+			}
+			img, err := s.Get("kept:v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]bool{img.Manifest.Digest.Encoded(): true, img.Config.Digest.Encoded(): true}
+			for _, d := range img.Layers {
+				want[d.Digest.Encoded()] = true
+			}
+			ents, err := os.ReadDir(filepath.Join(root, "blobs", "sha256"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range ents {
+				got = append(got, e.Name())
+				if !want[e.Name()] {
+					t.Errorf("blob %s stayed, no image references it", e.Name())
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("blobs %v, want %d", got, len(want))
+			}
+			if _, err := s.ConfigOf(ctx, img); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// While another load or pull runs, a load's unreferenced blobs stay (the
+// other's blobs are not referenced yet either) and the last to end
+// collects them.
+func TestLoadCollectionWaitsForOthers(t *testing.T) {
+	needRoot(t)
+	ctx := t.Context()
+	s, root := openStore(t, nil)
+	count := func() int {
+		ents, _ := os.ReadDir(filepath.Join(root, "blobs", "sha256"))
+		return len(ents)
+	}
+	s.gcMu.RLock() // a pull in progress
+	if _, err := s.Load(ctx, mkArchive(t, "oci", imagetest.Image{Ref: "kept:v1", Layers: [][]byte{base}, Junk: [][]byte{[]byte("junk")}})); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 5 { // manifest, config, layer, junk, index
+		t.Fatalf("%d blobs while another load runs, want 5", n)
+	}
+	if !s.release(ctx, false) {
+		t.Fatal("the last to end did not collect")
+	}
+	if n := count(); n != 3 {
+		t.Fatalf("%d blobs after the last load ended, want 3", n)
+	}
+}

@@ -181,16 +181,15 @@ func (c *countingReadCloser) Read(p []byte) (int, error) {
 // against its digest as it is committed), unpacks the layers and records
 // the image under the normalised name.
 func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (Image, error) {
+	s.gcMu.RLock()
 	img, err := s.pull(ctx, ref, o)
-	if err != nil {
-		s.gc(ctx) // what the failed pull left
+	if !s.release(ctx, true) && err != nil {
+		s.gc(ctx) // what the failed pull left, once others are done
 	}
 	return img, err
 }
 
 func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, error) {
-	s.gcMu.RLock()
-	defer s.gcMu.RUnlock()
 	name, err := NormalizeRef(ref)
 	if err != nil {
 		return Image{}, err

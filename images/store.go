@@ -5,10 +5,13 @@
 // Load reads docker save and OCI-layout archives (containerd's importer),
 // resolves each manifest for the host platform, verifies every blob,
 // unpacks the layers and only then records the image and moves its tags;
-// a failed load records nothing and removes the blobs it left that no image
-// uses. Loads and pulls run side by side; records change under one lock,
-// and collecting unreferenced blobs and layers waits for loads, pulls and
-// saves in progress.
+// a failed load records nothing. The store keeps only what images
+// reference: the blobs a load or pull leaves that no image uses (an
+// archive's index and stray members, a pulled index, all of a failed one)
+// are collected when it ends, or, while other loads, pulls or saves run,
+// by the last of them to end. Loads and pulls run side by side; records
+// change under one lock, and collecting unreferenced blobs and layers
+// waits for loads, pulls and saves in progress.
 package images
 
 import (
@@ -23,6 +26,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthd/berth/atomicfile"
@@ -72,7 +76,12 @@ type Store struct {
 	// gcMu is held shared by loads, pulls and saves for their whole run
 	// (their blobs are not referenced yet, or must stay), and exclusively
 	// by the collection of unreferenced blobs and layers.
-	gcMu     sync.RWMutex
+	gcMu sync.RWMutex
+	// collect is set when a load or pull has ended that may have left
+	// blobs no image references (an archive's index and stray members,
+	// a pulled index); the last of the loads, pulls and saves in progress
+	// collects them.
+	collect  atomic.Bool
 	mu       sync.Mutex // guards images and images.json
 	root     string
 	cs       content.Store
@@ -286,18 +295,41 @@ type Loaded struct {
 	Tags []string // normalised
 }
 
-// Load imports a docker save or OCI-layout archive (gzip or plain).
+// Load imports a docker save or OCI-layout archive (gzip or plain). The
+// store keeps only what the loaded images reference: the archive's index
+// and members no image uses are removed before Load returns, or, while
+// other loads or pulls run, when the last of them ends.
 func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
+	s.gcMu.RLock()
 	loaded, err := s.load(ctx, r)
-	if err != nil {
-		s.gc(ctx) // what the failed load left
+	if !s.release(ctx, true) && err != nil {
+		s.gc(ctx) // what the failed load left, once others are done
 	}
 	return loaded, err
 }
 
+// release ends a load, pull or save (which hold gcMu shared). wrote says
+// it may have left unreferenced blobs. If any did and nothing else holds
+// gcMu, the store is collected now; release reports whether it was.
+func (s *Store) release(ctx context.Context, wrote bool) bool {
+	if wrote {
+		s.collect.Store(true)
+	}
+	s.gcMu.RUnlock()
+	if !s.collect.Load() || !s.gcMu.TryLock() {
+		return false // the holder still running collects when it ends
+	}
+	defer s.gcMu.Unlock()
+	if !s.collect.Swap(false) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gcLocked(context.WithoutCancel(ctx))
+	return true
+}
+
 func (s *Store) load(ctx context.Context, r io.Reader) ([]Loaded, error) {
-	s.gcMu.RLock()
-	defer s.gcMu.RUnlock()
 	// docker load takes "docker save | gzip" too.
 	ds, err := compression.DecompressStream(r)
 	if err != nil {
@@ -540,6 +572,7 @@ func (s *Store) Prune(ctx context.Context) (Pruned, error) {
 func (s *Store) gc(ctx context.Context) Pruned {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
+	s.collect.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.gcLocked(ctx)
@@ -600,7 +633,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
 		return invalid("save: no image given")
 	}
 	s.gcMu.RLock()
-	defer s.gcMu.RUnlock()
+	defer s.release(ctx, false)
 	var opts []archive.ExportOpt
 	s.mu.Lock()
 	for _, ref := range refs {

@@ -188,3 +188,21 @@ func TestImageManyLayers(t *testing.T) {
 	must(t, "berthctl rm -f many")
 	must(t, "! findmnt -rn -o TARGET | grep -q /var/lib/berth/containers/")
 }
+
+// A load keeps only what its image references: the archive's index and a
+// 300 KB member no manifest names are not left in the store.
+func TestImageLoadKeepsOnlyReferenced(t *testing.T) {
+	fresh(t)
+	must(t, "/srv/images/mkimage -format oci -ref junk:v1 -junk 300000 -o /tmp/junk.tar /srv/rootfs")
+	junk := must(t, "tar tvf /tmp/junk.tar | grep ' 300000 ' | sed 's|.*blobs/sha256/||'")
+	index := must(t, "tar xOf /tmp/junk.tar index.json | sha256sum | cut -d' ' -f1")
+	must(t, "berthctl load -i /tmp/junk.tar && rm /tmp/junk.tar")
+	// manifest, config and the one layer
+	if n := must(t, "ls /var/lib/berth/blobs/sha256 | wc -l"); n != "3" {
+		t.Fatalf("%s blobs after the load, want 3:\n%s", n, must(t, "ls -l /var/lib/berth/blobs/sha256"))
+	}
+	must(t, "test ! -e /var/lib/berth/blobs/sha256/"+junk+" && test ! -e /var/lib/berth/blobs/sha256/"+index)
+	if out := must(t, "berthctl run --rm junk:v1 echo ok"); out != "ok" {
+		t.Fatalf("run: %q", out)
+	}
+}

@@ -147,6 +147,9 @@ type Image struct {
 	Mangle func(name string, data []byte) []byte
 	// Skip leaves these archive file names out.
 	Skip map[string]bool
+	// Junk are members no manifest references (blobs/sha256/<hex> in an
+	// OCI archive, <hex>.junk in a docker save archive).
+	Junk [][]byte
 }
 
 func gz(b []byte) []byte {
@@ -204,6 +207,9 @@ func WriteDocker(w io.Writer, img Image) error {
 		layers = append(layers, name)
 	}
 	a.file(cfgName, cfg)
+	for _, j := range img.Junk {
+		a.file(digest.FromBytes(j).Encoded()+".junk", j)
+	}
 	m := []map[string]any{{"Config": cfgName, "Layers": layers, "RepoTags": []string{}}}
 	if img.Ref != "" {
 		m[0]["RepoTags"] = []string{img.Ref}
@@ -234,6 +240,9 @@ func WriteOCI(w io.Writer, img Image) error {
 		}
 	}
 	m.Config = blob(ocispec.MediaTypeImageConfig, config(img))
+	for _, j := range img.Junk {
+		blob("application/octet-stream", j)
+	}
 	mb, _ := json.Marshal(m)
 	md := blob(ocispec.MediaTypeImageManifest, mb)
 	if img.Ref != "" {

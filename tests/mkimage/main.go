@@ -5,16 +5,18 @@
 //
 //	mkimage -format docker|oci -ref busybox:latest [-gzip] [-cmd '["sh"]']
 //	        [-entrypoint '["x"]'] [-env K=V]... [-workdir DIR] [-user U]
-//	        [-small-layers N] -o OUT.tar LAYERDIR...
+//	        [-small-layers N] [-junk BYTES] -o OUT.tar LAYERDIR...
 //
 // -small-layers N adds N small layers above the directories: layer i
 // (1…N) holds many/i ("layer i") and many/gone-i, and removes
 // many/gone-(i-1) with a whiteout, so that of the gone-* files only the
-// top layer's is left.
+// top layer's is left. -junk BYTES adds an archive member of that size
+// that no manifest references.
 package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -38,6 +40,7 @@ func main() {
 	user := flag.String("user", "", "User")
 	stopSignal := flag.String("stop-signal", "", "StopSignal")
 	out := flag.String("o", "", "output file")
+	junk := flag.Int("junk", 0, "add an unreferenced archive member of this many bytes")
 	small := flag.Int("small-layers", 0, "add this many small layers (many/1 … many/N, whiteouts of many/gone-*)")
 	var env, evil multi
 	flag.Var(&env, "env", "K=V (repeatable)")
@@ -48,6 +51,9 @@ func main() {
 		os.Exit(2)
 	}
 	img := imagetest.Image{Ref: *ref, Gzip: *gz}
+	if *junk > 0 {
+		img.Junk = [][]byte{bytes.Repeat([]byte{'j'}, *junk)}
+	}
 	img.Config.Env = env
 	img.Config.WorkingDir = *workdir
 	img.Config.User = *user
