@@ -10,7 +10,10 @@
 #    container records, against a property read (bench/reload)
 #  - berthctl load of a ~100 MB docker save archive against tar x plus
 #    sha256sum of the same archive (median of 5 each, interleaved)
-# ONLY=run|reload|load runs one part.
+#  - cold activation (berthd stopped before each call) to the first
+#    answer, D-Bus Ping and berthctl ps, with no container records and
+#    with 1000 records of which 200 are running (median of N each)
+# ONLY=run|reload|load|cold runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${BERTH_STAGE:?run through make bench}
@@ -94,6 +97,34 @@ lb=$(med /tmp/lb); lt=$(med /tmp/lt)
 printf 'image load of %.0f MB, median of 5: berthctl load %.0f ms (%.0f MB/s), tar x + sha256sum %.0f ms (%.0f MB/s): speed %.0f%% of the baseline\n' \
 	"$(echo "$size/1000000" | bc -l)" "$(echo "$lb/1000" | bc -l)" "$(echo "$size/$lb" | bc -l)" "$(echo "$lt/1000" | bc -l)" "$(echo "$size/$lt" | bc -l)" "$(echo "100*$lt/$lb" | bc -l)"
 fi
+if [ -z "$only" ] || [ "$only" = cold ]; then
+# cold N: median over N tries of the time from a stopped berthd to the
+# first answer of a D-Bus Ping (activation) and of berthctl ps -a.
+cold() {
+	local i a b
+	: >/tmp/cp; : >/tmp/cs
+	for i in $(seq "$1"); do
+		systemctl stop berthd.service
+		a=$(date +%s%N); busctl call io.berth.Engine1 /io/berth/Engine1 org.freedesktop.DBus.Peer Ping >/dev/null; b=$(date +%s%N)
+		echo $(( (b - a) / 1000 )) >>/tmp/cp
+		systemctl stop berthd.service
+		a=$(date +%s%N); berthctl ps -a >/dev/null; b=$(date +%s%N)
+		echo $(( (b - a) / 1000 )) >>/tmp/cs
+	done
+	cp0=$(med /tmp/cp); cs0=$(med /tmp/cs)
+}
+med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+berthctl ps -a -q | xargs -r berthctl rm -f >/dev/null
+cold "$runs"; p0=$cp0; s0=$cs0
+for i in $(seq 200); do berthctl run -d --rootfs /srv/rootfs -- sleep 100000 >/dev/null; done
+seq 800 | xargs -P 4 -I{} berthctl create --rootfs /srv/rootfs -- true >/dev/null
+printf 'cold setup: %d records, %d running\n' "$(berthctl ps -a -q | wc -l)" "$(berthctl ps -q | wc -l)"
+cold "$runs"; p1=$cp0; s1=$cs0
+printf 'cold activation to the first answer, median of %d, berthd stopped before each call:\n' "$runs"
+printf '  D-Bus Ping: %.1f ms with 1000 records (200 running) vs %.1f ms with none: ratio %.2f\n' "$(echo "$p1/1000" | bc -l)" "$(echo "$p0/1000" | bc -l)" "$(echo "$p1/$p0" | bc -l)"
+printf '  berthctl ps -a: %.1f ms with 1000 records (200 running) vs %.1f ms with none: ratio %.2f\n' "$(echo "$s1/1000" | bc -l)" "$(echo "$s0/1000" | bc -l)" "$(echo "$s1/$s0" | bc -l)"
+berthctl ps -a -q | xargs -r -n 100 berthctl rm -f >/dev/null
+fi
 if [ -z "$only" ] || [ "$only" = reload ]; then
 mkdir -p /etc/berth
 for i in $(seq 100); do printf '[runtimes.rt%d]\npath = "runc"\nargs = ["--debug", "%d"]\n' "$i" "$i"; done >/etc/berth/berth.toml
@@ -104,4 +135,4 @@ printf 'reload setup: %d runtimes, %d wrappers, %d container records\n' "$(busct
 /usr/libexec/berth/bench-reload -n 100
 fi
 IN
-sandbox bash /tmp/bench-inner.sh "$runs" "$only" </dev/null
+sandbox bash ${BENCH_TRACE:+-x} /tmp/bench-inner.sh "$runs" "$only" </dev/null

@@ -41,14 +41,19 @@ func boot(m *testing.M) int {
 		return 1
 	}
 	name := fmt.Sprintf("berth-e2e-%d", os.Getpid())
-	script := fmt.Sprintf(`. ./sandbox.sh && sandbox_boot %s %q %q %q %q && echo $SANDBOX_PID`, name, stage, rfs, filepath.Join(cache, "sandbox.log"), imgs)
+	script := fmt.Sprintf(`. ./sandbox.sh && sandbox_boot %s %q %q %q %q && echo $SANDBOX_PID $SANDBOX_CGROUP`, name, stage, rfs, filepath.Join(cache, "sandbox.log"), imgs)
 	out, err := exec.Command("bash", "-c", script).Output()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: boot: %v\n", err)
 		return 1
 	}
-	sandboxPID = strings.TrimSpace(string(out))
-	defer exec.Command("bash", "-c", ". ./sandbox.sh && SANDBOX_PID="+sandboxPID+" SANDBOX_CGROUP=/sys/fs/cgroup/unified/sandbox-"+name+" && sandbox_poweroff").Run()
+	booted := strings.Fields(string(out))
+	if len(booted) != 2 {
+		fmt.Fprintf(os.Stderr, "e2e: boot printed %q, want PID and cgroup\n", out)
+		return 1
+	}
+	sandboxPID = booted[0]
+	defer exec.Command("bash", "-c", ". ./sandbox.sh && SANDBOX_PID="+sandboxPID+" SANDBOX_CGROUP="+booted[1]+" && sandbox_poweroff").Run()
 	if _, _, code := sh(nil, "systemctl enable berthd.socket && systemctl start berthd.socket && getent group berth"); code != 0 {
 		fmt.Fprintln(os.Stderr, "e2e: berthd.socket did not start or group berth is missing")
 		return 1

@@ -29,7 +29,7 @@ sandbox_boot() {
 	# relative to its own cgroup, and from the host's root cgroup every
 	# sandbox would share /payload, so that one sandbox's systemd sees and
 	# signals another's processes.
-	SANDBOX_CGROUP=/sys/fs/cgroup/unified/sandbox-$name
+	SANDBOX_CGROUP=/sys/fs/cgroup/unified/sandbox-$name-$$
 	mkdir -p "$SANDBOX_CGROUP"
 	(
 		echo "$BASHPID" >"$SANDBOX_CGROUP/cgroup.procs"
@@ -41,10 +41,14 @@ sandbox_boot() {
 	exec {SANDBOX_SLOT_FD}>&-
 	local i nspawn= state= pid=
 	SANDBOX_PID=
-	# nspawn forks a short-lived setup child before PID 1 exists: look for
-	# a child whose command is systemd, again on every try.
+	# Our nspawn is the one in our cgroup (it moves itself to supervisor/),
+	# never another sandbox's of the same name; it forks a short-lived setup child before PID 1 exists:
+	# look for a child whose command is systemd, again on every try.
 	for i in $(seq 300); do
-		nspawn=$(pgrep -f "^systemd-nspawn .*-M $name " | head -1)
+		nspawn=
+		for pid in $(cat "$SANDBOX_CGROUP/cgroup.procs" "$SANDBOX_CGROUP/supervisor/cgroup.procs" 2>/dev/null); do
+			[ "$(cat /proc/$pid/comm 2>/dev/null)" = systemd-nspawn ] && nspawn=$pid
+		done
 		for pid in $( [ -n "$nspawn" ] && pgrep -P "$nspawn"); do
 			[ "$(cat /proc/$pid/comm 2>/dev/null)" = systemd ] && SANDBOX_PID=$pid
 		done
@@ -55,6 +59,8 @@ sandbox_boot() {
 		sleep 0.2
 	done
 	echo "sandbox: systemd did not come up (state: $state)" >&2
+	[ -n "$nspawn" ] && kill "$nspawn" 2>/dev/null
+	[ -n "$SANDBOX_PID" ] && sandbox_poweroff
 	return 1
 }
 sandbox() { nsenter -t "$SANDBOX_PID" -a "$@"; }
@@ -63,6 +69,12 @@ sandbox_poweroff() {
 	kill -RTMIN+4 "$SANDBOX_PID" 2>/dev/null || true
 	local i
 	for i in $(seq 100); do kill -0 "$SANDBOX_PID" 2>/dev/null || break; sleep 0.1; done
+	# A sandbox that did not power off in 10 s is killed, so that it
+	# never holds a slot.
+	if kill -0 "$SANDBOX_PID" 2>/dev/null; then
+		kill -KILL "$SANDBOX_PID" 2>/dev/null || true
+		sleep 0.5
+	fi
 	SANDBOX_PID=
 	sandbox_cgroup_remove
 }
