@@ -2,27 +2,20 @@ package lifecycle
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/containerd/errdefs"
+	"github.com/moby/sys/signal"
 	"golang.org/x/sys/unix"
 )
 
-// ParseSignal accepts "KILL", "SIGKILL", "sigkill" or "9".
+// ParseSignal accepts what docker accepts for --stop-signal and kill -s:
+// a name with or without SIG in any case ("KILL", "SIGKILL", "sigkill"),
+// a real-time signal as RTMIN+N or RTMAX-N, or a number. It refuses names
+// and numbers that are not signals of this platform.
 func ParseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("signal %q: out of range: %w", s, errdefs.ErrInvalidArgument)
-		}
-		return unix.Signal(n), nil
+	sig, err := signal.ParseSignal(s)
+	if err != nil || !signal.ValidSignalForPlatform(sig) {
+		return 0, fmt.Errorf("signal %q: unknown signal: %w", s, errdefs.ErrInvalidArgument)
 	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("signal %q: unknown signal: %w", s, errdefs.ErrInvalidArgument)
+	return sig, nil
 }
