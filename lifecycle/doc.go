@@ -5,7 +5,7 @@
 // On-disk layout:
 //
 //	<data-root>/containers/<id>/container.json  Record (berthd writes)
-//	<data-root>/containers/<id>/exit.json       monitor.Exit (the monitor writes)
+//	<data-root>/containers/<id>/exit.json       contract.Exit (the monitor writes)
 //	<exec-root>/containers/<id>/                one run: monitor.json, bundle/,
 //	                                            monitor.sock, runtime.log
 //	<exec-root>/notify.sock                     monitors report exits here

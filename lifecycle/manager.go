@@ -20,7 +20,7 @@ import (
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/images"
-	"github.com/berthd/berth/monitor"
+	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/systemd"
 	"github.com/containerd/errdefs"
@@ -88,7 +88,7 @@ type container struct {
 	// pending is the run a start is launching; an exit of that run that
 	// arrives before the start commits is kept in early and applied then.
 	pending *Run
-	early   *monitor.Exit
+	early   *contract.Exit
 }
 
 // lockIdle waits until no transition runs on c and returns with c.mu
@@ -225,7 +225,7 @@ func (m *Manager) reconcile(ctx context.Context, c *container) bool {
 	id := c.rec.ID
 	run := *c.rec.Run
 	c.mu.Unlock()
-	if ex, err := monitor.ReadExit(m.containerDir(id)); err == nil && ex.RunID == run.ID {
+	if ex, err := contract.ReadExit(m.containerDir(id)); err == nil && ex.RunID == run.ID {
 		m.recordExit(id, *ex)
 		return true
 	}
@@ -238,14 +238,14 @@ func (m *Manager) reconcile(ctx context.Context, c *container) bool {
 		lost = st == "" || st == "inactive" || st == "failed"
 		if lost {
 			// The monitor may have written its record just now.
-			if ex, err := monitor.ReadExit(m.containerDir(id)); err == nil && ex.RunID == run.ID {
+			if ex, err := contract.ReadExit(m.containerDir(id)); err == nil && ex.RunID == run.ID {
 				m.recordExit(id, *ex)
 				return true
 			}
 		}
 	}
 	if lost {
-		m.recordExit(id, monitor.Exit{ID: id, RunID: run.ID, ExitCode: 255, FinishedAt: time.Now().UTC()})
+		m.recordExit(id, contract.Exit{ID: id, RunID: run.ID, ExitCode: 255, FinishedAt: time.Now().UTC()})
 		return true
 	}
 	return false
@@ -267,7 +267,7 @@ func (m *Manager) listenNotify() error {
 			if err != nil {
 				return
 			}
-			var ex monitor.Exit
+			var ex contract.Exit
 			if json.Unmarshal(buf[:n], &ex) == nil && ex.ID != "" {
 				m.recordExit(ex.ID, ex)
 			}
@@ -315,7 +315,7 @@ func (m *Manager) all() []*container {
 }
 
 // recordExit applies an exit record to the run it belongs to.
-func (m *Manager) recordExit(id string, ex monitor.Exit) {
+func (m *Manager) recordExit(id string, ex contract.Exit) {
 	m.mu.Lock()
 	c := m.containers[id]
 	m.mu.Unlock()

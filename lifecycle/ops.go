@@ -4,24 +4,24 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/berthd/berth/atomicfile"
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/events"
-	"github.com/berthd/berth/monitor"
+	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/runtimes"
 	"github.com/berthd/berth/systemd"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/go-runc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -158,7 +158,7 @@ func (m *Manager) startRun(ctx context.Context, snap *config.Snapshot, c *contai
 	if err := m.units.WaitGone(ctx, run.Unit); err != nil {
 		return 0, fmt.Errorf("previous scope: %w", err)
 	}
-	os.Remove(monitor.ExitPath(m.containerDir(c.rec.ID)))
+	os.Remove(contract.ExitPath(m.containerDir(c.rec.ID)))
 	run.StartedAt = time.Now().UTC()
 	return m.launch(ctx, snap, c, run, o)
 }
@@ -188,8 +188,8 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		s, _ := ParseSignal(rec.Spec.StopSignal)
 		sig = int(s)
 	}
-	mcfg := monitor.Config{
-		Version: monitor.FormatVersion, ID: rec.ID, Name: rec.Name, Image: rec.Spec.Image,
+	mcfg := contract.Config{
+		Version: contract.FormatVersion, ID: rec.ID, Name: rec.Name, Image: rec.Spec.Image,
 		RunID: run.ID, RuntimePath: run.RuntimePath, RuntimeRoot: run.RuntimeRoot,
 		RunDir: run.RunDir, ContainerDir: m.containerDir(rec.ID), NotifySocket: m.notifyPath(),
 		TTY: rec.Spec.TTY, Stdin: rec.Spec.Stdin, StopSignal: sig, StopTimeout: stopTimeout(rec.Spec),
@@ -270,7 +270,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		return fail(err)
 	}
 	tSpec = time.Since(t0)
-	g, _ := json.Marshal(monitor.Go{Cgroup: filepath.Join("/sys/fs/cgroup", cg), Attach: o.Attach})
+	g, _ := json.Marshal(contract.Go{Cgroup: filepath.Join("/sys/fs/cgroup", cg), Attach: o.Attach})
 	if _, err := ours.Write(append(g, '\n')); err != nil {
 		return fail(fmt.Errorf("monitor: %w", err))
 	}
@@ -279,7 +279,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if err != nil {
 		return fail(fmt.Errorf("monitor gave no answer: %w", err))
 	}
-	var st monitor.Started
+	var st contract.Started
 	if err := json.Unmarshal(line, &st); err != nil {
 		return fail(fmt.Errorf("monitor answer %q: %w", line, err))
 	}
@@ -322,31 +322,20 @@ func (m *Manager) liveRun(ctx context.Context, ref string, op Op) (*container, R
 	return c, *c.rec.Run, nil
 }
 
-// runtime runs one command of the run's recorded runtime.
-func runtime(ctx context.Context, run Run, args ...string) error {
-	full := append([]string{"--root", run.RuntimeRoot}, args...)
-	cmd := exec.CommandContext(ctx, run.RuntimePath, full...)
-	cmd.Env = []string{ocispec.DefaultPath}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return fmt.Errorf("runtime %s %s: %s: %w", run.RuntimeName, args[0], trimOutput(out), errdefs.ErrUnavailable)
-		}
-		return fmt.Errorf("runtime %s (%s): %v: %w", run.RuntimeName, run.RuntimePath, err, errdefs.ErrUnavailable)
-	}
-	return nil
+// runtime is the client for a run's runtime: every runtime call of a run
+// uses the path and root recorded at its start, whatever the config says
+// now.
+func runtime(run Run) *runc.Runc {
+	return &runc.Runc{Command: run.RuntimePath, Root: run.RuntimeRoot}
 }
 
-func trimOutput(b []byte) string {
-	s := string(b)
-	if len(s) > 500 {
-		s = s[len(s)-500:]
+// runtimeError names the run's runtime and the operation, cuts the
+// runtime's output to a readable length and classes the error unavailable.
+func runtimeError(run Run, op string, err error) error {
+	if err == nil {
+		return nil
 	}
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == ' ') {
-		s = s[:len(s)-1]
-	}
-	return s
+	return fmt.Errorf("runtime %s %s: %s: %w", run.RuntimeName, op, contract.Cut(strings.TrimSpace(err.Error()), contract.MaxMessage), errdefs.ErrUnavailable)
 }
 
 // Kill sends a signal to the container's init process.
@@ -359,20 +348,20 @@ func (m *Manager) Kill(ctx context.Context, ref, signal string) error {
 	if err != nil {
 		return err
 	}
-	return runtime(ctx, run, "kill", c.rec.ID, strconv.Itoa(int(sig))) // ID never changes
+	return runtimeError(run, "kill", runtime(run).Kill(ctx, c.rec.ID, int(sig), nil)) // ID never changes
 }
 
 // Pause freezes a running container; Unpause thaws it.
 func (m *Manager) Pause(ctx context.Context, ref string) error {
-	return m.freeze(ctx, ref, OpPause, "pause", Paused)
+	return m.freeze(ctx, ref, OpPause, "pause", (*runc.Runc).Pause, Paused)
 }
 
 // Unpause thaws a paused container.
 func (m *Manager) Unpause(ctx context.Context, ref string) error {
-	return m.freeze(ctx, ref, OpUnpause, "resume", Running)
+	return m.freeze(ctx, ref, OpUnpause, "resume", (*runc.Runc).Resume, Running)
 }
 
-func (m *Manager) freeze(ctx context.Context, ref string, op Op, verb string, to State) error {
+func (m *Manager) freeze(ctx context.Context, ref string, op Op, verb string, call func(*runc.Runc, context.Context, string) error, to State) error {
 	c, err := m.lookup(ref)
 	if err != nil {
 		return err
@@ -387,7 +376,7 @@ func (m *Manager) freeze(ctx context.Context, ref string, op Op, verb string, to
 	run := *c.rec.Run
 	c.begin(op)
 	c.mu.Unlock()
-	err = runtime(ctx, run, verb, c.rec.ID)
+	err = runtimeError(run, verb, call(runtime(run), ctx, c.rec.ID))
 	c.mu.Lock()
 	c.end()
 	if err != nil || !c.rec.State.Live() || c.rec.Run == nil || c.rec.Run.ID != run.ID {
@@ -433,7 +422,7 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout *int) (Info, err
 	exited := c.exited
 	c.rec.Stopped = true
 	c.mu.Unlock()
-	conn, err := monitor.Call(run.RunDir, monitor.Request{Op: "stop", Timeout: t}, 10*time.Second)
+	conn, err := contract.Call(ctx, run.RunDir, contract.Request{Op: contract.OpStop, Timeout: t}, 10*time.Second)
 	if err != nil {
 		// No monitor: the run has ended or is ending; reconcile decides.
 		m.reconcile(ctx, c)
@@ -577,7 +566,7 @@ func (m *Manager) Attach(ctx context.Context, ref string, stdin bool) (*os.File,
 	if err != nil {
 		return nil, err
 	}
-	conn, err := monitor.Call(run.RunDir, monitor.Request{Op: "attach", Stdin: stdin}, 10*time.Second)
+	conn, err := contract.Call(ctx, run.RunDir, contract.Request{Op: contract.OpAttach, Stdin: stdin}, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("attach: %v: %w", err, errdefs.ErrUnavailable)
 	}
@@ -635,7 +624,7 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (*os.File
 		p.Capabilities = ps.Process.Capabilities
 	}
 	pj, _ := json.Marshal(p)
-	conn, err := monitor.Call(run.RunDir, monitor.Request{Op: "exec", Stdin: o.Stdin, TTY: o.TTY, Process: pj}, 30*time.Second)
+	conn, err := contract.Call(ctx, run.RunDir, contract.Request{Op: contract.OpExec, Stdin: o.Stdin, TTY: o.TTY, Process: pj}, 30*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("exec: %v: %w", err, errdefs.ErrInvalidArgument)
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/berthd/berth/events"
+	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/systemd"
 )
 
@@ -14,11 +15,11 @@ import (
 const MaxLine = 16 << 10
 
 type journalLogger struct {
-	cfg  Config
+	cfg  contract.Config
 	vars map[string]string
 }
 
-func newJournalLogger(cfg Config) *journalLogger {
+func newJournalLogger(cfg contract.Config) *journalLogger {
 	tag := cfg.ID
 	if len(tag) > 12 {
 		tag = tag[:12]

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,13 +16,18 @@ import (
 	"time"
 
 	"github.com/berthd/berth/atomicfile"
+	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/stream"
 	"github.com/berthd/berth/systemd"
+	"github.com/containerd/console"
+	runc "github.com/containerd/go-runc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
 type mon struct {
-	cfg    Config
+	cfg    contract.Config
+	rt     *runc.Runc
 	reaper *reaper
 	jlog   *journalLogger
 
@@ -42,24 +48,31 @@ type client struct {
 }
 
 // Run is berth-monitor's main: it returns the process exit code. start is
-// the monitor's end of berthd's start pipe.
-func Run(cfg Config, start *os.File) int {
+// the monitor's end of berthd's start pipe. It makes the monitor a child
+// subreaper and installs its reaper as go-runc's process monitor, so call
+// it once per process.
+func Run(ctx context.Context, cfg contract.Config, start *os.File) int {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-monitor: subreaper:", err)
 		return 1
 	}
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGINT)
+	// SIGTERM, and SIGCONT (the scope's KillSignal: see package systemd),
+	// ask for a stop.
 	terms := make(chan os.Signal, 1)
-	signal.Notify(terms, unix.SIGTERM)
+	signal.Notify(terms, unix.SIGTERM, unix.SIGCONT)
+	r := newReaper()
+	runc.Monitor = r
 	m := &mon{
 		cfg:         cfg,
-		reaper:      newReaper(),
+		rt:          newRuntime(&cfg),
+		reaper:      r,
 		jlog:        newJournalLogger(cfg),
 		clients:     map[*client]bool{},
 		firstAttach: make(chan struct{}),
 		exited:      make(chan struct{}),
 	}
-	code, err := m.run(start, terms)
+	code, err := m.run(ctx, start, terms)
 	if err != nil {
 		systemd.Log(systemd.PriErr, "berth-monitor: "+err.Error(), map[string]string{"CONTAINER_ID_FULL": cfg.ID})
 		fmt.Fprintln(os.Stderr, "berth-monitor:", err)
@@ -67,8 +80,8 @@ func Run(cfg Config, start *os.File) int {
 	return code
 }
 
-func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
-	sock := SocketPath(m.cfg.RunDir)
+func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (int, error) {
+	sock := contract.SocketPath(m.cfg.RunDir)
 	os.Remove(sock)
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
@@ -79,32 +92,31 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 		return 1, err
 	}
 
-	br := bufio.NewReader(start)
-	var g Go
-	if err := readJSONLine(br, &g); err != nil {
+	var g contract.Go
+	if line, err := bufio.NewReader(start).ReadBytes('\n'); err != nil || json.Unmarshal(line, &g) != nil {
 		// berthd gave up (no scope could be made): nothing was started.
 		return 1, nil
 	}
-	answer := func(s Started) {
+	answer := func(s contract.Started) {
 		b, _ := json.Marshal(s)
 		start.Write(append(b, '\n'))
 		start.Close()
 	}
 	if err := joinCgroup(filepath.Join(g.Cgroup, "supervisor")); err != nil {
-		answer(Started{Error: err.Error()})
+		answer(contract.Started{Error: err.Error()})
 		return 1, err
 	}
 	// One runtime call creates and starts the payload. With Attach, its
 	// output stays in the pipes (the payload blocks once they are full)
 	// until the first client attaches, so the client misses nothing.
-	main, err := m.spawn("run", "", m.cfg.Stdin, m.cfg.TTY, "init")
+	main, err := m.spawn(ctx, nil, m.cfg.Stdin, m.cfg.TTY, "init")
 	if err != nil {
-		m.runtimeCall([3]*os.File{}, "delete", "--force", m.cfg.ID)
-		answer(Started{Error: err.Error()})
+		m.rt.Delete(ctx, m.cfg.ID, &runc.DeleteOpts{Force: true})
+		answer(contract.Started{Error: err.Error()})
 		return 1, nil
 	}
 	m.main = main
-	answer(Started{Pid: main.pid})
+	answer(contract.Started{Pid: main.pid})
 	attachDeadline := time.Now().Add(60 * time.Second)
 	waitAttach := func() {
 		if !g.Attach {
@@ -117,10 +129,10 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 	}
 
 	m.wantAttach = g.Attach
-	go m.accept(l)
+	go m.accept(ctx, l)
 	go func() {
 		for range terms {
-			m.stop(m.cfg.StopTimeout)
+			m.stop(ctx, m.cfg.StopTimeout)
 		}
 	}()
 	var pumps sync.WaitGroup
@@ -133,15 +145,14 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 		}(o)
 	}
 
-	ws := <-m.reaper.wait(main.pid)
+	code := (<-m.reaper.wait(main.pid)).Status
 	close(m.exited)
-	code := exitCode(ws)
 	waitAttach()
 	waitTimeout(&pumps, 2*time.Second)
 	if main.stdin != nil {
 		main.stdin.Close()
 	}
-	rec := Exit{Version: FormatVersion, ID: m.cfg.ID, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID}
+	rec := contract.Exit{Version: contract.FormatVersion, ID: m.cfg.ID, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID}
 	if m.cfg.AutoRemove {
 		rec.Removed = true
 		if m.cfg.RootfsMount != "" {
@@ -150,7 +161,7 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 			}
 		}
 		os.RemoveAll(m.cfg.ContainerDir)
-	} else if err := atomicfile.WriteJSON(ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
+	} else if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
 		m.jlog.event(systemd.PriErr, "cannot record exit: "+err.Error())
 	}
 	m.jlog.died(code)
@@ -168,8 +179,8 @@ func (m *mon) run(start *os.File, terms chan os.Signal) (int, error) {
 	// The runtime's state goes last: clients have their exit code
 	// already, and a new start of this container waits for the scope (so
 	// for this monitor) to be gone.
-	if err := m.runtimeCall([3]*os.File{}, "delete", "--force", m.cfg.ID); err != nil {
-		m.jlog.event(systemd.PriWarning, err.Error())
+	if err := m.rt.Delete(ctx, m.cfg.ID, &runc.DeleteOpts{Force: true}); err != nil {
+		m.jlog.event(systemd.PriWarning, "runtime delete: "+contract.Cut(err.Error(), contract.MaxMessage))
 	}
 	if m.cfg.AutoRemove {
 		os.RemoveAll(m.cfg.RunDir)
@@ -203,7 +214,7 @@ func joinCgroup(dir string) error {
 
 // notify tells a running berthd that this run ended; berthd reconciles from
 // disk anyway, so a missing berthd is fine.
-func (m *mon) notify(rec Exit) {
+func (m *mon) notify(rec contract.Exit) {
 	if m.cfg.NotifySocket == "" {
 		return
 	}
@@ -217,9 +228,10 @@ func (m *mon) notify(rec Exit) {
 	c.Write(b)
 }
 
-// stop delivers the stop signal, then SIGKILL after timeout seconds. Only
-// the first request counts.
-func (m *mon) stop(timeout int) {
+// stop delivers the stop signal through the runtime (and thaws a paused
+// container), then SIGKILL after timeout seconds. Only the first request
+// counts.
+func (m *mon) stop(ctx context.Context, timeout int) {
 	if !m.stopping.CompareAndSwap(false, true) {
 		return
 	}
@@ -234,18 +246,18 @@ func (m *mon) stop(timeout int) {
 		if sig == 0 {
 			sig = int(unix.SIGTERM)
 		}
-		m.runtimeCall([3]*os.File{}, "kill", m.cfg.ID, strconv.Itoa(sig))
+		m.rt.Kill(ctx, m.cfg.ID, sig, nil)
 		// A paused container only acts on the signal once thawed.
-		m.runtimeCall([3]*os.File{}, "resume", m.cfg.ID)
+		m.rt.Resume(ctx, m.cfg.ID)
 		select {
 		case <-m.exited:
 		case <-time.After(time.Duration(timeout) * time.Second):
-			m.runtimeCall([3]*os.File{}, "kill", m.cfg.ID, "9")
+			m.rt.Kill(ctx, m.cfg.ID, int(unix.SIGKILL), &runc.KillOpts{All: true})
 		}
 	}()
 }
 
-func (m *mon) accept(l *net.UnixListener) {
+func (m *mon) accept(ctx context.Context, l *net.UnixListener) {
 	for {
 		c, err := l.AcceptUnix()
 		if err != nil {
@@ -254,45 +266,45 @@ func (m *mon) accept(l *net.UnixListener) {
 			}
 			continue
 		}
-		go m.serve(c)
+		go m.serve(ctx, c)
 	}
 }
 
-func (m *mon) serve(c *net.UnixConn) {
+func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	line, err := readLine(c)
+	line, err := contract.ReadLine(c)
 	if err != nil {
 		c.Close()
 		return
 	}
 	c.SetReadDeadline(time.Time{})
-	var req Request
-	reply := func(r Reply) error {
+	var req contract.Request
+	reply := func(r contract.Reply) error {
 		b, _ := json.Marshal(r)
 		_, err := c.Write(append(b, '\n'))
 		return err
 	}
 	if err := json.Unmarshal(line, &req); err != nil {
-		reply(Reply{Error: "bad request: " + err.Error()})
+		reply(contract.Reply{Error: "bad request: " + err.Error()})
 		c.Close()
 		return
 	}
 	switch req.Op {
-	case "stop":
-		m.stop(req.Timeout)
-		reply(Reply{Pid: m.main.pid})
+	case contract.OpStop:
+		m.stop(ctx, req.Timeout)
+		reply(contract.Reply{Pid: m.main.pid})
 		c.Close()
-	case "attach":
-		m.attach(c, req, reply)
-	case "exec":
-		m.exec(c, req, reply)
+	case contract.OpAttach:
+		m.attach(ctx, c, req, reply)
+	case contract.OpExec:
+		m.exec(ctx, c, req, reply)
 	default:
-		reply(Reply{Error: fmt.Sprintf("unknown request %q", req.Op)})
+		reply(contract.Reply{Error: fmt.Sprintf("unknown request %q", req.Op)})
 		c.Close()
 	}
 }
 
-func (m *mon) attach(c *net.UnixConn, req Request, reply func(Reply) error) {
+func (m *mon) attach(ctx context.Context, c *net.UnixConn, req contract.Request, reply func(contract.Reply) error) {
 	select {
 	case <-m.exited:
 		// A start that waits for its first client keeps the output of a
@@ -306,7 +318,7 @@ func (m *mon) attach(c *net.UnixConn, req Request, reply func(Reply) error) {
 			}
 		}
 		if !first {
-			reply(Reply{Error: "container is not running"})
+			reply(contract.Reply{Error: "container is not running"})
 			c.Close()
 			return
 		}
@@ -316,19 +328,19 @@ func (m *mon) attach(c *net.UnixConn, req Request, reply func(Reply) error) {
 	m.mu.Lock()
 	if m.clients == nil {
 		m.mu.Unlock()
-		reply(Reply{Error: "container is not running"})
+		reply(contract.Reply{Error: "container is not running"})
 		c.Close()
 		return
 	}
 	m.clients[cl] = true
 	m.mu.Unlock()
-	if reply(Reply{Pid: m.main.pid}) != nil {
+	if reply(contract.Reply{Pid: m.main.pid}) != nil {
 		m.dropClient(cl)
 		return
 	}
 	m.attachOnce.Do(func() { close(m.firstAttach) })
 	go m.readInput(c, m.main, req.Stdin, func(sig int) {
-		m.runtimeCall([3]*os.File{}, "kill", m.cfg.ID, strconv.Itoa(sig))
+		m.rt.Kill(ctx, m.cfg.ID, sig, nil)
 	}, func() { m.dropClient(cl) })
 }
 
@@ -359,7 +371,7 @@ func (m *mon) readInput(c *net.UnixConn, s *session, stdin bool, kill func(int),
 			}
 		case stream.Resize:
 			if rows, cols, err := stream.ParseResize(p); err == nil && s.console != nil {
-				unix.IoctlSetWinsize(int(s.console.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
+				s.console.Resize(console.WinSize{Height: rows, Width: cols})
 			}
 		case stream.Signal:
 			if sig, err := stream.Int(p); err == nil && sig > 0 {
@@ -372,20 +384,26 @@ func (m *mon) readInput(c *net.UnixConn, s *session, stdin bool, kill func(int),
 // pumpMain sends one output of the payload to the journal and to every
 // attached client.
 func (m *mon) pumpMain(o output) {
-	buf := make([]byte, 32<<10)
 	lw := m.jlog.stream(o.kind)
+	send := func(p []byte) {
+		lw.write(p)
+		m.mu.Lock()
+		for c := range m.clients {
+			if c.w.Write(stream.Kind(o.kind), p) != nil {
+				delete(m.clients, c)
+				c.conn.Close()
+			}
+		}
+		m.mu.Unlock()
+	}
+	if len(o.early) > 0 {
+		send(o.early)
+	}
+	buf := make([]byte, 32<<10)
 	for {
 		n, err := o.r.Read(buf)
 		if n > 0 {
-			lw.write(buf[:n])
-			m.mu.Lock()
-			for c := range m.clients {
-				if c.w.Write(stream.Kind(o.kind), buf[:n]) != nil {
-					delete(m.clients, c)
-					c.conn.Close()
-				}
-			}
-			m.mu.Unlock()
+			send(buf[:n])
 		}
 		if err != nil {
 			lw.close()
@@ -394,24 +412,23 @@ func (m *mon) pumpMain(o output) {
 	}
 }
 
-func (m *mon) exec(c *net.UnixConn, req Request, reply func(Reply) error) {
-	n := m.execSeq.Add(1)
-	tag := "exec" + strconv.FormatInt(n, 10)
-	procFile := filepath.Join(m.cfg.RunDir, tag+".json")
-	if err := os.WriteFile(procFile, req.Process, 0o600); err != nil {
-		reply(Reply{Error: err.Error()})
+func (m *mon) exec(ctx context.Context, c *net.UnixConn, req contract.Request, reply func(contract.Reply) error) {
+	tag := "exec" + strconv.FormatInt(m.execSeq.Add(1), 10)
+	var p specs.Process
+	if err := json.Unmarshal(req.Process, &p); err != nil {
+		reply(contract.Reply{Error: "exec: process: " + err.Error()})
 		c.Close()
 		return
 	}
-	defer os.Remove(procFile)
-	s, err := m.spawn("exec", procFile, req.Stdin, req.TTY, tag)
+	s, err := m.spawn(ctx, &p, req.Stdin, req.TTY, tag)
 	if err != nil {
-		reply(Reply{Error: err.Error()})
+		reply(contract.Reply{Error: err.Error()})
 		c.Close()
 		return
 	}
+	defer s.close()
 	exited := m.reaper.wait(s.pid)
-	if reply(Reply{Pid: s.pid}) != nil {
+	if reply(contract.Reply{Pid: s.pid}) != nil {
 		unix.Kill(s.pid, unix.SIGKILL)
 	}
 	w := stream.NewWriter(c)
@@ -420,6 +437,9 @@ func (m *mon) exec(c *net.UnixConn, req Request, reply func(Reply) error) {
 		pumps.Add(1)
 		go func(o output) {
 			defer pumps.Done()
+			if len(o.early) > 0 {
+				w.Write(stream.Kind(o.kind), o.early)
+			}
 			buf := make([]byte, 32<<10)
 			for {
 				n, err := o.r.Read(buf)
@@ -433,14 +453,8 @@ func (m *mon) exec(c *net.UnixConn, req Request, reply func(Reply) error) {
 		}(o)
 	}
 	go m.readInput(c, s, req.Stdin, func(sig int) { unix.Kill(s.pid, unix.Signal(sig)) }, func() {})
-	ws := <-exited
+	code := (<-exited).Status
 	waitTimeout(&pumps, 2*time.Second)
-	for _, o := range s.outputs {
-		o.r.Close()
-	}
-	if s.stdin != nil && s.stdin != s.console {
-		s.stdin.Close()
-	}
-	w.WriteInt(stream.Exit, int32(exitCode(ws)))
+	w.WriteInt(stream.Exit, int32(code))
 	c.Close()
 }

@@ -1,234 +1,251 @@
 package monitor
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/berthd/berth/monitor/contract"
+	"github.com/berthd/berth/systemd"
+	"github.com/containerd/console"
+	runc "github.com/containerd/go-runc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// cleanEnv is the whole environment of runtime calls: nothing of berthd's
-// (no LISTEN_*, NOTIFY_SOCKET or INVOCATION_ID) reaches the payload.
-var cleanEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+// maxEarly bounds what is read from a payload's output pipes while the
+// runtime call that starts it runs (see drain); more is dropped.
+const maxEarly = 4 << 20
 
-// runtimeCall runs the OCI runtime with the given stdio (nil means
-// /dev/null) and waits for it through the reaper. It returns the error
-// that the runtime logged or printed when it fails.
-func (m *mon) runtimeCall(stdio [3]*os.File, args ...string) error {
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return err
+// newRuntime returns the client for the run's recorded runtime: every
+// runtime call of the run goes through it.
+func newRuntime(cfg *contract.Config) *runc.Runc {
+	return &runc.Runc{
+		Command:   cfg.RuntimePath,
+		Root:      cfg.RuntimeRoot,
+		Log:       filepath.Join(cfg.RunDir, "runtime.log"),
+		LogFormat: runc.JSON,
+		WorkDir:   cfg.RunDir,
 	}
-	defer null.Close()
-	files := []*os.File{null, null, nil}
-	for i, f := range stdio {
-		if f != nil {
-			files[i] = f
-		}
-	}
-	var errBuf *os.File
-	var errR *os.File
-	if files[2] == nil {
-		errR, errBuf, err = os.Pipe()
-		if err != nil {
-			return err
-		}
-		defer errR.Close()
-		files[2] = errBuf
-	}
-	logFile := filepath.Join(m.cfg.RunDir, "runtime.log")
-	full := append([]string{m.cfg.RuntimePath, "--root", m.cfg.RuntimeRoot, "--log", logFile, "--log-format", "json"}, args...)
-	p, err := os.StartProcess(m.cfg.RuntimePath, full, &os.ProcAttr{Dir: m.cfg.RunDir, Env: cleanEnv, Files: files})
-	if errBuf != nil {
-		errBuf.Close()
-	}
-	if err != nil {
-		return fmt.Errorf("runtime %s: %w", m.cfg.RuntimePath, err)
-	}
-	pid := p.Pid
-	p.Release()
-	var stderr bytes.Buffer
-	if errR != nil {
-		io.Copy(&stderr, io.LimitReader(errR, 64<<10))
-	}
-	ws := <-m.reaper.wait(pid)
-	if ws.Exited() && ws.ExitStatus() == 0 {
-		return nil
-	}
-	msg := lastRuntimeError(logFile)
+}
+
+// runtimeError turns a failed runtime call into the message the runtime
+// logged at error level after offset in logFile, falling back to err,
+// cut to MaxMessage.
+func runtimeError(op, logFile string, offset int64, err error) error {
+	msg := lastRuntimeError(logFile, offset)
 	if msg == "" {
-		msg = strings.TrimSpace(stderr.String())
+		msg = err.Error()
 	}
-	if msg == "" {
-		msg = fmt.Sprintf("exit status %d", exitCode(ws))
+	return fmt.Errorf("runtime %s: %s", op, contract.Cut(strings.TrimSpace(msg), contract.MaxMessage))
+}
+
+// logSize is the current size of a runtime log, where the next call's
+// messages begin.
+func logSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
 	}
-	return fmt.Errorf("runtime %s %s: %s", filepath.Base(m.cfg.RuntimePath), args[0], msg)
+	return st.Size()
 }
 
 // lastRuntimeError returns the last error-level message of the runtime's
-// JSON log.
-func lastRuntimeError(path string) string {
+// JSON log after offset. Entries of any size are read in a stream.
+func lastRuntimeError(path string, offset int64) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return ""
+	}
 	var last string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
+	dec := json.NewDecoder(f)
+	for {
 		var e struct{ Level, Msg string }
-		if json.Unmarshal(sc.Bytes(), &e) == nil && (e.Level == "error" || e.Level == "fatal") {
+		if err := dec.Decode(&e); err != nil {
+			return last
+		}
+		if e.Level == "error" || e.Level == "fatal" {
 			last = e.Msg
 		}
 	}
-	return last
 }
 
 // session is one process in the container: the payload or an exec.
 type session struct {
 	pid     int
-	stdin   *os.File // pipe write end or pty master; nil without stdin
+	stdin   io.WriteCloser // pipe write end or pty master; nil without stdin
 	outputs []output
-	console *os.File
+	console console.Console // nil without a TTY
+	io      runc.IO         // nil with a TTY
+}
+
+// close releases the session's descriptors.
+func (s *session) close() {
+	if s.io != nil {
+		s.io.Close()
+	}
+	if s.console != nil {
+		s.console.Close()
+	}
 }
 
 type output struct {
-	r    *os.File
-	kind int // 1 stdout, 2 stderr
+	r     io.Reader
+	kind  int    // 1 stdout, 2 stderr
+	early []byte // read while the runtime call ran; goes first
 }
 
-// spawn starts a process with the runtime, detached: "run" for the
-// payload, "exec" for an exec (with processFile).
-func (m *mon) spawn(op, processFile string, stdin, tty bool, tag string) (*session, error) {
+// spawn starts a process with the runtime, detached: the payload when
+// process is nil, an exec of process otherwise. tag names the run's files
+// for it (pid file, console socket, exec log).
+func (m *mon) spawn(ctx context.Context, process *specs.Process, stdin, tty bool, tag string) (*session, error) {
 	pidFile := filepath.Join(m.cfg.RunDir, tag+".pid")
 	os.Remove(pidFile)
-	args := []string{op, "--detach"}
-	if op == "run" {
-		args = append(args, "--bundle", m.cfg.Bundle())
-	} else {
-		args = append(args, "--process", processFile)
-	}
-	args = append(args, "--pid-file", pidFile)
 	s := &session{}
-	var stdio [3]*os.File
-	var closeAfter []*os.File
+	var sock *runc.Socket
 	var consoleCh chan consoleResult
 	if tty {
-		sock := filepath.Join(m.cfg.RunDir, tag+".console")
-		os.Remove(sock)
-		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		path := filepath.Join(m.cfg.RunDir, tag+".console")
+		os.Remove(path)
+		var err error
+		if sock, err = runc.NewConsoleSocket(path); err != nil {
+			return nil, err
+		}
+		defer os.Remove(path)
+		defer sock.Close()
+		consoleCh = make(chan consoleResult, 1)
+		go func() {
+			c, err := sock.ReceiveMaster()
+			consoleCh <- consoleResult{c, err}
+		}()
+	} else {
+		pio, err := runc.NewPipeIO(0, 0, func(o *runc.IOOption) { o.OpenStdin = stdin })
 		if err != nil {
 			return nil, err
 		}
-		defer os.Remove(sock)
-		defer l.Close()
-		consoleCh = make(chan consoleResult, 1)
-		go func() { consoleCh <- receiveConsole(l) }()
-		args = append(args, "--console-socket", sock)
-	} else {
+		s.io = pio
 		if stdin {
-			r, w, err := os.Pipe()
-			if err != nil {
-				return nil, err
-			}
-			stdio[0], s.stdin = r, w
-			closeAfter = append(closeAfter, r)
-		}
-		for i := 1; i <= 2; i++ {
-			r, w, err := os.Pipe()
-			if err != nil {
-				return nil, err
-			}
-			stdio[i] = w
-			closeAfter = append(closeAfter, w)
-			s.outputs = append(s.outputs, output{r: r, kind: i})
+			s.stdin = pio.Stdin()
 		}
 	}
-	args = append(args, m.cfg.ID)
-	err := m.runtimeCall(stdio, args...)
-	for _, f := range closeAfter {
-		f.Close()
+	// The runtime hands its own stdio to the process, so it writes its
+	// errors into the payload's stderr: read the pipes while it runs, so
+	// that no message, however long, fills them and blocks the call.
+	var drains []*drain
+	if s.io != nil {
+		// go-runc's pipes are *os.File: pollable, so deadlines work.
+		drains = []*drain{startDrain(s.io.Stdout().(*os.File)), startDrain(s.io.Stderr().(*os.File))}
+	}
+	logFile := m.rt.Log
+	if process != nil {
+		logFile = filepath.Join(m.cfg.RunDir, tag+".log")
+		defer os.Remove(logFile)
+	}
+	offset := logSize(logFile)
+	var err error
+	if process == nil {
+		_, err = m.rt.Run(ctx, m.cfg.ID, m.cfg.Bundle(), &runc.CreateOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: sock, Detach: true})
+	} else {
+		err = m.rt.Exec(ctx, m.cfg.ID, *process, &runc.ExecOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: sock, Detach: true, LogFile: logFile})
+	}
+	if s.io != nil {
+		s.io.(runc.StartCloser).CloseAfterStart()
+	}
+	for i, d := range drains {
+		s.outputs = append(s.outputs, output{r: d.r, kind: i + 1, early: d.stop()})
+		if d.dropped > 0 {
+			m.jlog.event(systemd.PriWarning, fmt.Sprintf("%d bytes of output written while the runtime ran were dropped", d.dropped))
+		}
+	}
+	op := "run"
+	if process != nil {
+		op = "exec"
+	}
+	if err != nil {
+		err = runtimeError(op, logFile, offset, err)
 	}
 	if err == nil && tty {
 		select {
 		case res := <-consoleCh:
 			if res.err != nil {
-				err = res.err
+				err = fmt.Errorf("console socket: %w", res.err)
 			} else {
-				s.console = res.f
-				s.outputs = []output{{r: res.f, kind: 1}}
+				s.console = res.c
+				s.outputs = []output{{r: res.c, kind: 1}}
 				if stdin {
-					s.stdin = res.f
+					s.stdin = res.c
 				}
 			}
 		case <-time.After(10 * time.Second):
-			err = fmt.Errorf("runtime sent no console")
+			err = errors.New("runtime sent no console")
 		}
 	}
 	if err == nil {
-		s.pid, err = readPid(pidFile)
+		s.pid, err = runc.ReadPidFile(pidFile)
+		if err != nil {
+			err = fmt.Errorf("runtime wrote no pid file: %w", err)
+		}
 	}
 	if err != nil {
-		if s.stdin != nil {
-			s.stdin.Close()
-		}
-		for _, o := range s.outputs {
-			o.r.Close()
-		}
+		s.close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func readPid(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("runtime wrote no pid file: %w", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("runtime pid file %s: %q", path, b)
-	}
-	return pid, nil
-}
-
 type consoleResult struct {
-	f   *os.File
+	c   console.Console
 	err error
 }
 
-// receiveConsole accepts the runtime's connection on the console socket and
-// takes the pty master passed with SCM_RIGHTS.
-func receiveConsole(l *net.UnixListener) consoleResult {
-	l.SetDeadline(time.Now().Add(30 * time.Second))
-	c, err := l.AcceptUnix()
-	if err != nil {
-		return consoleResult{err: fmt.Errorf("console socket: %w", err)}
-	}
-	defer c.Close()
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
-	if err != nil {
-		return consoleResult{err: fmt.Errorf("console socket: %w", err)}
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) == 0 {
-		return consoleResult{err: fmt.Errorf("console socket: no control message")}
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) == 0 {
-		return consoleResult{err: fmt.Errorf("console socket: no descriptor")}
-	}
-	return consoleResult{f: os.NewFile(uintptr(fds[0]), "pty-master")}
+// drain reads one output pipe into memory until stopped.
+type drain struct {
+	r       *os.File
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	dropped int
+	done    chan struct{}
+}
+
+func startDrain(r *os.File) *drain {
+	d := &drain{r: r, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		p := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(p)
+			d.mu.Lock()
+			if room := maxEarly - d.buf.Len(); n > room {
+				d.dropped += n - room
+				n = room
+			}
+			d.buf.Write(p[:n])
+			d.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return d
+}
+
+// stop ends the reading (the pipe stays open) and returns what was read.
+func (d *drain) stop() []byte {
+	d.r.SetReadDeadline(time.Now())
+	<-d.done
+	d.r.SetReadDeadline(time.Time{})
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.buf.Bytes()
 }

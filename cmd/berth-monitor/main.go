@@ -3,11 +3,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 
 	"github.com/berthd/berth/monitor"
+	"github.com/berthd/berth/monitor/contract"
 )
 
 func main() {
@@ -20,14 +22,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "berth-monitor:", err)
 		os.Exit(1)
 	}
-	var cfg monitor.Config
+	var cfg contract.Config
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-monitor:", os.Args[1], err)
 		os.Exit(1)
 	}
-	if cfg.Version > monitor.FormatVersion {
-		fmt.Fprintf(os.Stderr, "berth-monitor: %s: format version %d is newer than %d\n", os.Args[1], cfg.Version, monitor.FormatVersion)
+	if cfg.Version > contract.FormatVersion {
+		fmt.Fprintf(os.Stderr, "berth-monitor: %s: format version %d is newer than %d\n", os.Args[1], cfg.Version, contract.FormatVersion)
 		os.Exit(1)
 	}
-	os.Exit(monitor.Run(cfg, os.NewFile(3, "start")))
+	os.Exit(monitor.Run(context.Background(), cfg, os.NewFile(3, "start")))
 }

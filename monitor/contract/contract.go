@@ -1,7 +1,7 @@
-package monitor
+package contract
 
 import (
-	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,15 +71,21 @@ type Exit struct {
 	Removed    bool      `json:"removed,omitempty"` // --rm was carried out
 }
 
-// Process is what an exec runs; the monitor turns it into the runtime's
-// process.json by way of ProcessJSON.
+// Request is one request on monitor.sock.
 type Request struct {
-	Op      string          `json:"op"` // attach, exec, stop
+	Op      string          `json:"op"` // OpAttach, OpExec, OpStop
 	Stdin   bool            `json:"stdin,omitempty"`
 	TTY     bool            `json:"tty,omitempty"`
 	Timeout int             `json:"timeout,omitempty"` // stop: seconds
 	Process json.RawMessage `json:"process,omitempty"` // exec: OCI process
 }
+
+// The requests a monitor serves.
+const (
+	OpAttach = "attach" // join the payload's stdio; a stream follows
+	OpExec   = "exec"   // run Process in the container; a stream follows
+	OpStop   = "stop"   // stop signal, SIGKILL after Timeout seconds
+)
 
 // Reply answers a Request.
 type Reply struct {
@@ -104,11 +110,12 @@ func ReadExit(containerDir string) (*Exit, error) {
 }
 
 // Call sends a request to the monitor listening in runDir and reads its
-// reply. On success the connection is returned open, positioned after the
-// reply, for attach and exec streams; the caller closes it.
-func Call(runDir string, req Request, timeout time.Duration) (*net.UnixConn, error) {
+// reply, within timeout. On success the connection is returned open,
+// positioned after the reply, for attach and exec streams; the caller
+// closes it. A refused request returns the monitor's message.
+func Call(ctx context.Context, runDir string, req Request, timeout time.Duration) (*net.UnixConn, error) {
 	d := net.Dialer{Timeout: timeout}
-	c, err := d.Dial("unix", SocketPath(runDir))
+	c, err := d.DialContext(ctx, "unix", SocketPath(runDir))
 	if err != nil {
 		return nil, fmt.Errorf("monitor not reachable: %w", err)
 	}
@@ -121,7 +128,7 @@ func Call(runDir string, req Request, timeout time.Duration) (*net.UnixConn, err
 		conn.Close()
 		return nil, fmt.Errorf("monitor request: %w", err)
 	}
-	line, err := readLine(conn)
+	line, err := ReadLine(conn)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("monitor reply: %w", err)
@@ -142,12 +149,16 @@ func Call(runDir string, req Request, timeout time.Duration) (*net.UnixConn, err
 	return conn, nil
 }
 
-// readLine reads up to a newline one byte at a time, so that nothing past
-// the line is consumed from the connection.
-func readLine(r io.Reader) ([]byte, error) {
+// MaxLine bounds a request or reply line.
+const MaxLine = 1 << 16
+
+// ReadLine reads up to a newline one byte at a time, so that nothing past
+// the line is consumed from the connection. A line of MaxLine bytes or more
+// is an error.
+func ReadLine(r io.Reader) ([]byte, error) {
 	var line []byte
 	var b [1]byte
-	for len(line) < 1<<16 {
+	for len(line) < MaxLine {
 		if _, err := r.Read(b[:]); err != nil {
 			return nil, err
 		}
@@ -159,12 +170,16 @@ func readLine(r io.Reader) ([]byte, error) {
 	return nil, errors.New("line too long")
 }
 
-// readJSONLine reads one JSON line with a buffered reader (start pipe only,
-// where nothing else follows).
-func readJSONLine(r *bufio.Reader, v any) error {
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		return err
+// MaxMessage bounds an error message of a runtime as the monitor reports it
+// (Started.Error, Reply.Error) and as berthd reports its own runtime calls.
+const MaxMessage = 1 << 10
+
+// Cut shortens s to at most max bytes (plus a marker), keeping its head and
+// its tail, where runtimes put the cause.
+func Cut(s string, max int) string {
+	if len(s) <= max {
+		return s
 	}
-	return json.Unmarshal(line, v)
+	half := max / 2
+	return fmt.Sprintf("%s …(%d bytes cut)… %s", s[:half], len(s)-2*half, s[len(s)-half:])
 }
