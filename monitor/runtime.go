@@ -113,15 +113,16 @@ func (m *mon) spawn(ctx context.Context, process *specs.Process, stdin, tty bool
 	pidFile := filepath.Join(m.cfg.RunDir, tag+".pid")
 	os.Remove(pidFile)
 	s := &session{}
-	var sock *runc.Socket
+	var cs runc.ConsoleSocket // an interface: nil without a TTY
 	var consoleCh chan consoleResult
 	if tty {
 		path := filepath.Join(m.cfg.RunDir, tag+".console")
 		os.Remove(path)
-		var err error
-		if sock, err = runc.NewConsoleSocket(path); err != nil {
+		sock, err := runc.NewConsoleSocket(path)
+		if err != nil {
 			return nil, err
 		}
+		cs = sock
 		defer os.Remove(path)
 		defer sock.Close()
 		consoleCh = make(chan consoleResult, 1)
@@ -155,9 +156,9 @@ func (m *mon) spawn(ctx context.Context, process *specs.Process, stdin, tty bool
 	offset := logSize(logFile)
 	var err error
 	if process == nil {
-		_, err = m.rt.Run(ctx, m.cfg.ID, m.cfg.Bundle(), &runc.CreateOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: sock, Detach: true})
+		_, err = m.rt.Run(ctx, m.cfg.ID, m.cfg.Bundle(), &runc.CreateOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: cs, Detach: true})
 	} else {
-		err = m.rt.Exec(ctx, m.cfg.ID, *process, &runc.ExecOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: sock, Detach: true, LogFile: logFile})
+		err = m.rt.Exec(ctx, m.cfg.ID, *process, &runc.ExecOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: cs, Detach: true, LogFile: logFile})
 	}
 	if s.io != nil {
 		s.io.(runc.StartCloser).CloseAfterStart()
