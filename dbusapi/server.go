@@ -465,6 +465,9 @@ func (m *manager) ExecContainer(sender dbus.Sender, ref string, cmd []string, op
 		if o.User, err = optString(options, "user"); err != nil {
 			return err
 		}
+		if o.ConsoleSize, err = optConsoleSize(options); err != nil {
+			return err
+		}
 		f, err := m.s.mgr.Exec(ctx, ref, o)
 		if err != nil {
 			return err
@@ -622,12 +625,31 @@ func optTimeout(o map[string]dbus.Variant) (*int, error) {
 	return &v, nil
 }
 
+// optConsoleSize reads "console_size" (au: [height, width] in character
+// cells), the size a TTY has before the process runs; absent is [0, 0].
+func optConsoleSize(o map[string]dbus.Variant) ([2]uint, error) {
+	v, ok := o["console_size"]
+	if !ok {
+		return [2]uint{}, nil
+	}
+	a, ok := v.Value().([]uint32)
+	if !ok || len(a) != 2 {
+		return [2]uint{}, invalidOpt("console_size", "[height, width] (au)", v)
+	}
+	for _, x := range a {
+		if x == 0 || x > 0xffff {
+			return [2]uint{}, fmt.Errorf("option \"console_size\": %d: want 1..65535 cells: %w", x, errdefs.ErrInvalidArgument)
+		}
+	}
+	return [2]uint{uint(a[0]), uint(a[1])}, nil
+}
+
 // specFromOptions reads CreateContainer's options.
 func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) {
 	known := map[string]bool{"name": true, "rootfs": true, "image": true, "cmd": true, "env": true, "workdir": true,
 		"user": true, "hostname": true, "network": true, "runtime": true, "tty": true, "stdin": true,
 		"auto_remove": true, "no_new_privileges": true, "stop_signal": true, "stop_timeout": true,
-		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true}
+		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true, "console_size": true}
 	for k := range o {
 		if !known[k] {
 			return "", lifecycle.Spec{}, fmt.Errorf("option %q: unknown: %w", k, errdefs.ErrInvalidArgument)
@@ -679,6 +701,9 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		return "", s, err
 	}
 	if s.Env, err = optStrings(o, "env"); err != nil {
+		return "", s, err
+	}
+	if s.ConsoleSize, err = optConsoleSize(o); err != nil {
 		return "", s, err
 	}
 	if v, ok := o["cpus"]; ok {

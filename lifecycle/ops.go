@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/berthd/berth/atomicfile"
 	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/errs"
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/ocispec"
@@ -29,7 +31,7 @@ import (
 func specOptions(spec *Spec, cgroupsPath string) ocispec.Options {
 	return ocispec.Options{
 		Rootfs: spec.Rootfs, Args: append(slices.Clone(spec.Entrypoint), spec.Cmd...), Env: spec.Env, Cwd: spec.Workdir, User: spec.User,
-		Hostname: spec.Hostname, Network: spec.Network, TTY: spec.TTY,
+		Hostname: spec.Hostname, Network: spec.Network, TTY: spec.TTY, ConsoleSize: spec.ConsoleSize,
 		NoNewPrivileges: spec.NoNewPrivileges, CgroupsPath: cgroupsPath,
 	}
 }
@@ -285,9 +287,30 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	}
 	if st.Error != "" {
 		// The monitor has cleaned up and exits; its scope goes with it.
-		return 0, fmt.Errorf("%s: %w", st.Error, errdefs.ErrInvalidArgument)
+		return 0, startError(spec.Root.Path, spec.Process, st.Error)
 	}
 	return st.Pid, nil
+}
+
+// startError classes a runtime's refusal to start a process: the command
+// is looked up in the container's root file system, so that a missing
+// one wraps errs.CommandNotFound and one that cannot be run
+// errs.CommandNotExecutable whatever the runtime's wording (docker's exit
+// codes 127 and 126 follow from those); anything else is an invalid
+// argument. msg is the runtime's message.
+func startError(rootfs string, p *specs.Process, msg string) error {
+	err := ocispec.CheckExecutable(rootfs, p)
+	switch {
+	case errors.Is(err, errs.CommandNotFound):
+		return fmt.Errorf("%s: %w", msg, errs.CommandNotFound)
+	case errors.Is(err, errs.CommandNotExecutable):
+		return fmt.Errorf("%s: %w", msg, errs.CommandNotExecutable)
+	case strings.Contains(msg, "executable file not found"):
+		// The runtime saw another file system than ours (say, a mount
+		// over the command's directory): go by its words.
+		return fmt.Errorf("%s: %w", msg, errs.CommandNotFound)
+	}
+	return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
 }
 
 // sharesToWeight maps docker's --cpu-shares (2..262144, default 1024) onto
@@ -582,6 +605,8 @@ type ExecOptions struct {
 	User    string
 	TTY     bool
 	Stdin   bool
+	// ConsoleSize is the TTY's [height, width] when the process starts.
+	ConsoleSize [2]uint
 }
 
 // Exec starts a process in a running container through its monitor (so it
@@ -608,6 +633,10 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (*os.File
 	p := *s.Process
 	p.Args = o.Cmd
 	p.Terminal = o.TTY
+	p.ConsoleSize = nil
+	if o.TTY && o.ConsoleSize[0] > 0 && o.ConsoleSize[1] > 0 {
+		p.ConsoleSize = &specs.Box{Height: o.ConsoleSize[0], Width: o.ConsoleSize[1]}
+	}
 	p.Env = append(append([]string(nil), p.Env...), o.Env...)
 	if o.TTY {
 		p.Env = append(p.Env, "TERM=xterm")
@@ -626,7 +655,7 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (*os.File
 	pj, _ := json.Marshal(p)
 	conn, err := contract.Call(ctx, run.RunDir, contract.Request{Op: contract.OpExec, Stdin: o.Stdin, TTY: o.TTY, Process: pj}, 30*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("exec: %v: %w", err, errdefs.ErrInvalidArgument)
+		return nil, startError(s.Root.Path, &p, "exec: "+err.Error())
 	}
 	defer conn.Close()
 	return conn.File()

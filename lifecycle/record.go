@@ -9,28 +9,31 @@ const RecordVersion = 1
 
 // Spec is what the user asked for when creating a container.
 type Spec struct {
-	Image           string   `json:"image,omitempty"`
-	ImageID         string   `json:"image_id,omitempty"`
-	Layers          []string `json:"layers,omitempty"` // unpacked image layers, lowest first
-	Rootfs          string   `json:"rootfs"`
-	Entrypoint      []string `json:"entrypoint,omitempty"`
-	Cmd             []string `json:"cmd"`
-	Env             []string `json:"env,omitempty"`
-	Workdir         string   `json:"workdir,omitempty"`
-	User            string   `json:"user,omitempty"`
-	Hostname        string   `json:"hostname,omitempty"`
-	Network         string   `json:"network,omitempty"`
-	Runtime         string   `json:"runtime,omitempty"`
-	TTY             bool     `json:"tty,omitempty"`
-	Stdin           bool     `json:"stdin,omitempty"`
-	AutoRemove      bool     `json:"auto_remove,omitempty"`
-	NoNewPrivileges bool     `json:"no_new_privileges,omitempty"`
-	StopSignal      string   `json:"stop_signal,omitempty"`
-	StopTimeout     *int     `json:"stop_timeout,omitempty"`
-	Memory          uint64   `json:"memory,omitempty"`
-	NanoCPUs        uint64   `json:"nano_cpus,omitempty"`
-	CPUShares       uint64   `json:"cpu_shares,omitempty"`
-	PidsLimit       uint64   `json:"pids_limit,omitempty"`
+	Image      string   `json:"image,omitempty"`
+	ImageID    string   `json:"image_id,omitempty"`
+	Layers     []string `json:"layers,omitempty"` // unpacked image layers, lowest first
+	Rootfs     string   `json:"rootfs"`
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Cmd        []string `json:"cmd"`
+	Env        []string `json:"env,omitempty"`
+	Workdir    string   `json:"workdir,omitempty"`
+	User       string   `json:"user,omitempty"`
+	Hostname   string   `json:"hostname,omitempty"`
+	Network    string   `json:"network,omitempty"`
+	Runtime    string   `json:"runtime,omitempty"`
+	TTY        bool     `json:"tty,omitempty"`
+	// ConsoleSize is the TTY's [height, width] when the payload starts
+	// (zero: the runtime's default); a client resizes it later.
+	ConsoleSize     [2]uint `json:"console_size,omitzero"`
+	Stdin           bool    `json:"stdin,omitempty"`
+	AutoRemove      bool    `json:"auto_remove,omitempty"`
+	NoNewPrivileges bool    `json:"no_new_privileges,omitempty"`
+	StopSignal      string  `json:"stop_signal,omitempty"`
+	StopTimeout     *int    `json:"stop_timeout,omitempty"`
+	Memory          uint64  `json:"memory,omitempty"`
+	NanoCPUs        uint64  `json:"nano_cpus,omitempty"`
+	CPUShares       uint64  `json:"cpu_shares,omitempty"`
+	PidsLimit       uint64  `json:"pids_limit,omitempty"`
 }
 
 // Run is one start of a container: what it was resolved to at that moment.

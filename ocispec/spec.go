@@ -27,6 +27,7 @@ type Options struct {
 	Hostname        string
 	Network         string // "none" or "host"
 	TTY             bool
+	ConsoleSize     [2]uint // [height, width] of the TTY at start; zero: unset
 	NoNewPrivileges bool
 	CgroupsPath     string
 }
@@ -127,6 +128,11 @@ func Generate(o Options) (*specs.Spec, error) {
 	}
 	if o.Network == "host" {
 		s.Hostname = ""
+	}
+	if o.TTY && o.ConsoleSize[0] > 0 && o.ConsoleSize[1] > 0 {
+		// The runtime sizes the pty in init, before the process's first
+		// instruction; a resize after the start would race it.
+		s.Process.ConsoleSize = &specs.Box{Height: o.ConsoleSize[0], Width: o.ConsoleSize[1]}
 	}
 	sc, err := seccomp.GetDefaultProfile(s)
 	if err != nil {
