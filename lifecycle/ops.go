@@ -244,7 +244,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	scope := systemd.Scope{
 		Name: run.Unit, Slice: snap.CgroupParent,
 		Description: fmt.Sprintf("berth container %s (%s)", rec.Name, rec.ID[:12]),
-		PIDs:        []uint32{uint32(run.MonitorPID)}, TimeoutStop: timeoutStop,
+		PIDs:        []uint32{uint32(run.MonitorPID)}, TimeoutStop: timeoutStop, KillSignal: unix.SIGCONT,
 		MemoryMax: rec.Spec.Memory, CPUWeight: rec.Spec.CPUShares, TasksMax: rec.Spec.PidsLimit,
 		CPUQuotaPerSec: time.Duration(rec.Spec.NanoCPUs), // 1e9 nano-CPUs = 1s per second
 	}

@@ -272,18 +272,21 @@ func (m *mon) accept(ctx context.Context, l *net.UnixListener) {
 
 func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	line, err := contract.ReadLine(c)
-	if err != nil {
-		c.Close()
-		return
-	}
-	c.SetReadDeadline(time.Time{})
-	var req contract.Request
 	reply := func(r contract.Reply) error {
 		b, _ := json.Marshal(r)
 		_, err := c.Write(append(b, '\n'))
 		return err
 	}
+	line, err := contract.ReadLine(c, contract.MaxRequest)
+	if err != nil {
+		if errors.Is(err, contract.ErrLineTooLong) {
+			reply(contract.Reply{Error: fmt.Sprintf("request of %d bytes or more: too long", contract.MaxRequest)})
+		}
+		c.Close()
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	var req contract.Request
 	if err := json.Unmarshal(line, &req); err != nil {
 		reply(contract.Reply{Error: "bad request: " + err.Error()})
 		c.Close()

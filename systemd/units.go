@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/errdefs"
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
 )
 
 // Units makes and inspects units through systemd's D-Bus API.
@@ -40,7 +41,12 @@ type Scope struct {
 	Description string
 	PIDs        []uint32
 	TimeoutStop time.Duration
-	MemoryMax   uint64
+	// KillSignal is what systemd sends every process of the scope when
+	// it is stopped (0: systemd's SIGTERM). berth uses SIGCONT: no
+	// effect on the payload, a stop request to the monitor (see the
+	// package doc).
+	KillSignal unix.Signal
+	MemoryMax  uint64
 	// CPUQuotaPerSec is CPU time per second of wall time (1s = one CPU).
 	CPUQuotaPerSec time.Duration
 	CPUWeight      uint64
@@ -57,6 +63,9 @@ func (s Scope) properties() []sd.Property {
 	}
 	if s.TimeoutStop > 0 {
 		props = append(props, sd.Property{Name: "TimeoutStopUSec", Value: godbus.MakeVariant(uint64(s.TimeoutStop / time.Microsecond))})
+	}
+	if s.KillSignal > 0 {
+		props = append(props, sd.Property{Name: "KillSignal", Value: godbus.MakeVariant(int32(s.KillSignal))})
 	}
 	if s.MemoryMax > 0 {
 		props = append(props, sd.Property{Name: "MemoryMax", Value: godbus.MakeVariant(s.MemoryMax)})

@@ -128,7 +128,7 @@ func Call(ctx context.Context, runDir string, req Request, timeout time.Duration
 		conn.Close()
 		return nil, fmt.Errorf("monitor request: %w", err)
 	}
-	line, err := ReadLine(conn)
+	line, err := ReadLine(conn, MaxReply)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("monitor reply: %w", err)
@@ -149,16 +149,23 @@ func Call(ctx context.Context, runDir string, req Request, timeout time.Duration
 	return conn, nil
 }
 
-// MaxLine bounds a request or reply line.
-const MaxLine = 1 << 16
+// MaxRequest bounds a request line (an exec carries a whole OCI process,
+// whose arguments and environment may be large); MaxReply a reply line.
+const (
+	MaxRequest = 4 << 20
+	MaxReply   = 1 << 16
+)
+
+// ErrLineTooLong is returned by ReadLine for a line of max bytes or more.
+var ErrLineTooLong = errors.New("line too long")
 
 // ReadLine reads up to a newline one byte at a time, so that nothing past
-// the line is consumed from the connection. A line of MaxLine bytes or more
-// is an error.
-func ReadLine(r io.Reader) ([]byte, error) {
+// the line is consumed from the connection. A line of max bytes or more is
+// ErrLineTooLong.
+func ReadLine(r io.Reader, max int) ([]byte, error) {
 	var line []byte
 	var b [1]byte
-	for len(line) < MaxLine {
+	for len(line) < max {
 		if _, err := r.Read(b[:]); err != nil {
 			return nil, err
 		}
@@ -167,7 +174,7 @@ func ReadLine(r io.Reader) ([]byte, error) {
 		}
 		line = append(line, b[0])
 	}
-	return nil, errors.New("line too long")
+	return nil, ErrLineTooLong
 }
 
 // MaxMessage bounds an error message of a runtime as the monitor reports it

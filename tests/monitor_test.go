@@ -1,0 +1,70 @@
+//go:build e2e
+
+package tests
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A scope stop is a stop like any other: the payload gets the container's
+// stop signal from the monitor, never systemd's SIGTERM, also when paused.
+func TestScopeStopSendsTheStopSignal(t *testing.T) {
+	fresh(t)
+	payload := `--name usr1 --stop-signal USR1 -- sh -c 'trap "exit 7" USR1; trap "exit 9" TERM; while :; do sleep 0.1; done'`
+	id := runDetached(t, payload)
+	unit := "berth-" + id + ".scope"
+	time.Sleep(300 * time.Millisecond)
+	must(t, "systemctl stop "+unit)
+	if code := inspectField(t, "usr1", "ExitCode"); code != "7" {
+		t.Fatalf("systemctl stop: exit code %s, want 7 (the stop signal USR1)", code)
+	}
+	// berthctl stop gives the same.
+	must(t, "berthctl start usr1 && sleep 0.3 && berthctl stop usr1")
+	if code := inspectField(t, "usr1", "ExitCode"); code != "7" {
+		t.Fatalf("berthctl stop: exit code %s, want 7", code)
+	}
+	// A paused container is thawed by the stop and gets the stop signal.
+	must(t, "berthctl start usr1 && sleep 0.3 && berthctl pause usr1")
+	if st := inspectField(t, "usr1", "State"); st != "paused" {
+		t.Fatalf("state %q, want paused", st)
+	}
+	must(t, "systemctl stop "+unit)
+	if st, code := inspectField(t, "usr1", "State"), inspectField(t, "usr1", "ExitCode"); st != "exited" || code != "7" {
+		t.Fatalf("paused, then systemctl stop: %s (%s), want exited (7)", st, code)
+	}
+	must(t, "! systemctl is-active "+unit)
+	// The scope asks nothing of the payload itself.
+	if ks := must(t, "berthctl start usr1 >/dev/null && systemctl show -p KillSignal --value "+unit); ks != "18" {
+		t.Fatalf("KillSignal=%s, want 18 (SIGCONT)", ks)
+	}
+	must(t, "berthctl rm -f usr1")
+}
+
+// No runtime output, however large, blocks a start; the message comes back
+// cut to a readable length.
+func TestHugeRuntimeErrorFailsFast(t *testing.T) {
+	fresh(t)
+	start := time.Now()
+	_, errOut, code := sh(t, "berthctl run -d --name huge -w /$(head -c 70000 /dev/zero | tr '\\0' a) --rootfs "+rootfs+" true")
+	if code == 0 {
+		t.Fatal("a 70000-byte working directory started")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the start took %s", d)
+	}
+	if len(errOut) > 2000 {
+		t.Fatalf("error of %d bytes, want it cut", len(errOut))
+	}
+	if !strings.Contains(errOut, "file name too long") || !strings.Contains(errOut, "bytes cut") {
+		t.Fatalf("error %q: want the runtime's cause and a cut marker", errOut)
+	}
+	// The same through exec of a running container.
+	runDetached(t, "--name host -- sleep 1000")
+	_, errOut, code = sh(t, "berthctl exec -w /$(head -c 70000 /dev/zero | tr '\\0' a) host true")
+	if code == 0 || len(errOut) > 2000 || !strings.Contains(errOut, "bytes cut") {
+		t.Fatalf("exec: exit %d, %d bytes of error: %.300q", code, len(errOut), errOut)
+	}
+	must(t, "berthctl rm -f host")
+}
