@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berthd/berth/errs"
 	"github.com/berthd/berth/runtimes"
 	"github.com/containerd/errdefs"
 	"github.com/pelletier/go-toml/v2"
@@ -121,7 +122,7 @@ var NameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 // RuntimePath resolves a runtime name ("" means the default runtime) to the
 // name and the path to execute (binary or wrapper). It returns
-// errdefs.ErrNotFound, naming the runtime, if the snapshot does not know it.
+// errs.NoSuchRuntime, naming the runtime, if the snapshot does not know it.
 func (s *Snapshot) RuntimePath(name string) (string, string, error) {
 	r, err := s.Runtime(name)
 	return r.Name, r.Path, err
@@ -135,7 +136,7 @@ func (s *Snapshot) Runtime(name string) (Resolved, error) {
 	r, ok := s.runtimes[name]
 	if !ok {
 		return Resolved{Name: name}, fmt.Errorf("runtime %q is not in the configuration (known: %s): %w",
-			name, strings.Join(s.RuntimeNames(), ", "), errdefs.ErrNotFound)
+			name, strings.Join(s.RuntimeNames(), ", "), errs.NoSuchRuntime)
 	}
 	return r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/berthd/berth/cas"
+	"github.com/berthd/berth/errs"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
@@ -177,7 +178,7 @@ func resolve(ctx context.Context, cs content.Store, desc ocispec.Descriptor, pla
 			}
 		}
 		if best == nil {
-			return resolved{}, fmt.Errorf("index %s: no image for this platform (%s): %w", desc.Digest, platforms.DefaultString(), errdefs.ErrNotFound)
+			return resolved{}, fmt.Errorf("index %s: %w (%s)", desc.Digest, errs.NoSuchPlatform, platforms.DefaultString())
 		}
 		return resolve(ctx, cs, *best, platform, depth+1)
 	case isManifest(mt):

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/berthd/berth/errs"
 	ctrimages "github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -205,7 +206,7 @@ func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, err
 	rname, desc, err := resolver.Resolve(ctx, name)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
-			return Image{}, fmt.Errorf("pull %s: %v: %w", ref, err, errdefs.ErrNotFound)
+			return Image{}, fmt.Errorf("pull %s: %v: %w", ref, err, errs.NoSuchImage)
 		}
 		return Image{}, fmt.Errorf("pull %s: %v: %w", ref, err, errdefs.ErrUnavailable)
 	}
@@ -279,6 +280,8 @@ func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, err
 
 func classOf(err error) error {
 	switch {
+	case errors.Is(err, errs.NoSuchPlatform):
+		return errs.NoSuchPlatform
 	case errdefs.IsNotFound(err):
 		return errdefs.ErrNotFound
 	case errdefs.IsFailedPrecondition(err), errdefs.IsInvalidArgument(err), errors.Is(err, errdefs.ErrDataLoss):

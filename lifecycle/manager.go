@@ -18,6 +18,7 @@ import (
 
 	"github.com/berthd/berth/atomicfile"
 	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/errs"
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/monitor/contract"
@@ -404,7 +405,7 @@ func (m *Manager) lookup(ref string) (*container, error) {
 		}
 	}
 	if found == nil {
-		return nil, fmt.Errorf("container %q: %w", ref, errdefs.ErrNotFound)
+		return nil, fmt.Errorf("container %q: %w", ref, errs.NoSuchContainer)
 	}
 	return found, nil
 }
@@ -483,7 +484,7 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 	m.mu.Lock()
 	if other, ok := m.names[name]; ok {
 		m.mu.Unlock()
-		return Info{}, fmt.Errorf("container name %q is already in use by %s: %w", name, other[:12], errdefs.ErrAlreadyExists)
+		return Info{}, fmt.Errorf("container name %q is already in use by %s: %w", name, other[:12], errs.NameInUse)
 	}
 	if m.reserved[name] {
 		m.mu.Unlock()

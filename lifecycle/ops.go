@@ -85,7 +85,7 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 	}
 	if c.gone {
 		c.mu.Unlock()
-		return Info{}, fmt.Errorf("container %q: %w", ref, errdefs.ErrNotFound)
+		return Info{}, fmt.Errorf("container %q: %w", ref, errs.NoSuchContainer)
 	}
 	if err := Check(c.rec.State, OpStart); err != nil {
 		c.mu.Unlock()

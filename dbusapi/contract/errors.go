@@ -1,30 +1,27 @@
-// Package contract holds the names of berth's D-Bus API and the one mapping
-// between errors and D-Bus error names, for the server (dbusapi) and for
-// clients, which should not link the engine.
 package contract
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
+	"github.com/berthd/berth/errs"
 	"github.com/containerd/errdefs"
 	"github.com/godbus/dbus/v5"
 )
 
-// Names on the bus.
+// D-Bus error names: one per subject of package errs, then one per errdefs
+// class for errors that carry no subject.
 const (
-	BusName            = "io.berth.Engine1"
-	ManagerPath        = dbus.ObjectPath("/io/berth/Engine1")
-	ManagerInterface   = "io.berth.Engine1.Manager"
-	ContainerInterface = "io.berth.Engine1.Container"
-	ImageInterface     = "io.berth.Engine1.Image"
-)
+	ErrNoSuchContainer      = "io.berth.Engine1.Error.NoSuchContainer"
+	ErrNoSuchImage          = "io.berth.Engine1.Error.NoSuchImage"
+	ErrNoSuchRuntime        = "io.berth.Engine1.Error.NoSuchRuntime"
+	ErrNoSuchPlatform       = "io.berth.Engine1.Error.NoSuchPlatform"
+	ErrNameInUse            = "io.berth.Engine1.Error.NameInUse"
+	ErrCommandNotFound      = "io.berth.Engine1.Error.CommandNotFound"
+	ErrCommandNotExecutable = "io.berth.Engine1.Error.CommandNotExecutable"
 
-// D-Bus error names.
-const (
-	ErrNoSuchContainer = "io.berth.Engine1.Error.NoSuchContainer"
-	ErrContainerExists = "io.berth.Engine1.Error.ContainerExists"
+	ErrNotFound        = "io.berth.Engine1.Error.NotFound"
+	ErrAlreadyExists   = "io.berth.Engine1.Error.AlreadyExists"
 	ErrInvalidArgument = "io.berth.Engine1.Error.InvalidArgument"
 	ErrInvalidState    = "io.berth.Engine1.Error.InvalidState"
 	ErrUnavailable     = "io.berth.Engine1.Error.Unavailable"
@@ -35,22 +32,38 @@ const (
 	ErrServiceUnknown  = "org.freedesktop.DBus.Error.ServiceUnknown"
 )
 
+// subjects are matched before classes: every subject also unwraps to a
+// class, and the subject's name is the more precise answer.
+var subjects = []struct {
+	name    string
+	subject *errs.Subject
+}{
+	{ErrNoSuchContainer, errs.NoSuchContainer},
+	{ErrNoSuchImage, errs.NoSuchImage},
+	{ErrNoSuchRuntime, errs.NoSuchRuntime},
+	{ErrNoSuchPlatform, errs.NoSuchPlatform},
+	{ErrNameInUse, errs.NameInUse},
+	{ErrCommandNotFound, errs.CommandNotFound},
+	{ErrCommandNotExecutable, errs.CommandNotExecutable},
+}
+
 var classes = []struct {
 	name  string
 	class error
-	is    func(error) bool
 }{
-	{ErrNoSuchContainer, errdefs.ErrNotFound, errdefs.IsNotFound},
-	{ErrContainerExists, errdefs.ErrAlreadyExists, errdefs.IsAlreadyExists},
-	{ErrInvalidArgument, errdefs.ErrInvalidArgument, errdefs.IsInvalidArgument},
-	{ErrInvalidState, errdefs.ErrConflict, errdefs.IsConflict},
-	{ErrAccessDenied, errdefs.ErrPermissionDenied, errdefs.IsPermissionDenied},
-	{ErrUnavailable, errdefs.ErrUnavailable, errdefs.IsUnavailable},
-	{ErrNotImplemented, errdefs.ErrNotImplemented, errdefs.IsNotImplemented},
-	{ErrPrecondition, errdefs.ErrFailedPrecondition, errdefs.IsFailedPrecondition},
+	{ErrNotFound, errdefs.ErrNotFound},
+	{ErrAlreadyExists, errdefs.ErrAlreadyExists},
+	{ErrInvalidArgument, errdefs.ErrInvalidArgument},
+	{ErrInvalidState, errdefs.ErrConflict},
+	{ErrAccessDenied, errdefs.ErrPermissionDenied},
+	{ErrUnavailable, errdefs.ErrUnavailable},
+	{ErrNotImplemented, errdefs.ErrNotImplemented},
+	{ErrPrecondition, errdefs.ErrFailedPrecondition},
 }
 
-// ToDBus maps an error to a named D-Bus error carrying its message.
+// ToDBus maps an error to a named D-Bus error carrying its message: the
+// name of its subject (package errs) if it wraps one, else the name of its
+// errdefs class, else ErrInternal. A *dbus.Error passes through.
 func ToDBus(err error) *dbus.Error {
 	if err == nil {
 		return nil
@@ -59,8 +72,13 @@ func ToDBus(err error) *dbus.Error {
 	if errors.As(err, &de) {
 		return de
 	}
+	for _, s := range subjects {
+		if errors.Is(err, s.subject) {
+			return dbus.NewError(s.name, []any{err.Error()})
+		}
+	}
 	for _, c := range classes {
-		if c.is(err) {
+		if errors.Is(err, c.class) {
 			return dbus.NewError(c.name, []any{message(err, c.class)})
 		}
 	}
@@ -68,14 +86,29 @@ func ToDBus(err error) *dbus.Error {
 }
 
 // message drops the trailing ": <class>" that wrapping leaves, so users
-// read "container \"x\": not found" once, not twice.
+// read "container \"x\": not found" once, not twice. A subject's message
+// is kept whole: it is the wording users read ("no such image").
 func message(err error, class error) string {
-	s := err.Error()
-	return strings.TrimSuffix(s, ": "+class.Error())
+	return strings.TrimSuffix(err.Error(), ": "+class.Error())
 }
 
-// FromDBus maps a D-Bus error back to an errdefs class, keeping the
-// message.
+// Remote is an error that came over the bus: its message is the server's,
+// and it unwraps to the subject or class its D-Bus name stands for (nil
+// for unknown names), so errors.Is(err, errs.NoSuchImage) holds in clients.
+type Remote struct {
+	Name, Message string
+	cause         error
+}
+
+func (r *Remote) Error() string { return r.Message }
+
+// Unwrap returns the subject or errdefs class of the D-Bus name.
+func (r *Remote) Unwrap() error { return r.cause }
+
+// FromDBus maps a D-Bus error back to a *Remote that unwraps to its
+// subject or class, keeping the message. The bus's own "service unknown"
+// and activation failures become errdefs.ErrUnavailable. Other errors
+// pass through unchanged.
 func FromDBus(err error) error {
 	var de dbus.Error
 	if !errors.As(err, &de) {
@@ -85,19 +118,32 @@ func FromDBus(err error) error {
 		}
 		de = *dp
 	}
-	msg := de.Name
+	r := &Remote{Name: de.Name, Message: de.Name}
 	if len(de.Body) > 0 {
 		if s, ok := de.Body[0].(string); ok {
-			msg = s
+			r.Message = s
+		}
+	}
+	for _, s := range subjects {
+		if s.name == de.Name {
+			r.cause = s.subject
+			return r
 		}
 	}
 	for _, c := range classes {
 		if c.name == de.Name {
-			return fmt.Errorf("%s: %w", msg, c.class)
+			r.cause = c.class
+			return r
 		}
 	}
-	if de.Name == ErrServiceUnknown || strings.HasPrefix(de.Name, "org.freedesktop.DBus.Error.Spawn") {
-		return fmt.Errorf("%s: %w", msg, errdefs.ErrUnavailable)
+	if NotActivated(de.Name) {
+		r.cause = errdefs.ErrUnavailable
 	}
-	return errors.New(msg)
+	return r
+}
+
+// NotActivated reports whether a D-Bus error name says that the bus could
+// not reach or start the service (berthd did not start).
+func NotActivated(name string) bool {
+	return name == ErrServiceUnknown || strings.HasPrefix(name, "org.freedesktop.DBus.Error.Spawn")
 }
