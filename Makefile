@@ -12,7 +12,7 @@ GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 STAGE      ?= $(CURDIR)/tests/.cache/stage
 APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry
 
-.PHONY: all build install test e2e check demo deps bench clean
+.PHONY: all build install test e2e check demo deps bench clean man
 
 all: build
 
@@ -20,6 +20,13 @@ build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/berthd ./cmd/berthd
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/berthctl ./cmd/berthctl
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/berth-monitor ./cmd/berth-monitor
+
+# Man pages, generated from berthctl's own command definitions (cobra/doc)
+# into a build directory, so they never drift from --help.
+MANDIR_BUILD ?= $(CURDIR)/build/man
+man:
+	rm -rf $(MANDIR_BUILD)
+	$(GO) run -tags man ./cmd/berthctl generate-man $(MANDIR_BUILD)
 
 install: build
 	install -D -m 0755 bin/berthd $(BINDIR)/berthd
@@ -67,4 +74,4 @@ bench: deps
 	BERTH_STAGE=$(STAGE) ./bench/run.sh
 
 clean:
-	rm -rf bin tests/.cache
+	rm -rf bin build tests/.cache

@@ -3,102 +3,68 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/berthd/berth/dbusapi/contract"
+	"github.com/berthd/berth/errs"
 	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
-
-// parse parses flags docker-style: combined short booleans (-it) are split,
-// and parsing stops at the first argument that is not a flag.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var expanded []string
-	for i, a := range args {
-		if a == "--" || !strings.HasPrefix(a, "-") || strings.HasPrefix(a, "--") || len(a) <= 2 {
-			if a == "--" || !strings.HasPrefix(a, "-") {
-				expanded = append(expanded, args[i:]...)
-				break
-			}
-			expanded = append(expanded, a)
-			continue
-		}
-		split := true
-		for _, ch := range a[1:] {
-			f := fs.Lookup(string(ch))
-			if f == nil {
-				split = false
-				break
-			}
-			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
-				split = false
-				break
-			}
-		}
-		if split {
-			for _, ch := range a[1:] {
-				expanded = append(expanded, "-"+string(ch))
-			}
-		} else {
-			expanded = append(expanded, a)
-		}
+// containerCommands are the container verbs.
+func containerCommands(cl *client) []*cobra.Command {
+	return []*cobra.Command{
+		runCommand(cl), createCommand(cl), startCommand(cl), stopCommand(cl), restartCommand(cl),
+		killCommand(cl), pauseCommand(cl), unpauseCommand(cl), execCommand(cl), rmCommand(cl),
+		psCommand(cl), inspectCommand(cl), logsCommand(cl), waitCommand(cl), attachCommand(cl),
 	}
-	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(expanded); err != nil {
-		return nil, err
-	}
-	return fs.Args(), nil
-}
-
-func newFlags(name, args string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: berthctl %s %s\n\nOptions:\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs
 }
 
 type createFlags struct {
 	name, rootfs, workdir, user, hostname, network, runtime, memory, stopSignal string
-	env                                                                         multi
-	interactive, tty, rm, noNewPrivs                                            bool
+	env, envFile                                                                []string
+	interactive, tty, rm, noNewPrivs, detach                                    bool
 	cpus                                                                        float64
 	cpuShares, pidsLimit                                                        uint64
 	stopTimeout                                                                 int
+	fs                                                                          *pflag.FlagSet
 }
 
-func (f *createFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.name, "name", "", "container name")
-	fs.StringVar(&f.rootfs, "rootfs", "", "root file system directory")
-	fs.Var(&f.env, "e", "set an environment variable K=V (repeatable)")
-	fs.Var(&f.env, "env", "same as -e")
-	fs.StringVar(&f.workdir, "w", "", "working directory inside the container")
-	fs.StringVar(&f.user, "u", "", "user[:group] to run as")
-	fs.StringVar(&f.hostname, "hostname", "", "container host name")
-	fs.StringVar(&f.network, "network", "", "network: none or host")
+// register declares the flags of create, and of run if run. -h is
+// --hostname, as in docker; --help keeps its meaning.
+func (f *createFlags) register(fs *pflag.FlagSet, run bool) {
+	if run {
+		fs.BoolVarP(&f.detach, "detach", "d", false, "Run in the background and print the container's id")
+	}
+	f.fs = fs
+	fs.SetInterspersed(false) // IMAGE ends the options: run IMAGE sh -c 'x -y'
+	fs.Bool("help", false, "Print usage")
+	fs.StringVar(&f.name, "name", "", "Assign a name to the container")
+	fs.StringVar(&f.rootfs, "rootfs", "", "Use this directory as the root file system instead of an image")
+	fs.StringArrayVarP(&f.env, "env", "e", nil, "Set an environment variable NAME=value, or NAME to pass berthctl's own value (repeatable)")
+	fs.StringArrayVar(&f.envFile, "env-file", nil, "Read environment variables from a file (docker's format; repeatable)")
+	fs.StringVarP(&f.workdir, "workdir", "w", "", "Working directory inside the container")
+	fs.StringVarP(&f.user, "user", "u", "", "User to run as: name|uid[:group|gid]")
+	fs.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
+	fs.StringVar(&f.network, "network", "", "Network: none or host")
 	fs.StringVar(&f.runtime, "runtime", "", "OCI runtime name from the configuration")
-	fs.StringVar(&f.memory, "memory", "", "memory limit (MemoryMax=), e.g. 64m, 1g")
+	fs.StringVarP(&f.memory, "memory", "m", "", "Memory limit (MemoryMax=), e.g. 64m, 1g")
 	fs.Float64Var(&f.cpus, "cpus", 0, "CPU limit in CPUs (CPUQuota=)")
-	fs.Uint64Var(&f.cpuShares, "cpu-shares", 0, "relative CPU weight, docker scale (CPUWeight=)")
-	fs.Uint64Var(&f.pidsLimit, "pids-limit", 0, "task limit (TasksMax=)")
-	fs.StringVar(&f.stopSignal, "stop-signal", "", "signal that stops the container (default SIGTERM)")
-	fs.IntVar(&f.stopTimeout, "stop-timeout", -1, "seconds between the stop signal and SIGKILL (default 10)")
-	fs.BoolVar(&f.interactive, "i", false, "keep standard input open")
-	fs.BoolVar(&f.tty, "t", false, "allocate a pseudo-terminal")
-	fs.BoolVar(&f.rm, "rm", false, "remove the container when it exits")
-	fs.BoolVar(&f.noNewPrivs, "no-new-privileges", false, "set no_new_privs for the container's processes")
+	fs.Uint64VarP(&f.cpuShares, "cpu-shares", "c", 0, "Relative CPU weight, docker's scale (CPUWeight=)")
+	fs.Uint64Var(&f.pidsLimit, "pids-limit", 0, "Task limit (TasksMax=)")
+	fs.StringVar(&f.stopSignal, "stop-signal", "", "Signal that stops the container (default SIGTERM)")
+	fs.IntVar(&f.stopTimeout, "stop-timeout", 0, "Seconds between the stop signal and SIGKILL (default: the image's, else 10)")
+	fs.BoolVarP(&f.interactive, "interactive", "i", false, "Keep standard input open")
+	fs.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-terminal")
+	fs.BoolVar(&f.rm, "rm", false, "Remove the container when it exits")
+	fs.BoolVar(&f.noNewPrivs, "no-new-privileges", false, "Set no_new_privs for the container's processes")
 }
 
 // parseSize reads a size as docker does ("512m", "1g", "1.5GB"; binary
@@ -111,23 +77,26 @@ func parseSize(s string) (uint64, error) {
 	return uint64(n), nil
 }
 
-func (f *createFlags) options(cmd []string) (map[string]dbus.Variant, error) {
+// options builds CreateContainer's options from the flags and the
+// positional arguments (IMAGE [COMMAND...], or COMMAND... with --rootfs);
+// lookup is berthctl's environment, for -e NAME. Every mistake it can
+// see is refused here, before anything is created.
+func (f *createFlags) options(args []string, lookup func(string) (string, bool)) (map[string]dbus.Variant, error) {
 	o := map[string]dbus.Variant{}
 	if f.rootfs == "" {
-		// docker's form: IMAGE [COMMAND [ARG...]]
-		if len(cmd) == 0 {
-			return nil, fmt.Errorf("give an image (or --rootfs DIR) and optionally a command")
+		if len(args) == 0 {
+			return nil, usagef("give an image (or --rootfs DIR) and optionally a command")
 		}
-		o["image"] = dbus.MakeVariant(cmd[0])
-		cmd = cmd[1:]
+		o["image"] = dbus.MakeVariant(args[0])
+		args = args[1:]
 	} else {
-		if len(cmd) == 0 {
-			return nil, fmt.Errorf("no command given")
+		if len(args) == 0 {
+			return nil, usagef("--rootfs: no command given")
 		}
 		o["rootfs"] = dbus.MakeVariant(f.rootfs)
 	}
-	if len(cmd) > 0 {
-		o["cmd"] = dbus.MakeVariant(cmd)
+	if len(args) > 0 {
+		o["cmd"] = dbus.MakeVariant(args)
 	}
 	set := func(k, v string) {
 		if v != "" {
@@ -141,8 +110,12 @@ func (f *createFlags) options(cmd []string) (map[string]dbus.Variant, error) {
 	set("network", f.network)
 	set("runtime", f.runtime)
 	set("stop_signal", f.stopSignal)
-	if len(f.env) > 0 {
-		o["env"] = dbus.MakeVariant([]string(f.env))
+	env, err := environment(f.env, f.envFile, lookup)
+	if err != nil {
+		return nil, usagef("%w", err)
+	}
+	if len(env) > 0 {
+		o["env"] = dbus.MakeVariant(env)
 	}
 	if f.tty {
 		o["tty"] = dbus.MakeVariant(true)
@@ -159,7 +132,7 @@ func (f *createFlags) options(cmd []string) (map[string]dbus.Variant, error) {
 	if f.memory != "" {
 		n, err := parseSize(f.memory)
 		if err != nil {
-			return nil, fmt.Errorf("--memory: %w", err)
+			return nil, usagef("--memory: %w", err)
 		}
 		o["memory"] = dbus.MakeVariant(n)
 	}
@@ -172,28 +145,48 @@ func (f *createFlags) options(cmd []string) (map[string]dbus.Variant, error) {
 	if f.pidsLimit != 0 {
 		o["pids_limit"] = dbus.MakeVariant(f.pidsLimit)
 	}
-	if f.stopTimeout >= 0 {
+	if f.fs != nil && f.fs.Changed("stop-timeout") {
+		if f.stopTimeout < 0 {
+			return nil, usagef("--stop-timeout %d: negative", f.stopTimeout)
+		}
 		o["stop_timeout"] = dbus.MakeVariant(int32(f.stopTimeout))
 	}
 	return o, nil
 }
 
-func create(c *client, f *createFlags, cmd []string) (string, error) {
-	o, err := f.options(cmd)
+// consoleSize is the terminal's size on standard input as the
+// "console_size" option wants it ([height, width]); ok is false when
+// standard input is not a terminal.
+func consoleSize() (size []uint32, ok bool) {
+	ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Row == 0 || ws.Col == 0 {
+		return nil, false
+	}
+	return []uint32{uint32(ws.Row), uint32(ws.Col)}, true
+}
+
+// create creates a container and returns its id; as docker run does, it
+// pulls a missing image and tries again.
+func create(cl *client, f *createFlags, args []string) (string, error) {
+	o, err := f.options(args, os.LookupEnv)
 	if err != nil {
 		return "", err
 	}
+	if f.tty {
+		if size, ok := consoleSize(); ok {
+			o["console_size"] = dbus.MakeVariant(size)
+		}
+	}
 	var id string
 	var path dbus.ObjectPath
-	err = c.call("CreateContainer", []any{&id, &path}, o)
-	if img, ok := o["image"]; ok && err != nil && strings.Contains(err.Error(), "no such image") {
-		// As docker run does: pull a missing image, then create.
+	err = cl.call("CreateContainer", []any{&id, &path}, o)
+	if img, ok := o["image"]; ok && errors.Is(contract.FromDBus(err), errs.NoSuchImage) {
 		ref := img.Value().(string)
 		fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", ref)
-		if _, perr := pull(c, ref, term.IsTerminal(int(os.Stderr.Fd()))); perr != nil {
+		if _, perr := pull(cl, ref, term.IsTerminal(int(os.Stderr.Fd()))); perr != nil {
 			return "", perr
 		}
-		err = c.call("CreateContainer", []any{&id, &path}, o)
+		err = cl.call("CreateContainer", []any{&id, &path}, o)
 	}
 	if err != nil {
 		return "", err
@@ -203,112 +196,127 @@ func create(c *client, f *createFlags, cmd []string) (string, error) {
 
 func noOpts() map[string]dbus.Variant { return map[string]dbus.Variant{} }
 
-func cmdCreate(c *client, args []string) (int, error) {
-	fs := newFlags("create", "[OPTIONS] IMAGE [COMMAND [ARG...]] | [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]")
+const createUse = " [OPTIONS] IMAGE [COMMAND] [ARG...] | [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]"
+
+func createCommand(cl *client) *cobra.Command {
 	var f createFlags
-	f.register(fs)
-	rest, err := parse(fs, args)
-	if err != nil {
-		return 2, nil
+	cmd := &cobra.Command{
+		Use:               "create" + createUse,
+		Short:             "Create a container",
+		ValidArgsFunction: completeImages(cl),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := create(cl, &f, args)
+			if err != nil {
+				return berthFailed(err)
+			}
+			fmt.Println(id)
+			return nil
+		},
 	}
-	id, err := create(c, &f, rest)
-	if err != nil {
-		return 1, err
-	}
-	fmt.Println(id)
-	return 0, nil
+	f.register(cmd.Flags(), false)
+	return cmd
 }
 
-func cmdRun(c *client, args []string) (int, error) {
-	fs := newFlags("run", "[OPTIONS] IMAGE [COMMAND [ARG...]] | [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]")
+func runCommand(cl *client) *cobra.Command {
 	var f createFlags
-	f.register(fs)
-	detach := fs.Bool("d", false, "run in the background and print the id")
-	rest, err := parse(fs, args)
+	cmd := &cobra.Command{
+		Use:               "run" + createUse,
+		Short:             "Create and start a container, attached unless -d",
+		Long:              "Create and start a container. berthctl run exits with the container's exit code; 125 when berth failed, 126 when the command cannot be run, 127 when it does not exist.",
+		ValidArgsFunction: completeImages(cl),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := create(cl, &f, args)
+			if err != nil {
+				return berthFailed(err)
+			}
+			if f.detach {
+				if err := cl.call("StartContainer", nil, id, noOpts()); err != nil {
+					cl.call("RemoveContainer", nil, id, map[string]dbus.Variant{"force": dbus.MakeVariant(true)})
+					return berthFailed(err)
+				}
+				fmt.Println(id)
+				return nil
+			}
+			return exitWith(startAttached(cl, id, f.interactive, f.tty, true))
+		},
+	}
+	f.register(cmd.Flags(), true)
+	return cmd
+}
+
+// exitWith turns a container's exit code into berthctl's.
+func exitWith(code int, err error) error {
 	if err != nil {
-		return 2, nil
+		return berthFailed(err)
 	}
-	id, err := create(c, &f, rest)
-	if err != nil {
-		return 125, err
+	if code != 0 {
+		return &statusError{code: code}
 	}
-	if *detach {
-		if err := c.call("StartContainer", nil, id, noOpts()); err != nil {
-			c.call("RemoveContainer", nil, id, map[string]dbus.Variant{"force": dbus.MakeVariant(true)})
-			return 125, err
-		}
-		fmt.Println(id)
-		return 0, nil
-	}
-	return startAttached(c, id, f.interactive, f.tty, true)
+	return nil
 }
 
 // startAttached starts a container whose payload waits for our attach, so
 // no output is missed, and returns the container's exit code.
-func startAttached(c *client, id string, stdin, tty, removeOnFail bool) (int, error) {
-	if err := c.call("StartContainer", nil, id, map[string]dbus.Variant{"attach": dbus.MakeVariant(true)}); err != nil {
+func startAttached(cl *client, id string, stdin, tty, removeOnFail bool) (int, error) {
+	if err := cl.call("StartContainer", nil, id, map[string]dbus.Variant{"attach": dbus.MakeVariant(true)}); err != nil {
 		if removeOnFail {
-			c.call("RemoveContainer", nil, id, map[string]dbus.Variant{"force": dbus.MakeVariant(true)})
+			cl.call("RemoveContainer", nil, id, map[string]dbus.Variant{"force": dbus.MakeVariant(true)})
 		}
-		return 125, err
+		return 0, err
 	}
 	// WaitContainer keeps berthd from going idle while we run, and gives
 	// the exit code if the stream ends without one.
 	waited := make(chan int32, 1)
 	go func() {
 		// The same connection: godbus serves concurrent calls.
-		code, err := c.wait(id)
+		code, err := cl.wait(id)
 		if err != nil {
 			code = -1
 		}
 		waited <- code
 	}()
-	f, err := c.stream("AttachContainer", id, map[string]dbus.Variant{"stdin": dbus.MakeVariant(stdin)})
+	f, err := cl.stream("AttachContainer", id, map[string]dbus.Variant{"stdin": dbus.MakeVariant(stdin)})
 	if err != nil {
-		return 125, err
+		return 0, err
 	}
 	code, err := pump(f, stdin, tty)
 	if err != nil {
-		return 125, err
+		return 0, err
 	}
 	if code < 0 {
 		code = int(<-waited)
 	}
 	if code < 0 {
-		return 125, fmt.Errorf("container %s: the exit code was lost", id[:12])
+		return 0, fmt.Errorf("container %s: the exit code was lost", id[:12])
 	}
 	return code, nil
 }
 
-func cmdStart(c *client, args []string) (int, error) {
-	fs := newFlags("start", "[-a] [-i] CONTAINER")
-	attach := fs.Bool("a", false, "attach to the container's output and wait for it")
-	interactive := fs.Bool("i", false, "attach standard input")
-	rest, err := parse(fs, args)
-	if err != nil || len(rest) != 1 {
-		fs.Usage()
-		return 2, nil
+func startCommand(cl *client) *cobra.Command {
+	var attach, interactive bool
+	cmd := &cobra.Command{
+		Use:               "start [OPTIONS] CONTAINER",
+		Short:             "Start a created or exited container",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeContainers(cl, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach || interactive {
+				v, err := cl.inspect(args[0])
+				if err != nil {
+					return berthFailed(err)
+				}
+				return exitWith(startAttached(cl, v.ID, interactive, v.Config.TTY, false))
+			}
+			if err := cl.call("StartContainer", nil, args[0], noOpts()); err != nil {
+				return err
+			}
+			fmt.Println(args[0])
+			return nil
+		},
 	}
-	if *attach || *interactive {
-		var path dbus.ObjectPath
-		if err := c.call("GetContainer", []any{&path}, rest[0]); err != nil {
-			return 1, err
-		}
-		id, err := c.property(path, contract.ContainerInterface, "Id")
-		if err != nil {
-			return 1, err
-		}
-		tty := false
-		if v, err := c.inspect(rest[0]); err == nil {
-			tty = v.Config.TTY
-		}
-		return startAttached(c, id.Value().(string), *interactive, tty, false)
-	}
-	if err := c.call("StartContainer", nil, rest[0], noOpts()); err != nil {
-		return 1, err
-	}
-	fmt.Println(rest[0])
-	return 0, nil
+	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "Attach to the container's output and exit with its exit code")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "Attach standard input")
+	return cmd
 }
 
 type inspectView struct {
@@ -327,95 +335,106 @@ func (c *client) inspect(ref string) (*inspectView, error) {
 	return &v, json.Unmarshal([]byte(s), &v)
 }
 
-// each runs f for every container named, reporting each failure, like
+// each runs f for every container named, reporting each failure, as
 // docker does for stop, kill and rm.
-func each(refs []string, f func(ref string) error) (int, error) {
-	if len(refs) == 0 {
-		return 2, fmt.Errorf("no container given")
-	}
-	code := 0
+func each(refs []string, f func(ref string) error) error {
+	failed := false
 	for _, r := range refs {
 		if err := f(r); err != nil {
 			fmt.Fprintln(os.Stderr, "berthctl: "+r+": "+describe(err))
-			code = 1
+			failed = true
 			continue
 		}
 		fmt.Println(r)
 	}
-	return code, nil
+	if failed {
+		return &statusError{code: 1}
+	}
+	return nil
 }
 
-func timeoutOpts(t int) map[string]dbus.Variant {
+// timeoutOpts passes -t/--time when it was given.
+func timeoutOpts(cmd *cobra.Command, t int) map[string]dbus.Variant {
 	o := noOpts()
-	if t >= 0 {
+	if cmd.Flags().Changed("time") {
 		o["timeout"] = dbus.MakeVariant(int32(t))
 	}
 	return o
 }
 
-func cmdStop(c *client, args []string) (int, error) {
-	fs := newFlags("stop", "[-t SECONDS] CONTAINER...")
-	t := fs.Int("t", -1, "seconds to wait before SIGKILL (default: the container's stop timeout)")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return 2, nil
+// eachCommand is a verb applied to every container named.
+func eachCommand(cl *client, use, short string, running bool, f func(ref string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:               use,
+		Short:             short,
+		Args:              minArgs(1),
+		ValidArgsFunction: completeContainers(cl, running),
+		RunE:              func(cmd *cobra.Command, args []string) error { return each(args, f) },
 	}
-	return each(rest, func(r string) error { return c.call("StopContainer", nil, r, timeoutOpts(*t)) })
 }
 
-func cmdRestart(c *client, args []string) (int, error) {
-	fs := newFlags("restart", "[-t SECONDS] CONTAINER...")
-	t := fs.Int("t", -1, "seconds to wait before SIGKILL")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return 2, nil
-	}
-	return each(rest, func(r string) error { return c.call("RestartContainer", nil, r, timeoutOpts(*t)) })
+func stopCommand(cl *client) *cobra.Command {
+	var t int
+	var cmd *cobra.Command
+	cmd = eachCommand(cl, "stop [OPTIONS] CONTAINER...", "Stop containers (stop signal, then SIGKILL)", true,
+		func(r string) error { return cl.call("StopContainer", nil, r, timeoutOpts(cmd, t)) })
+	cmd.Flags().IntVarP(&t, "time", "t", 0, "Seconds to wait before SIGKILL (default: the container's stop timeout)")
+	return cmd
 }
 
-func cmdKill(c *client, args []string) (int, error) {
-	fs := newFlags("kill", "[-s SIGNAL] CONTAINER...")
-	sig := fs.String("s", "KILL", "signal name or number")
-	fs.StringVar(sig, "signal", "KILL", "same as -s")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return 2, nil
-	}
-	return each(rest, func(r string) error { return c.call("KillContainer", nil, r, *sig, noOpts()) })
+func restartCommand(cl *client) *cobra.Command {
+	var t int
+	var cmd *cobra.Command
+	cmd = eachCommand(cl, "restart [OPTIONS] CONTAINER...", "Restart containers", false,
+		func(r string) error { return cl.call("RestartContainer", nil, r, timeoutOpts(cmd, t)) })
+	cmd.Flags().IntVarP(&t, "time", "t", 0, "Seconds to wait before SIGKILL (default: the container's stop timeout)")
+	return cmd
 }
 
-func cmdPause(c *client, args []string) (int, error) {
-	return each(args, func(r string) error { return c.call("PauseContainer", nil, r) })
+func killCommand(cl *client) *cobra.Command {
+	sig := "KILL"
+	cmd := eachCommand(cl, "kill [OPTIONS] CONTAINER...", "Send a signal to containers", true,
+		func(r string) error { return cl.call("KillContainer", nil, r, sig, noOpts()) })
+	cmd.Flags().StringVarP(&sig, "signal", "s", "KILL", "Signal name or number")
+	return cmd
 }
 
-func cmdUnpause(c *client, args []string) (int, error) {
-	return each(args, func(r string) error { return c.call("UnpauseContainer", nil, r) })
+func pauseCommand(cl *client) *cobra.Command {
+	return eachCommand(cl, "pause CONTAINER...", "Freeze containers", true,
+		func(r string) error { return cl.call("PauseContainer", nil, r) })
 }
 
-func cmdRm(c *client, args []string) (int, error) {
-	fs := newFlags("rm", "[-f] CONTAINER...")
-	force := fs.Bool("f", false, "stop running containers with SIGKILL first")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return 2, nil
-	}
-	return each(rest, func(r string) error {
-		return c.call("RemoveContainer", nil, r, map[string]dbus.Variant{"force": dbus.MakeVariant(*force)})
+func unpauseCommand(cl *client) *cobra.Command {
+	return eachCommand(cl, "unpause CONTAINER...", "Thaw containers", true,
+		func(r string) error { return cl.call("UnpauseContainer", nil, r) })
+}
+
+func rmCommand(cl *client) *cobra.Command {
+	var force bool
+	cmd := eachCommand(cl, "rm [OPTIONS] CONTAINER...", "Remove containers", false, func(r string) error {
+		return cl.call("RemoveContainer", nil, r, map[string]dbus.Variant{"force": dbus.MakeVariant(force)})
 	})
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Stop running containers with SIGKILL first")
+	return cmd
 }
 
-func cmdWait(c *client, args []string) (int, error) {
-	if len(args) == 0 {
-		return 2, fmt.Errorf("no container given")
+func waitCommand(cl *client) *cobra.Command {
+	return &cobra.Command{
+		Use:               "wait CONTAINER...",
+		Short:             "Wait for containers to exit and print their exit codes",
+		Args:              minArgs(1),
+		ValidArgsFunction: completeContainers(cl, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, r := range args {
+				code, err := cl.wait(r)
+				if err != nil {
+					return err
+				}
+				fmt.Println(code)
+			}
+			return nil
+		},
 	}
-	for _, r := range args {
-		code, err := c.wait(r)
-		if err != nil {
-			return 1, err
-		}
-		fmt.Println(code)
-	}
-	return 0, nil
 }
 
 // wait calls WaitContainer again whenever the bus gives up on a long call
@@ -432,224 +451,224 @@ func (c *client) wait(ref string) (int32, error) {
 	}
 }
 
-func cmdInspect(c *client, args []string) (int, error) {
-	return inspectAll(c, "InspectContainer", "container", args)
+func inspectCommand(cl *client) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:               "inspect [OPTIONS] CONTAINER...",
+		Short:             "Show containers as JSON, or through a Go template",
+		Args:              minArgs(1),
+		ValidArgsFunction: completeContainers(cl, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return inspectAll(cl, "InspectContainer", format, args)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "Format each object with a Go template, as docker (e.g. '{{.State.Status}}')")
+	return cmd
 }
 
-// inspectAll prints the JSON of each ref as one array, as docker inspect.
-func inspectAll(c *client, method, what string, refs []string) (int, error) {
-	if len(refs) == 0 {
-		return 2, fmt.Errorf("no %s given", what)
+// inspectAll prints the JSON of each ref as one array, as docker inspect,
+// or each through the template format. A ref that fails is reported and
+// the others are still printed; the exit code is then 1.
+func inspectAll(cl *client, method, format string, refs []string) error {
+	var tmpl *formatTemplate
+	if format != "" {
+		var err error
+		if tmpl, err = parseTemplate(format); err != nil {
+			return usagef("--format: %w", err)
+		}
 	}
-	var all []json.RawMessage
+	all := []json.RawMessage{}
+	failed := false
 	for _, r := range refs {
 		var s string
-		if err := c.call(method, []any{&s}, r); err != nil {
-			return 1, err
+		if err := cl.call(method, []any{&s}, r); err != nil {
+			fmt.Fprintln(os.Stderr, "berthctl: "+describe(err))
+			failed = true
+			continue
 		}
-		all = append(all, json.RawMessage(s))
-	}
-	b, _ := json.MarshalIndent(all, "", "  ")
-	fmt.Println(string(b))
-	return 0, nil
-}
-
-func cmdExec(c *client, args []string) (int, error) {
-	fs := newFlags("exec", "[-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND [ARG...]")
-	interactive := fs.Bool("i", false, "keep standard input open")
-	tty := fs.Bool("t", false, "allocate a pseudo-terminal")
-	var env multi
-	fs.Var(&env, "e", "environment variable K=V (repeatable)")
-	workdir := fs.String("w", "", "working directory")
-	user := fs.String("u", "", "user[:group]")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return 2, nil
-	}
-	if len(rest) < 2 {
-		fs.Usage()
-		return 2, nil
-	}
-	o := map[string]dbus.Variant{"tty": dbus.MakeVariant(*tty), "stdin": dbus.MakeVariant(*interactive)}
-	if len(env) > 0 {
-		o["env"] = dbus.MakeVariant([]string(env))
-	}
-	if *workdir != "" {
-		o["workdir"] = dbus.MakeVariant(*workdir)
-	}
-	if *user != "" {
-		o["user"] = dbus.MakeVariant(*user)
-	}
-	f, err := c.stream("ExecContainer", rest[0], rest[1:], o)
-	if err != nil {
-		return 126, err
-	}
-	code, err := pump(f, *interactive, *tty)
-	if err != nil {
-		return 126, err
-	}
-	if code < 0 {
-		return 126, fmt.Errorf("the exec stream ended without an exit code")
-	}
-	return code, nil
-}
-
-func cmdAttach(c *client, args []string) (int, error) {
-	fs := newFlags("attach", "[--no-stdin] CONTAINER")
-	noStdin := fs.Bool("no-stdin", false, "do not attach standard input")
-	rest, err := parse(fs, args)
-	if err != nil || len(rest) != 1 {
-		return 2, nil
-	}
-	v, err := c.inspect(rest[0])
-	if err != nil {
-		return 1, err
-	}
-	f, err := c.stream("AttachContainer", rest[0], map[string]dbus.Variant{"stdin": dbus.MakeVariant(!*noStdin)})
-	if err != nil {
-		return 1, err
-	}
-	code, err := pump(f, !*noStdin, v.Config.TTY)
-	if code < 0 {
-		code = 0
-	}
-	return code, err
-}
-
-func cmdLogs(c *client, args []string) (int, error) {
-	fs := newFlags("logs", "[-f] [--tail N] CONTAINER")
-	follow := fs.Bool("f", false, "follow new output")
-	fs.BoolVar(follow, "follow", false, "same as -f")
-	tail := fs.Int("tail", 0, "show only the last N lines")
-	rest, err := parse(fs, args)
-	if err != nil || len(rest) != 1 {
-		fs.Usage()
-		return 2, nil
-	}
-	f, err := c.stream("GetContainerLogs", rest[0], map[string]dbus.Variant{
-		"follow": dbus.MakeVariant(*follow), "tail": dbus.MakeVariant(int32(*tail))})
-	if err != nil {
-		return 1, err
-	}
-	_, err = pump(f, false, true)
-	return 0, err
-}
-
-func ago(us uint64) time.Duration {
-	return time.Since(time.UnixMicro(int64(us))).Round(time.Second)
-}
-
-// human is docker's wording of an age ("2 minutes", "About an hour").
-func human(d time.Duration) string { return units.HumanDuration(d) }
-
-func status(e entry) string {
-	switch e.State {
-	case "running":
-		return "Up " + human(ago(e.StartedAt))
-	case "paused":
-		return "Up " + human(ago(e.StartedAt)) + " (Paused)"
-	case "exited":
-		return fmt.Sprintf("Exited (%d) %s ago", e.ExitCode, human(ago(e.FinishedAt)))
-	case "created":
-		return "Created"
-	}
-	return strings.ToUpper(e.State[:1]) + e.State[1:]
-}
-
-func cmdPs(c *client, args []string) (int, error) {
-	fs := newFlags("ps", "[-a] [--format table|json]")
-	all := fs.Bool("a", false, "show all containers, not only running ones")
-	fs.BoolVar(all, "all", false, "same as -a")
-	format := fs.String("format", "table", "table or json")
-	quiet := fs.Bool("q", false, "print ids only")
-	if _, err := parse(fs, args); err != nil {
-		return 2, nil
-	}
-	list, err := c.list(*all)
-	if err != nil {
-		return 1, err
-	}
-	switch {
-	case *quiet:
-		for _, e := range list {
-			fmt.Println(e.ID[:12])
+		if tmpl == nil {
+			all = append(all, json.RawMessage(s))
+			continue
 		}
-	case *format == "json":
-		type row struct {
-			ID, Name, Image, State, Status, Unit string
-			Command                              []string
-			ExitCode                             int32
-			CreatedAt                            time.Time
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return err
 		}
-		rows := []row{}
-		for _, e := range list {
-			var cmd []string
-			json.Unmarshal([]byte(e.Command), &cmd)
-			rows = append(rows, row{ID: e.ID, Name: e.Name, Image: e.Image, State: e.State, Status: status(e),
-				Unit: "berth-" + e.ID + ".scope", Command: cmd, ExitCode: e.ExitCode, CreatedAt: time.UnixMicro(int64(e.CreatedAt)).UTC()})
-		}
-		b, _ := json.MarshalIndent(rows, "", "  ")
-		fmt.Println(string(b))
-	case *format == "table":
-		tw := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
-		fmt.Fprintln(tw, "CONTAINER ID\tNAME\tIMAGE\tCOMMAND\tCREATED\tSTATUS")
-		for _, e := range list {
-			var cmd []string
-			json.Unmarshal([]byte(e.Command), &cmd)
-			cs := strings.Join(cmd, " ")
-			if len(cs) > 20 {
-				cs = cs[:19] + "…"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%q\t%s ago\t%s\n", e.ID[:12], e.Name, e.Image, cs, human(ago(e.CreatedAt)), status(e))
-		}
-		tw.Flush()
-	default:
-		return 2, fmt.Errorf("--format %q: want table or json", *format)
-	}
-	return 0, nil
-}
-
-func cmdStatus(c *client, args []string) (int, error) {
-	get := func(name string) any {
-		v, err := c.property(contract.ManagerPath, contract.ManagerInterface, name)
+		out, err := tmpl.execute(v)
 		if err != nil {
-			return nil
+			return fmt.Errorf("--format: %w", err)
 		}
-		return v.Value()
+		fmt.Println(out)
 	}
-	list, err := c.list(true)
-	if err != nil {
-		return 1, err
+	if tmpl == nil {
+		b, _ := json.MarshalIndent(all, "", "  ")
+		fmt.Println(string(b))
 	}
-	counts := map[string]int{}
-	for _, e := range list {
-		counts[e.State]++
+	if failed {
+		return &statusError{code: 1}
 	}
-	fmt.Printf("Version:         %v\n", get("Version"))
-	fmt.Printf("Config digest:   %v\n", get("ConfigDigest"))
-	fmt.Printf("Default runtime: %v\n", get("DefaultRuntime"))
-	if rts, ok := get("Runtimes").([]string); ok {
-		fmt.Printf("Runtimes:        %s\n", strings.Join(rts, ", "))
-	}
-	fmt.Printf("Containers:      %d (running %d, paused %d, created %d, exited %d)\n",
-		len(list), counts["running"], counts["paused"], counts["created"], counts["exited"])
-	return 0, nil
+	return nil
 }
 
-func cmdReload(c *client, args []string) (int, error) {
-	fs := newFlags("reload", "")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return 2, nil
+func execCommand(cl *client) *cobra.Command {
+	var interactive, tty bool
+	var env, envFile []string
+	var workdir, user string
+	cmd := &cobra.Command{
+		Use:               "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+		Short:             "Run a command in a running container",
+		Long:              "Run a command in a running container. berthctl exec exits with the command's exit code; 125 when berth failed, 126 when the command cannot be run, 127 when it does not exist.",
+		Args:              minArgs(2),
+		ValidArgsFunction: completeContainers(cl, true),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := environment(env, envFile, os.LookupEnv)
+			if err != nil {
+				return usagef("%w", err)
+			}
+			o := map[string]dbus.Variant{"tty": dbus.MakeVariant(tty), "stdin": dbus.MakeVariant(interactive)}
+			if len(e) > 0 {
+				o["env"] = dbus.MakeVariant(e)
+			}
+			if workdir != "" {
+				o["workdir"] = dbus.MakeVariant(workdir)
+			}
+			if user != "" {
+				o["user"] = dbus.MakeVariant(user)
+			}
+			if tty {
+				if size, ok := consoleSize(); ok {
+					o["console_size"] = dbus.MakeVariant(size)
+				}
+			}
+			f, err := cl.stream("ExecContainer", args[0], args[1:], o)
+			if err != nil {
+				return berthFailed(err)
+			}
+			code, err := pump(f, interactive, tty)
+			if err == nil && code < 0 {
+				err = fmt.Errorf("the exec stream ended without an exit code")
+			}
+			return exitWith(code, err)
+		},
 	}
-	if len(rest) > 0 {
-		return 2, fmt.Errorf("takes no arguments")
+	fs := cmd.Flags()
+	fs.SetInterspersed(false)
+	fs.BoolVarP(&interactive, "interactive", "i", false, "Keep standard input open")
+	fs.BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-terminal")
+	fs.StringArrayVarP(&env, "env", "e", nil, "Set an environment variable NAME=value, or NAME to pass berthctl's own value (repeatable)")
+	fs.StringArrayVar(&envFile, "env-file", nil, "Read environment variables from a file (docker's format; repeatable)")
+	fs.StringVarP(&workdir, "workdir", "w", "", "Working directory")
+	fs.StringVarP(&user, "user", "u", "", "User to run as: name|uid[:group|gid]")
+	return cmd
+}
+
+func attachCommand(cl *client) *cobra.Command {
+	var noStdin bool
+	cmd := &cobra.Command{
+		Use:               "attach [OPTIONS] CONTAINER",
+		Short:             "Attach to a running container's output and input",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeContainers(cl, true),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := cl.inspect(args[0])
+			if err != nil {
+				return err
+			}
+			f, err := cl.stream("AttachContainer", args[0], map[string]dbus.Variant{"stdin": dbus.MakeVariant(!noStdin)})
+			if err != nil {
+				return err
+			}
+			code, err := pump(f, !noStdin, v.Config.TTY)
+			if code < 0 {
+				code = 0
+			}
+			return exitWith(code, err)
+		},
 	}
-	var digest string
-	if err := c.call("Reload", []any{&digest}, map[string]dbus.Variant{}); err != nil {
-		fmt.Fprintln(os.Stderr, "berthctl reload: "+describe(err)+" (the configuration in force is unchanged)")
-		return 1, nil
+	cmd.Flags().BoolVar(&noStdin, "no-stdin", false, "Do not attach standard input")
+	return cmd
+}
+
+func logsCommand(cl *client) *cobra.Command {
+	var lf logsFlags
+	cmd := &cobra.Command{
+		Use:   "logs [OPTIONS] CONTAINER",
+		Short: "Show a container's output from the journal",
+		Long: "Show a container's output from the journal.\n\n" +
+			"--since and --until take docker's forms: RFC 3339 (2026-11-29T10:00:00Z, 2026-11-29T10:00:00.5+01:00), " +
+			"a date and time without a zone (local time: 2026-11-29T10:00:00, 2026-11-29), " +
+			"unix seconds (1764410400, 1764410400.5) or a duration before now (10m, 1h30m).",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeContainers(cl, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := lf.options(time.Now())
+			if err != nil {
+				return usagef("%w", err)
+			}
+			f, err := cl.stream("GetContainerLogs", args[0], o)
+			if err != nil {
+				return err
+			}
+			_, err = pump(f, false, true)
+			return err
+		},
 	}
-	fmt.Println(digest)
-	return 0, nil
+	fs := cmd.Flags()
+	fs.BoolVarP(&lf.follow, "follow", "f", false, "Follow new output until the container exits")
+	fs.StringVarP(&lf.tail, "tail", "n", "all", "Show only the last N lines")
+	fs.StringVar(&lf.since, "since", "", "Show output since a time or a duration ago (e.g. 2026-11-29T10:00:00Z, 1764410400, 10m)")
+	fs.StringVar(&lf.until, "until", "", "Show output before a time or a duration ago")
+	fs.BoolVarP(&lf.timestamps, "timestamps", "t", false, "Prefix each line with its time (RFC 3339, nanoseconds)")
+	return cmd
+}
+
+func statusCommand(cl *client) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the engine's version, configuration digest and counts",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			get := func(name string) any {
+				v, err := cl.property(contract.ManagerPath, contract.ManagerInterface, name)
+				if err != nil {
+					return nil
+				}
+				return v.Value()
+			}
+			list, err := cl.list(true)
+			if err != nil {
+				return err
+			}
+			counts := map[string]int{}
+			for _, e := range list {
+				counts[e.State]++
+			}
+			fmt.Printf("Version:         %v\n", get("Version"))
+			fmt.Printf("Config digest:   %v\n", get("ConfigDigest"))
+			fmt.Printf("Default runtime: %v\n", get("DefaultRuntime"))
+			if rts, ok := get("Runtimes").([]string); ok {
+				fmt.Printf("Runtimes:        %s\n", strings.Join(rts, ", "))
+			}
+			fmt.Printf("Containers:      %d (running %d, paused %d, created %d, exited %d)\n",
+				len(list), counts["running"], counts["paused"], counts["created"], counts["exited"])
+			return nil
+		},
+	}
+}
+
+func reloadCommand(cl *client) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reload",
+		Short: "Reload the configuration files (starts berthd if it is idle) and print the new digest",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var digest string
+			if err := cl.call("Reload", []any{&digest}, noOpts()); err != nil {
+				fmt.Fprintln(os.Stderr, "berthctl reload: "+describe(err)+" (the configuration in force is unchanged)")
+				return &statusError{code: 1}
+			}
+			fmt.Println(digest)
+			return nil
+		},
+	}
 }

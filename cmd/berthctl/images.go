@@ -9,28 +9,34 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
 type imageEntry = contract.ImageEntry
 
-// cmdImage dispatches "berthctl image SUBCOMMAND".
-func cmdImage(c *client, args []string) (int, error) {
-	subs := map[string]func(*client, []string) (int, error){
-		"ls": cmdImages, "list": cmdImages, "load": cmdLoad, "pull": cmdPull, "inspect": cmdImageInspect,
-		"tag": cmdTag, "rm": cmdRmi, "remove": cmdRmi, "prune": cmdImagePrune, "save": cmdSave,
+// imageCommands are the image verbs: "image SUBCOMMAND" and docker's
+// top-level shortcuts (images, pull, load, save, tag, rmi).
+func imageCommands(cl *client) []*cobra.Command {
+	image := &cobra.Command{
+		Use:   "image COMMAND",
+		Short: "Manage images",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	if len(args) == 0 || subs[args[0]] == nil {
-		fmt.Fprintln(os.Stderr, "Usage: berthctl image ls|pull|load|save|inspect|tag|rm|prune [OPTIONS]")
-		return 2, nil
-	}
-	return subs[args[0]](c, args[1:])
+	ls := imagesCommand(cl)
+	ls.Use, ls.Aliases = "ls [OPTIONS]", []string{"list"}
+	rm := rmiCommand(cl)
+	rm.Use, rm.Aliases = "rm [OPTIONS] IMAGE...", []string{"remove"}
+	image.AddCommand(ls, pullCommand(cl), loadCommand(cl), saveCommand(cl), imageInspectCommand(cl),
+		tagCommand(cl), rm, imagePruneCommand(cl))
+	return []*cobra.Command{image, imagesCommand(cl), pullCommand(cl), loadCommand(cl), saveCommand(cl),
+		tagCommand(cl), rmiCommand(cl)}
 }
 
 func splitTag(t string) (repo, tag string) {
@@ -40,58 +46,118 @@ func splitTag(t string) (repo, tag string) {
 	return t, "<none>"
 }
 
-func cmdImages(c *client, args []string) (int, error) {
-	fs := newFlags("images", "[-q] [--format table|json]")
-	quiet := fs.Bool("q", false, "print ids only")
-	format := fs.String("format", "table", "table or json")
-	if _, err := parse(fs, args); err != nil {
-		return 2, nil
+const imagesDefaultTable = `table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}`
+
+var imageHeaders = map[string]string{
+	"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+	"Size": "SIZE", "Architecture": "ARCHITECTURE",
+}
+
+// imageRow is one repository:tag of an image as images templates see it.
+type imageRow struct {
+	e         imageEntry
+	repo, tag string
+	noTrunc   bool
+}
+
+func (r imageRow) Repository() string { return r.repo }
+func (r imageRow) Tag() string        { return r.tag }
+func (r imageRow) ID() string {
+	if r.noTrunc {
+		return r.e.ID
 	}
-	var list []imageEntry
-	if err := c.call("ListImages", []any{&list}, noOpts()); err != nil {
-		return 1, err
+	return shortImageID(r.e.ID)
+}
+func (r imageRow) CreatedSince() string {
+	if r.e.Created == 0 {
+		return "N/A"
 	}
-	short := func(id string) string { return strings.TrimPrefix(id, "sha256:")[:12] }
-	switch {
-	case *quiet:
-		for _, e := range list {
-			fmt.Println(short(e.ID))
-		}
-	case *format == "json":
-		type row struct {
-			ID, Architecture string
-			RepoTags         []string
-			Created          time.Time
-			Size             uint64
-		}
-		rows := []row{}
-		for _, e := range list {
-			rows = append(rows, row{ID: e.ID, Architecture: e.Architecture, RepoTags: e.RepoTags, Created: time.UnixMicro(int64(e.Created)).UTC(), Size: e.Size})
-		}
-		b, _ := json.MarshalIndent(rows, "", "  ")
-		fmt.Println(string(b))
-	case *format == "table":
-		tw := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
-		fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-		for _, e := range list {
-			created := "N/A"
-			if e.Created > 0 {
-				created = human(ago(e.Created)) + " ago"
+	return human(ago(r.e.Created)) + " ago"
+}
+func (r imageRow) CreatedAt() string {
+	return time.UnixMicro(int64(r.e.Created)).Format("2006-01-02 15:04:05 -0700 MST")
+}
+func (r imageRow) Size() string         { return units.HumanSizeWithPrecision(float64(r.e.Size), 3) }
+func (r imageRow) Architecture() string { return r.e.Architecture }
+
+// MarshalJSON gives {{json .}} docker's shape.
+func (r imageRow) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"Repository": r.repo, "Tag": r.tag, "ID": r.ID(), "CreatedSince": r.CreatedSince(),
+		"CreatedAt": r.CreatedAt(), "Size": r.Size(), "Architecture": r.e.Architecture})
+}
+
+func shortImageID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	return id[:min(12, len(id))]
+}
+
+func imagesCommand(cl *client) *cobra.Command {
+	var quiet, noTrunc bool
+	var format string
+	cmd := &cobra.Command{
+		Use:   "images [OPTIONS]",
+		Short: "List images",
+		Long: "List images.\n\n--format takes a Go template with docker's fields (.Repository .Tag .ID .CreatedSince .CreatedAt .Size) " +
+			"and functions; a \"table\" prefix prints aligned columns with a header. --format json prints a JSON array.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var tmpl *formatTemplate
+			if format == "" || format == "table" {
+				format = imagesDefaultTable
 			}
-			tags := e.RepoTags
-			if len(tags) == 0 {
-				tags = []string{"<none>:<none>"}
+			if format != "json" && !quiet {
+				var err error
+				if tmpl, err = parseTemplate(format); err != nil {
+					return usagef("--format: %w", err)
+				}
 			}
-			for _, t := range tags {
-				repo, tag := splitTag(t)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, short(e.ID), created, units.HumanSizeWithPrecision(float64(e.Size), 3))
+			var list []imageEntry
+			if err := cl.call("ListImages", []any{&list}, noOpts()); err != nil {
+				return err
 			}
-		}
-		tw.Flush()
-	default:
-		return 2, fmt.Errorf("--format %q: want table or json", *format)
+			switch {
+			case quiet:
+				for _, e := range list {
+					if noTrunc {
+						fmt.Println(e.ID)
+					} else {
+						fmt.Println(shortImageID(e.ID))
+					}
+				}
+			case format == "json":
+				type row struct {
+					ID, Architecture string
+					RepoTags         []string
+					Created          time.Time
+					Size             uint64
+				}
+				rows := []row{}
+				for _, e := range list {
+					rows = append(rows, row{ID: e.ID, Architecture: e.Architecture, RepoTags: e.RepoTags, Created: time.UnixMicro(int64(e.Created)).UTC(), Size: e.Size})
+				}
+				b, _ := json.MarshalIndent(rows, "", "  ")
+				fmt.Println(string(b))
+			default:
+				var rows []any
+				for _, e := range list {
+					tags := e.RepoTags
+					if len(tags) == 0 {
+						tags = []string{"<none>:<none>"}
+					}
+					for _, t := range tags {
+						repo, tag := splitTag(t)
+						rows = append(rows, imageRow{e: e, repo: repo, tag: tag, noTrunc: noTrunc})
+					}
+				}
+				return tmpl.write(os.Stdout, imageHeaders, rows)
+			}
+			return nil
+		},
 	}
-	return 0, nil
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Print ids only")
+	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "Do not truncate ids")
+	cmd.Flags().StringVar(&format, "format", "", "table (default), json, or a Go template (\"table ...\" for columns)")
+	return cmd
 }
 
 // progressReader reports how much of a file has been read, on a terminal.
@@ -117,175 +183,212 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func cmdLoad(c *client, args []string) (int, error) {
-	fs := newFlags("load", "[-i FILE|-] [-q]")
-	input := fs.String("i", "-", "archive to read (docker save or OCI layout, gzip or plain); - is standard input")
-	fs.StringVar(input, "input", "-", "same as -i")
-	quiet := fs.Bool("q", false, "no progress bar")
-	if _, err := parse(fs, args); err != nil {
-		return 2, nil
+func loadCommand(cl *client) *cobra.Command {
+	var input string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "load [OPTIONS]",
+		Short: "Load a docker save or OCI archive",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in := os.Stdin
+			if input == "-" && term.IsTerminal(int(os.Stdin.Fd())) {
+				return usagef("no archive: give -i FILE or pipe one to standard input")
+			}
+			if input != "-" {
+				f, err := os.Open(input)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			var src io.Reader = in
+			if st, err := in.Stat(); err == nil && st.Mode().IsRegular() && !quiet && term.IsTerminal(int(os.Stderr.Fd())) {
+				src = &progressReader{r: in, size: st.Size()}
+			}
+			// berthd reads the archive from a pipe that we fill.
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			copyErr := make(chan error, 1)
+			go func() {
+				_, err := io.Copy(pw, src)
+				pw.Close()
+				copyErr <- err
+			}()
+			var loaded []contract.LoadedImage
+			err = cl.call("LoadImage", []any{&loaded}, dbus.UnixFD(pr.Fd()), noOpts())
+			pr.Close()
+			if err != nil {
+				return err
+			}
+			if err := <-copyErr; err != nil {
+				return fmt.Errorf("read %s: %w", input, err)
+			}
+			for _, l := range loaded {
+				if len(l.Tags) == 0 {
+					fmt.Println("Loaded image ID:", l.ID)
+				}
+				for _, t := range l.Tags {
+					fmt.Println("Loaded image:", t)
+				}
+			}
+			return nil
+		},
 	}
-	in := os.Stdin
-	if *input == "-" && term.IsTerminal(int(os.Stdin.Fd())) {
-		return 2, fmt.Errorf("no archive: give -i FILE or pipe one to standard input")
-	}
-	if *input != "-" {
-		f, err := os.Open(*input)
-		if err != nil {
-			return 1, err
-		}
-		defer f.Close()
-		in = f
-	}
-	var src io.Reader = in
-	if st, err := in.Stat(); err == nil && st.Mode().IsRegular() && !*quiet && term.IsTerminal(int(os.Stderr.Fd())) {
-		src = &progressReader{r: in, size: st.Size()}
-	}
-	// berthd reads the archive from a pipe that we fill.
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return 1, err
-	}
-	copyErr := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(pw, src)
-		pw.Close()
-		copyErr <- err
-	}()
-	var loaded []contract.LoadedImage
-	err = c.call("LoadImage", []any{&loaded}, dbus.UnixFD(pr.Fd()), noOpts())
-	pr.Close()
-	if err != nil {
-		return 1, err
-	}
-	if err := <-copyErr; err != nil {
-		return 1, fmt.Errorf("read %s: %w", *input, err)
-	}
-	for _, l := range loaded {
-		if len(l.Tags) == 0 {
-			fmt.Println("Loaded image ID:", l.ID)
-		}
-		for _, t := range l.Tags {
-			fmt.Println("Loaded image:", t)
-		}
-	}
-	return 0, nil
+	cmd.Flags().StringVarP(&input, "input", "i", "-", "Archive to read (docker save or OCI layout, gzip or plain); - is standard input")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "No progress bar")
+	return cmd
 }
 
-func cmdImageInspect(c *client, args []string) (int, error) {
-	return inspectAll(c, "InspectImage", "image", args)
+func imageInspectCommand(cl *client) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:               "inspect [OPTIONS] IMAGE...",
+		Short:             "Show images as JSON, or through a Go template",
+		Args:              minArgs(1),
+		ValidArgsFunction: completeImages(cl),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return inspectAll(cl, "InspectImage", format, args)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "Format each object with a Go template, as docker")
+	return cmd
 }
 
-func cmdTag(c *client, args []string) (int, error) {
-	if len(args) != 2 {
-		fmt.Fprintln(os.Stderr, "Usage: berthctl tag SOURCE TARGET")
-		return 2, nil
+func tagCommand(cl *client) *cobra.Command {
+	return &cobra.Command{
+		Use:               "tag SOURCE TARGET",
+		Short:             "Give an image another name",
+		Args:              exactArgs(2),
+		ValidArgsFunction: completeImages(cl),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cl.call("TagImage", nil, args[0], args[1])
+		},
 	}
-	return 0, c.call("TagImage", nil, args[0], args[1])
 }
 
-func cmdRmi(c *client, args []string) (int, error) {
-	fs := newFlags("rmi", "[-f] IMAGE...")
-	force := fs.Bool("f", false, "remove even if a container uses it")
-	fs.BoolVar(force, "force", false, "same as -f")
-	rest, err := parse(fs, args)
-	if err != nil || len(rest) == 0 {
-		fs.Usage()
-		return 2, nil
+func rmiCommand(cl *client) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:               "rmi [OPTIONS] IMAGE...",
+		Short:             "Remove images",
+		Args:              minArgs(1),
+		ValidArgsFunction: completeImages(cl),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			failed := false
+			for _, r := range args {
+				var untagged []string
+				var deleted string
+				if err := cl.call("RemoveImage", []any{&untagged, &deleted}, r, map[string]dbus.Variant{"force": dbus.MakeVariant(force)}); err != nil {
+					fmt.Fprintln(os.Stderr, "berthctl rmi: "+describe(err))
+					failed = true
+					continue
+				}
+				for _, u := range untagged {
+					fmt.Println("Untagged:", u)
+				}
+				if deleted != "" {
+					fmt.Println("Deleted:", deleted)
+				}
+			}
+			if failed {
+				return &statusError{code: 1}
+			}
+			return nil
+		},
 	}
-	code := 0
-	for _, r := range rest {
-		var untagged []string
-		var deleted string
-		if err := c.call("RemoveImage", []any{&untagged, &deleted}, r, map[string]dbus.Variant{"force": dbus.MakeVariant(*force)}); err != nil {
-			fmt.Fprintln(os.Stderr, "berthctl rmi: "+describe(err))
-			code = 1
-			continue
-		}
-		for _, u := range untagged {
-			fmt.Println("Untagged:", u)
-		}
-		if deleted != "" {
-			fmt.Println("Deleted:", deleted)
-		}
-	}
-	return code, nil
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Remove even if a container uses it")
+	return cmd
 }
 
-func cmdImagePrune(c *client, args []string) (int, error) {
-	var blobs, layers uint32
-	var bytes uint64
-	if err := c.call("PruneImages", []any{&blobs, &layers, &bytes}, noOpts()); err != nil {
-		return 1, err
+func imagePruneCommand(cl *client) *cobra.Command {
+	return &cobra.Command{
+		Use:   "prune",
+		Short: "Remove blobs and unpacked layers no image uses",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var blobs, layers uint32
+			var bytes uint64
+			if err := cl.call("PruneImages", []any{&blobs, &layers, &bytes}, noOpts()); err != nil {
+				return err
+			}
+			fmt.Printf("Removed %d blobs and %d unpacked layers; reclaimed %s\n", blobs, layers, units.HumanSize(float64(bytes)))
+			return nil
+		},
 	}
-	fmt.Printf("Removed %d blobs and %d unpacked layers; reclaimed %s\n", blobs, layers, units.HumanSize(float64(bytes)))
-	return 0, nil
 }
 
-func cmdSave(c *client, args []string) (int, error) {
-	fs := newFlags("save", "[-o FILE] IMAGE...")
-	output := fs.String("o", "", "write to this file (default: standard output, if not a terminal)")
-	fs.StringVar(output, "output", "", "same as -o")
-	rest, err := parse(fs, args)
-	if err != nil || len(rest) == 0 {
-		fs.Usage()
-		return 2, nil
+func saveCommand(cl *client) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:               "save [OPTIONS] IMAGE...",
+		Short:             "Write images to an archive (docker and OCI)",
+		Args:              minArgs(1),
+		ValidArgsFunction: completeImages(cl),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := os.Stdout
+			if output != "" {
+				f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp*")
+				if err != nil {
+					return err
+				}
+				defer os.Remove(f.Name())
+				defer f.Close()
+				out = f
+			} else if term.IsTerminal(int(os.Stdout.Fd())) {
+				return usagef("refusing to write an archive to a terminal: use -o FILE or a redirect")
+			}
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			copied := make(chan error, 1)
+			go func() {
+				_, err := io.Copy(out, pr)
+				pr.Close()
+				copied <- err
+			}()
+			err = cl.call("SaveImage", nil, args, dbus.UnixFD(pw.Fd()), noOpts())
+			pw.Close()
+			if cerr := <-copied; err == nil && cerr != nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			if output != "" {
+				if err := out.Sync(); err != nil {
+					return err
+				}
+				return os.Rename(out.Name(), output)
+			}
+			return nil
+		},
 	}
-	out := os.Stdout
-	if *output != "" {
-		f, err := os.CreateTemp(filepath.Dir(*output), "."+filepath.Base(*output)+".tmp*")
-		if err != nil {
-			return 1, err
-		}
-		defer os.Remove(f.Name())
-		defer f.Close()
-		out = f
-	} else if term.IsTerminal(int(os.Stdout.Fd())) {
-		return 2, fmt.Errorf("refusing to write an archive to a terminal: use -o FILE or a redirect")
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return 1, err
-	}
-	copied := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(out, pr)
-		pr.Close()
-		copied <- err
-	}()
-	err = c.call("SaveImage", nil, rest, dbus.UnixFD(pw.Fd()), noOpts())
-	pw.Close()
-	if cerr := <-copied; err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return 1, err
-	}
-	if *output != "" {
-		if err := out.Sync(); err != nil {
-			return 1, err
-		}
-		if err := os.Rename(out.Name(), *output); err != nil {
-			return 1, err
-		}
-	}
-	return 0, nil
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Write to this file (default: standard output, if not a terminal)")
+	return cmd
 }
 
-func cmdPull(c *client, args []string) (int, error) {
-	fs := newFlags("pull", "[-q] IMAGE")
-	quiet := fs.Bool("q", false, "no progress bar")
-	rest, err := parse(fs, args)
-	if err != nil || len(rest) != 1 {
-		fs.Usage()
-		return 2, nil
+func pullCommand(cl *client) *cobra.Command {
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "pull [OPTIONS] IMAGE",
+		Short: "Pull an image from a registry",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := pull(cl, args[0], !quiet && term.IsTerminal(int(os.Stderr.Fd())))
+			if err != nil {
+				return err
+			}
+			fmt.Println(name)
+			return nil
+		},
 	}
-	name, err := pull(c, rest[0], !*quiet && term.IsTerminal(int(os.Stderr.Fd())))
-	if err != nil {
-		return 1, err
-	}
-	fmt.Println(name)
-	return 0, nil
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "No progress bar")
+	return cmd
 }
 
 // pull pulls ref, drawing progress on stderr if asked, and returns the

@@ -1,109 +1,192 @@
-// Command berthctl controls berthd over D-Bus, in the style of machinectl.
+// Command berthctl controls berthd over the system bus with docker's
+// grammar: every verb is a cobra command with pflag flags, so --help,
+// shell completion and the man pages come from the same definitions.
 package main
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/berthd/berth/dbusapi/contract"
+	"github.com/berthd/berth/errs"
 	"github.com/containerd/errdefs"
+	"github.com/spf13/cobra"
 )
 
-type command struct {
-	name, args, help string
-	run              func(c *client, args []string) (int, error)
-}
+// Version is set at build time (-X main.Version=...).
+var Version = "dev"
 
-var commands []command
-
-func init() {
-	commands = []command{
-		{"run", "[OPTIONS] IMAGE|--rootfs DIR [COMMAND [ARG...]]", "Create and start a container, attached unless -d", cmdRun},
-		{"create", "[OPTIONS] IMAGE|--rootfs DIR [COMMAND [ARG...]]", "Create a container", cmdCreate},
-		{"start", "[-a] [-i] CONTAINER", "Start a created or exited container", cmdStart},
-		{"stop", "[-t SECONDS] CONTAINER...", "Stop containers (stop signal, then SIGKILL)", cmdStop},
-		{"restart", "[-t SECONDS] CONTAINER...", "Restart containers", cmdRestart},
-		{"kill", "[-s SIGNAL] CONTAINER...", "Send a signal to containers", cmdKill},
-		{"pause", "CONTAINER...", "Freeze containers", cmdPause},
-		{"unpause", "CONTAINER...", "Thaw containers", cmdUnpause},
-		{"exec", "[-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND [ARG...]", "Run a command in a running container", cmdExec},
-		{"rm", "[-f] CONTAINER...", "Remove containers", cmdRm},
-		{"ps", "[-a] [--format table|json]", "List containers", cmdPs},
-		{"inspect", "CONTAINER...", "Show containers as JSON", cmdInspect},
-		{"logs", "[-f] [--tail N] CONTAINER", "Show a container's output from the journal", cmdLogs},
-		{"wait", "CONTAINER...", "Wait for containers to exit and print their exit codes", cmdWait},
-		{"attach", "[--no-stdin] CONTAINER", "Attach to a running container's output and input", cmdAttach},
-		{"status", "", "Show the engine's version, configuration digest and counts", cmdStatus},
-		{"images", "[-q] [--format table|json]", "List images", cmdImages},
-		{"image", "ls|load|inspect|tag|rm|prune ...", "Manage images", cmdImage},
-		{"pull", "[-q] IMAGE", "Pull an image from a registry", cmdPull},
-		{"load", "[-i FILE|-]", "Load a docker save or OCI archive", cmdLoad},
-		{"save", "[-o FILE] IMAGE...", "Write images to an archive (docker and OCI)", cmdSave},
-		{"tag", "SOURCE TARGET", "Give an image another name", cmdTag},
-		{"rmi", "[-f] IMAGE...", "Remove images", cmdRmi},
-		{"reload", "", "Reload the configuration files (starts berthd if it is idle) and print the new digest", cmdReload},
-	}
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "Usage: berthctl COMMAND [OPTIONS]\n\nCommands:")
-	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  %-9s %s\n", c.name, c.help)
-	}
-	fmt.Fprintln(os.Stderr, "\nRun 'berthctl COMMAND --help' for a command's options.")
-}
+// Exit codes of berthctl's own failures, as docker's: 125 when berth
+// failed (or the command line was wrong), 126 when the payload's command
+// cannot be run, 127 when it does not exist.
+const (
+	exitBerth         = 125
+	exitNotExecutable = 126
+	exitNotFound      = 127
+)
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
-		return
-	}
-	name := os.Args[1]
-	for _, c := range commands {
-		if c.name != name {
-			continue
-		}
-		cl := &client{}
-		code, err := c.run(cl, os.Args[2:])
-		cl.close()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "berthctl "+name+": "+describe(err))
-			if code == 0 {
-				code = 1
-			}
-		}
-		os.Exit(code)
-	}
-	fmt.Fprintf(os.Stderr, "berthctl: unknown command %q\n", name)
-	usage()
-	os.Exit(2)
+	os.Exit(execute(os.Args[1:]))
 }
 
-// describe turns errors from the bus into one line a user can act on.
+// execute runs berthctl with args and returns the process's exit code,
+// having printed any error.
+func execute(args []string) int {
+	cl := &client{}
+	defer cl.close()
+	root := newRoot(cl)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return 0
+	}
+	var st *statusError
+	if errors.As(err, &st) && st.err == nil {
+		return st.code // already reported
+	}
+	name := "berthctl"
+	if cmd != nil && cmd != root {
+		name = cmd.CommandPath()
+	}
+	var ue *usageError
+	if errors.As(err, &ue) || cmd == nil || cmd == root {
+		// Unknown command, bad flag, wrong number of arguments.
+		fmt.Fprintf(os.Stderr, "%s: %s\nSee '%s --help'.\n", name, err, name)
+		return exitBerth
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s\n", name, describe(err))
+	if errors.As(err, &st) {
+		return st.code
+	}
+	return 1
+}
+
+// newRoot builds the command tree; cl is shared by every verb and
+// connects on first use, so --help and completion of flags never touch
+// the bus.
+func newRoot(cl *client) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "berthctl",
+		Short: "Control the berth container engine",
+		Long: "berthctl controls berthd, the berth container engine, over the system bus.\n" +
+			"A container is named by its id, a unique id prefix or its name.",
+		Version:       Version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetVersionTemplate("berthctl version {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddGroup(&cobra.Group{ID: "containers", Title: "Containers:"}, &cobra.Group{ID: "images", Title: "Images:"},
+		&cobra.Group{ID: "engine", Title: "Engine:"})
+	for _, c := range containerCommands(cl) {
+		c.GroupID = "containers"
+		root.AddCommand(c)
+	}
+	for _, c := range imageCommands(cl) {
+		c.GroupID = "images"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{statusCommand(cl), reloadCommand(cl)} {
+		c.GroupID = "engine"
+		root.AddCommand(c)
+	}
+	addGenerators(root)
+	var flagsInUse func(c *cobra.Command)
+	flagsInUse = func(c *cobra.Command) {
+		c.DisableFlagsInUseLine = true // every Use line says [OPTIONS] itself
+		for _, sub := range c.Commands() {
+			flagsInUse(sub)
+		}
+	}
+	flagsInUse(root)
+	return root
+}
+
+// usageError is a mistake on the command line: berthctl exits 125 and
+// points at --help.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// statusError carries the exit code of a failure; with a nil err the
+// failure has been reported already (as for each container of stop).
+type statusError struct {
+	code int
+	err  error
+}
+
+func (e *statusError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *statusError) Unwrap() error { return e.err }
+
+// berthFailed marks err as berth's own failure (exit 125), unless it says
+// that the payload's command is missing (127) or cannot be run (126).
+func berthFailed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &statusError{code: payloadCode(err), err: err}
+}
+
+// payloadCode is the exit code for a failure to start a payload.
+func payloadCode(err error) int {
+	err = contract.FromDBus(err)
+	switch {
+	case errors.Is(err, errs.CommandNotFound):
+		return exitNotFound
+	case errors.Is(err, errs.CommandNotExecutable):
+		return exitNotExecutable
+	}
+	return exitBerth
+}
+
+// exactArgs, minArgs and noArgs check positional arguments with docker's
+// wording.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%q requires exactly %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}
+
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usagef("%q requires at least %d argument(s)", cmd.CommandPath(), n)
+		}
+		return nil
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%q accepts no arguments", cmd.CommandPath())
+	}
+	return nil
+}
+
+// describe turns an error from the bus into one line a user can act on.
+// It looks at D-Bus error names and subjects, never at messages.
 func describe(err error) string {
 	err = contract.FromDBus(err)
+	var r *contract.Remote
+	activation := errors.As(err, &r) && contract.NotActivated(r.Name)
 	msg := err.Error()
-	for _, class := range []error{errdefs.ErrNotFound, errdefs.ErrInvalidArgument, errdefs.ErrConflict, errdefs.ErrAlreadyExists, errdefs.ErrUnavailable, errdefs.ErrPermissionDenied, errdefs.ErrFailedPrecondition} {
-		if errors.Is(err, class) {
-			msg = strings.TrimSuffix(msg, ": "+class.Error())
-			switch class {
-			case errdefs.ErrNotFound:
-				if !strings.Contains(msg, "not found") && !strings.Contains(msg, "no such") && !strings.Contains(msg, "not in the configuration") {
-					msg += ": no such container"
-				}
-			case errdefs.ErrUnavailable:
-				if strings.Contains(msg, "activate service") {
-					msg += " (berthd did not start; `journalctl -u berthd -n 20` says why)"
-				}
-			case errdefs.ErrPermissionDenied:
-				msg = "permission denied: " + msg + " (run as root or as a member of group berth)"
-			}
-		}
+	switch {
+	case activation:
+		msg += " (berthd did not start; `journalctl -u berthd -n 20` says why)"
+	case errdefs.IsPermissionDenied(err):
+		msg = "permission denied: " + msg + " (run as root or as a member of group berth)"
 	}
 	return msg
 }

@@ -143,7 +143,9 @@ func FromDBus(err error) error {
 }
 
 // NotActivated reports whether a D-Bus error name says that the bus could
-// not reach or start the service (berthd did not start).
+// not reach or start the service (berthd did not start): the bus's own
+// names, and systemd's when it activates the service.
 func NotActivated(name string) bool {
-	return name == ErrServiceUnknown || strings.HasPrefix(name, "org.freedesktop.DBus.Error.Spawn")
+	return name == ErrServiceUnknown || strings.HasPrefix(name, "org.freedesktop.DBus.Error.Spawn") ||
+		strings.HasPrefix(name, "org.freedesktop.systemd1.")
 }

@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthd/berth/dbusapi/contract"
+	"github.com/berthd/berth/errs"
+	"github.com/godbus/dbus/v5"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+func lookupFrom(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+// TestRunGrammar: docker's grammar for run and create, through the real
+// flag definitions.
+func TestRunGrammar(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    map[string]any // option values
+		absent  []string       // options that must not be set
+		detach  bool
+		wantErr string
+	}{
+		{name: "combined -dit", args: []string{"-dit", "busybox", "sh"}, detach: true,
+			want: map[string]any{"image": "busybox", "cmd": []string{"sh"}, "tty": true, "stdin": true}},
+		{name: "-h is the host name", args: []string{"-h", "box", "busybox"},
+			want: map[string]any{"hostname": "box", "image": "busybox"}, absent: []string{"cmd"}},
+		{name: "--flag=value", args: []string{"--name=web", "--memory=64m", "--cpus=1.5", "busybox"},
+			want: map[string]any{"name": "web", "memory": uint64(64 << 20), "cpus": 1.5}},
+		{name: "flags stop at the image", args: []string{"--rm", "busybox", "sh", "-c", "x -y", "-d"},
+			want: map[string]any{"auto_remove": true, "image": "busybox", "cmd": []string{"sh", "-c", "x -y", "-d"}}},
+		{name: "--rootfs with --", args: []string{"--rootfs", "/srv/rootfs", "--", "sh", "-c", "echo hi"},
+			want: map[string]any{"rootfs": "/srv/rootfs", "cmd": []string{"sh", "-c", "echo hi"}}, absent: []string{"image"}},
+		{name: "stop timeout only when given", args: []string{"busybox"}, absent: []string{"stop_timeout", "env", "tty"}},
+		{name: "stop timeout 0", args: []string{"--stop-timeout", "0", "busybox"}, want: map[string]any{"stop_timeout": int32(0)}},
+		{name: "-e forms", args: []string{"-e", "A=1", "-e", "FROMCLIENT", "-e", "UNSET", "--env=B=", "busybox"},
+			want: map[string]any{"env": []string{"A=1", "FROMCLIENT=x", "B="}}},
+		{name: "-e with an empty name", args: []string{"-e", "=foo", "busybox"}, wantErr: `-e "=foo": invalid environment variable: no name`},
+		{name: "no image", args: []string{"--rm"}, wantErr: "give an image"},
+		{name: "rootfs without a command", args: []string{"--rootfs", "/x"}, wantErr: "no command"},
+		{name: "bad size", args: []string{"-m", "lots", "busybox"}, wantErr: `--memory: invalid size "lots"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var f createFlags
+			fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+			f.register(fs, true)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if f.detach != tc.detach {
+				t.Fatalf("detach %v", f.detach)
+			}
+			o, err := f.options(fs.Args(), lookupFrom(map[string]string{"FROMCLIENT": "x"}))
+			if tc.wantErr != "" {
+				var ue *usageError
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.As(err, &ue) {
+					t.Fatalf("error %v, want a usage error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.want {
+				got, ok := o[k]
+				if !ok || fmt.Sprint(got.Value()) != fmt.Sprint(v) || fmt.Sprintf("%T", got.Value()) != fmt.Sprintf("%T", v) {
+					t.Errorf("option %s = %v, want %#v", k, got, v)
+				}
+			}
+			for _, k := range tc.absent {
+				if _, ok := o[k]; ok {
+					t.Errorf("option %s set: %v", k, o[k])
+				}
+			}
+		})
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "env")
+	os.WriteFile(file, []byte("\xef\xbb\xbf# a comment\n\n  A=from file\nPASS\nGONE\nB=x=y\n"), 0o644)
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("OK=1\n=nameless\n"), 0o644)
+	spaced := filepath.Join(dir, "spaced")
+	os.WriteFile(spaced, []byte("MY VAR=1\n"), 0o644)
+	lookup := lookupFrom(map[string]string{"PASS": "p", "EMPTY": ""})
+	for _, tc := range []struct {
+		name      string
+		env, file []string
+		want      []string
+		wantErr   string
+	}{
+		{name: "name=value", env: []string{"A=1", "B=a=b"}, want: []string{"A=1", "B=a=b"}},
+		{name: "name from the client", env: []string{"PASS"}, want: []string{"PASS=p"}},
+		{name: "set but empty", env: []string{"EMPTY"}, want: []string{"EMPTY="}},
+		{name: "unset is dropped", env: []string{"NOPE"}, want: nil},
+		{name: "empty name", env: []string{"=foo"}, wantErr: `-e "=foo"`},
+		{name: "nothing at all", env: []string{""}, wantErr: `-e ""`},
+		{name: "env file then -e", file: []string{file}, env: []string{"A=override"},
+			want: []string{"A=from file", "PASS=p", "B=x=y", "A=override"}},
+		{name: "env file without a name", file: []string{bad}, wantErr: bad + ":2"},
+		{name: "env file name with a space", file: []string{spaced}, wantErr: "white space"},
+		{name: "missing env file", file: []string{filepath.Join(dir, "none")}, wantErr: "--env-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := environment(tc.env, tc.file, lookup)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestHelpOnEveryVerb: --help works on every verb without the bus and
+// never reads as an argument.
+func TestHelpOnEveryVerb(t *testing.T) {
+	root := newRoot(&client{})
+	var walk func(c *cobra.Command)
+	var paths [][]string
+	walk = func(c *cobra.Command) {
+		if c != root && !c.Hidden {
+			p := strings.Fields(c.CommandPath())[1:]
+			paths = append(paths, p)
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+	if len(paths) < 25 {
+		t.Fatalf("only %d verbs", len(paths))
+	}
+	for _, p := range paths {
+		t.Run(strings.Join(p, " "), func(t *testing.T) {
+			r := newRoot(&client{})
+			var out bytes.Buffer
+			r.SetOut(&out)
+			r.SetErr(&out)
+			r.SetArgs(append(slices.Clone(p), "--help"))
+			if err := r.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "Usage:") || !strings.Contains(out.String(), "berthctl "+strings.Join(p, " ")) {
+				t.Fatalf("no usage:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestCommandLineMistakes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag as typed", []string{"ps", "--bogus"}, "unknown flag: --bogus"},
+		{"unknown shorthand", []string{"ps", "-aZ"}, "unknown shorthand flag: 'Z' in -Z"},
+		{"did you mean", []string{"psx"}, "Did you mean this?\n\tps"},
+		{"did you mean a longer verb", []string{"inpsect"}, "\tinspect"},
+		{"missing argument", []string{"pause"}, `"berthctl pause" requires at least 1 argument`},
+		{"too many", []string{"logs", "a", "b"}, `"berthctl logs" requires exactly 1 argument`},
+		{"bad filter", []string{"ps", "--filter", "status=sleepy"}, `invalid status`},
+		{"label filter", []string{"ps", "-f", "label=a=b"}, `no labels`},
+		{"bad template", []string{"ps", "--format", "{{.ID"}, `--format`},
+		{"bad since", []string{"logs", "--since", "yesterday", "c"}, `--since: "yesterday": not a time`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRoot(&client{})
+			r.SetOut(&bytes.Buffer{})
+			r.SetErr(&bytes.Buffer{})
+			r.SetArgs(tc.args)
+			_, err := r.ExecuteC()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFilters(t *testing.T) {
+	web := entry{ID: "aaaa1111bbbb2222", Name: "web", Image: "busybox", State: "running"}
+	old := entry{ID: "cccc3333dddd4444", Name: "old-web", Image: "docker.io/library/busybox:latest", State: "exited", ExitCode: 3}
+	db := entry{ID: "eeee5555ffff6666", Name: "db", Image: "example.com/db:v1", State: "exited", ExitCode: 0}
+	all := []entry{web, old, db}
+	for _, tc := range []struct {
+		name    string
+		filters []string
+		want    []string
+	}{
+		{"none", nil, []string{"web", "old-web", "db"}},
+		{"name is a regexp", []string{"name=web"}, []string{"web", "old-web"}},
+		{"name anchored as docker's", []string{"name=^/web$"}, []string{"web"}},
+		{"name exact", []string{"name=^web$"}, []string{"web"}},
+		{"id prefix", []string{"id=cccc"}, []string{"old-web"}},
+		{"status", []string{"status=exited"}, []string{"old-web", "db"}},
+		{"same key ORs", []string{"status=running", "name=db", "name=^web"}, []string{"web"}},
+		{"two statuses", []string{"status=running", "status=exited"}, []string{"web", "old-web", "db"}},
+		{"different keys AND", []string{"status=exited", "name=web"}, []string{"old-web"}},
+		{"exited code", []string{"exited=3"}, []string{"old-web"}},
+		{"exited 0 is not running", []string{"exited=0"}, []string{"db"}},
+		{"ancestor normalised", []string{"ancestor=busybox:latest"}, []string{"web", "old-web"}},
+		{"ancestor other", []string{"ancestor=example.com/db:v1"}, []string{"db"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := parseFilters(tc.filters)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range all {
+				if f.match(e) {
+					got = append(got, e.Name)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"nokey", "color=red", "status=sleeping", "exited=x", "label=a", "name=("} {
+		if _, err := parseFilters([]string{bad}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("%s: error %v does not name the filter", bad, err)
+		}
+	}
+}
+
+func TestTemplates(t *testing.T) {
+	inspect := map[string]any{"Id": "abc", "Name": "web", "State": map[string]any{"Status": "running", "Pid": 42.0},
+		"Config": map[string]any{"cmd": []any{"sh", "-c", "echo hi"}}}
+	for _, tc := range []struct{ format, want string }{
+		{"{{.State.Status}}", "running"},
+		{"{{.Name | upper}}", "WEB"},
+		{"{{upper .Name}} {{lower \"ABC\"}} {{title \"hello world\"}}", "WEB abc Hello World"},
+		{"{{json .State}}", `{"Pid":42,"Status":"running"}`},
+		{"{{join .Config.cmd \"+\"}}", "sh+-c+echo hi"},
+		{"{{index (split \"a:b\" \":\") 1}}", "b"},
+		{"{{truncate .Id 2}}|{{pad .Name 1 2}}|", "ab| web  |"},
+		{`{{.Name}}\t{{.Id}}`, "web\tabc"},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			f, err := parseTemplate(tc.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.execute(inspect)
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+	now := uint64(time.Now().UnixMicro())
+	rows := []any{
+		psRow{e: entry{ID: "0123456789abcdef", Name: "web", Image: "busybox", Command: `["sleep","1000000000000000000"]`, State: "running", CreatedAt: now, StartedAt: now}},
+		psRow{e: entry{ID: "fedcba9876543210", Name: "db", Image: "x", Command: `["true"]`, State: "exited", ExitCode: 3, CreatedAt: now, FinishedAt: now}},
+	}
+	for _, tc := range []struct{ format, want string }{
+		{"table {{.ID}}\t{{.Names}}", "CONTAINER ID   NAMES\n0123456789ab   web\nfedcba987654   db\n"},
+		{"{{.Names}}:{{.State}}", "web:running\ndb:exited\n"},
+		{"{{.Command}}", "\"sleep 1000000000000…\"\n\"true\"\n"},
+		{"table {{.Names | upper}}\t{{.Status}}", "NAMES     STATUS\nWEB       Up Less than a second\nDB        Exited (3) Less than a second ago\n"},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			f, err := parseTemplate(tc.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := f.write(&b, psHeaders, rows); err != nil || b.String() != tc.want {
+				t.Fatalf("got %q, %v; want %q", b.String(), err, tc.want)
+			}
+		})
+	}
+	f, _ := parseTemplate("{{json .}}")
+	got, err := f.execute(rows[1])
+	if err != nil || !strings.Contains(got, `"Names":"db"`) || !strings.Contains(got, `"ID":"fedcba987654"`) || !strings.Contains(got, `"ExitCode":3`) {
+		t.Fatalf("json .: %s %v", got, err)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"10m", now.Add(-10 * time.Minute)},
+		{"1h30m", now.Add(-90 * time.Minute)},
+		{"1764417600", time.Unix(1764417600, 0)},
+		{"1764417600.5", time.Unix(1764417600, 5e8)},
+		{"1764417600.000000001", time.Unix(1764417600, 1)},
+		{"2026-11-29T10:00:00Z", time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)},
+		{"2026-11-29T10:00:00.25+01:00", time.Date(2026, 11, 29, 9, 0, 0, 25e7, time.UTC)},
+		{"2026-11-29T10:00:00", time.Date(2026, 11, 29, 10, 0, 0, 0, time.Local)},
+		{"2026-11-29T10:00", time.Date(2026, 11, 29, 10, 0, 0, 0, time.Local)},
+		{"2026-11-29", time.Date(2026, 11, 29, 0, 0, 0, 0, time.Local)},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseTime(tc.in, now)
+			if err != nil || !got.Equal(tc.want) {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"", "yesterday", "2026-13-01", "10 minutes"} {
+		if _, err := parseTime(bad, now); err == nil {
+			t.Errorf("%q: parsed", bad)
+		}
+	}
+}
+
+func TestLogsOptions(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		f    logsFlags
+		want map[string]any
+	}{
+		{"defaults", logsFlags{tail: "all"}, map[string]any{"follow": false}},
+		{"tail", logsFlags{tail: "3", follow: true}, map[string]any{"follow": true, "tail": int64(3)}},
+		{"tail 0", logsFlags{tail: "0"}, map[string]any{"follow": false, "tail": int64(0)}},
+		{"negative tail is all", logsFlags{tail: "-1"}, map[string]any{"follow": false}},
+		{"since until timestamps", logsFlags{tail: "all", since: "10m", until: "1764417600", timestamps: true},
+			map[string]any{"follow": false, "since": now.Add(-10 * time.Minute).UnixMicro(), "until": int64(1764417600_000000), "timestamps": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := tc.f.options(now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(o) != len(tc.want) {
+				t.Fatalf("options %v, want %v", o, tc.want)
+			}
+			for k, v := range tc.want {
+				if got, ok := o[k]; !ok || got.Value() != v {
+					t.Fatalf("option %s = %v, want %#v", k, got, v)
+				}
+			}
+		})
+	}
+	if _, err := (&logsFlags{tail: "lots"}).options(now); err == nil {
+		t.Fatal("--tail lots accepted")
+	}
+}
+
+// TestExitCodes: a payload that cannot start exits 127 or 126, berth's own
+// failures 125, decided on D-Bus error names only.
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{*contract.ToDBus(fmt.Errorf("exec /nope: %w", errs.CommandNotFound)), exitNotFound},
+		{*contract.ToDBus(fmt.Errorf("exec /etc: %w", errs.CommandNotExecutable)), exitNotExecutable},
+		{*contract.ToDBus(fmt.Errorf("image x: %w", errs.NoSuchImage)), exitBerth},
+		{dbus.Error{Name: contract.ErrInternal, Body: []any{"executable file not found"}}, exitBerth},
+		{errors.New("cannot reach the system bus"), exitBerth},
+	} {
+		if got := payloadCode(tc.err); got != tc.want {
+			t.Errorf("%v: exit %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestDescribe: the platform case no longer reads as a missing container,
+// and no message is matched.
+func TestDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{*contract.ToDBus(fmt.Errorf("load: index sha256:ab: %w (linux/amd64)", errs.NoSuchPlatform)), "load: index sha256:ab: no image for this platform (linux/amd64)"},
+		{*contract.ToDBus(fmt.Errorf("container %q: %w", "x", errs.NoSuchContainer)), `container "x": no such container`},
+		{dbus.Error{Name: contract.ErrAccessDenied, Body: []any{"not in group berth"}}, "permission denied: not in group berth (run as root or as a member of group berth)"},
+		{dbus.Error{Name: contract.ErrServiceUnknown, Body: []any{"The name is not activatable"}}, "The name is not activatable (berthd did not start; `journalctl -u berthd -n 20` says why)"},
+	} {
+		if got := describe(tc.err); got != tc.want {
+			t.Errorf("describe: %q, want %q", got, tc.want)
+		}
+	}
+}
