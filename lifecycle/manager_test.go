@@ -18,7 +18,7 @@ import (
 
 	"github.com/berthd/berth/atomicfile"
 	"github.com/berthd/berth/config"
-	"github.com/berthd/berth/monitor"
+	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/systemd"
 	"github.com/containerd/errdefs"
 )
@@ -47,25 +47,25 @@ func TestMain(m *testing.M) {
 //	exit-*  exits with code 3 right after answering
 //	else    runs until a stop request, then exits with code 0
 func fakeMonitor(cfgPath string) int {
-	var cfg monitor.Config
+	var cfg contract.Config
 	b, err := os.ReadFile(cfgPath)
 	if err != nil || json.Unmarshal(b, &cfg) != nil {
 		return 1
 	}
 	start := os.NewFile(3, "start")
-	var g monitor.Go
+	var g contract.Go
 	line, err := bufio.NewReader(start).ReadBytes('\n')
 	if err != nil || json.Unmarshal(line, &g) != nil {
 		return 1
 	}
-	answer := func(s monitor.Started) {
+	answer := func(s contract.Started) {
 		b, _ := json.Marshal(s)
 		start.Write(append(b, '\n'))
 		start.Close()
 	}
 	exit := func(code int) int {
-		ex := monitor.Exit{Version: monitor.FormatVersion, ID: cfg.ID, RunID: cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: cfg.BootID}
-		atomicfile.WriteJSON(monitor.ExitPath(cfg.ContainerDir), ex, 0o600)
+		ex := contract.Exit{Version: contract.FormatVersion, ID: cfg.ID, RunID: cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: cfg.BootID}
+		atomicfile.WriteJSON(contract.ExitPath(cfg.ContainerDir), ex, 0o600)
 		if c, err := net.Dial("unixgram", cfg.NotifySocket); err == nil {
 			b, _ := json.Marshal(ex)
 			c.Write(b)
@@ -75,27 +75,27 @@ func fakeMonitor(cfgPath string) int {
 	}
 	switch {
 	case strings.HasPrefix(cfg.Name, "fail-"):
-		answer(monitor.Started{Error: "the runtime refused"})
+		answer(contract.Started{Error: "the runtime refused"})
 		return 1
 	case strings.HasPrefix(cfg.Name, "exit-"):
-		answer(monitor.Started{Pid: os.Getpid()})
+		answer(contract.Started{Pid: os.Getpid()})
 		return exit(3)
 	}
-	l, err := net.Listen("unix", monitor.SocketPath(cfg.RunDir))
+	l, err := net.Listen("unix", contract.SocketPath(cfg.RunDir))
 	if err != nil {
-		answer(monitor.Started{Error: err.Error()})
+		answer(contract.Started{Error: err.Error()})
 		return 1
 	}
-	answer(monitor.Started{Pid: os.Getpid()})
+	answer(contract.Started{Pid: os.Getpid()})
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return 1
 		}
-		var req monitor.Request
+		var req contract.Request
 		line, _ := bufio.NewReader(c).ReadBytes('\n')
 		json.Unmarshal(line, &req)
-		b, _ := json.Marshal(monitor.Reply{Pid: os.Getpid()})
+		b, _ := json.Marshal(contract.Reply{Pid: os.Getpid()})
 		c.Write(append(b, '\n'))
 		c.Close()
 		if req.Op == "stop" {
@@ -200,6 +200,14 @@ func newTestManager(t *testing.T, units *fakeScopes) *testEnv {
 	}
 	t.Cleanup(func() { os.RemoveAll(short) })
 	e := &testEnv{units: units, rootfs: t.TempDir(), data: t.TempDir(), exec: short}
+	// The payloads' command exists, so a refused start is the runtime's
+	// doing, not a missing command.
+	if err := os.MkdirAll(filepath.Join(e.rootfs, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.rootfs, "bin", "true"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	snap, err := config.Parse("test.toml", fmt.Appendf(nil, "data-root = %q\nexec-root = %q\ndefault-runtime = \"fake\"\n[runtimes.fake]\npath = %q\n",
 		e.data, e.exec, filepath.Join(bin, fakeRuntimeName)))
 	if err != nil {
@@ -407,7 +415,7 @@ func TestManagerRecordExit(t *testing.T) {
 			if _, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			e.m.recordExit(c.ID, monitor.Exit{ID: c.ID, RunID: tc.runID, ExitCode: 42})
+			e.m.recordExit(c.ID, contract.Exit{ID: c.ID, RunID: tc.runID, ExitCode: 42})
 			info, err := e.m.Get(c.ID)
 			if tc.wantGone {
 				if !errors.Is(err, errdefs.ErrNotFound) {
@@ -462,8 +470,8 @@ func TestManagerReconcile(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.exitCode != nil {
-				ex := monitor.Exit{Version: monitor.FormatVersion, ID: c.ID, RunID: 4, ExitCode: *tc.exitCode}
-				if err := atomicfile.WriteJSON(monitor.ExitPath(dir), ex, 0o600); err != nil {
+				ex := contract.Exit{Version: contract.FormatVersion, ID: c.ID, RunID: 4, ExitCode: *tc.exitCode}
+				if err := atomicfile.WriteJSON(contract.ExitPath(dir), ex, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
