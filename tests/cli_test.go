@@ -248,3 +248,49 @@ func writeForeignArchive(path string) error {
 	}
 	return tw.Close()
 }
+
+// TestPayloadExitCodes: a command that does not exist exits 127, one that
+// cannot be run 126, berth's own failures 125 (run, start -a, exec), and
+// nothing is left behind by run --rm.
+func TestPayloadExitCodes(t *testing.T) {
+	fresh(t)
+	runDetached(t, "--name box -- sleep 1000")
+	must(t, "berthctl create --name nostart --rootfs "+rootfs+" /nonexistent")
+	for _, tc := range []struct {
+		cmd  string
+		code int
+	}{
+		{"berthctl run --rm --rootfs " + rootfs + " /nonexistent", 127},
+		{"berthctl run --rm --rootfs " + rootfs + " /etc", 126},
+		{"berthctl start -a nostart", 127},
+		{"berthctl exec box /nonexistent", 127},
+		{"berthctl exec box /etc", 126},
+		{"berthctl run --rm --runtime nope --rootfs " + rootfs + " true", 125},
+		{"berthctl exec nosuchbox true", 125},
+	} {
+		_, errOut, code := sh(t, tc.cmd)
+		if code != tc.code {
+			t.Errorf("%s: exit %d (%q), want %d", tc.cmd, code, errOut, tc.code)
+		}
+	}
+	if out := must(t, "berthctl ps -a --format '{{.Names}}' | sort"); out != "box\nnostart" {
+		t.Fatalf("left behind: %q", out)
+	}
+	must(t, "berthctl rm -f box nostart")
+}
+
+// TestConsoleSize: run -t and exec -t give the payload the terminal's size
+// before its first instruction.
+func TestConsoleSize(t *testing.T) {
+	fresh(t)
+	runDetached(t, "--name sized -- sleep 1000")
+	for i := 0; i < 5; i++ {
+		for _, cmd := range []string{"berthctl run --rm -t --rootfs " + rootfs + " stty size", "berthctl exec -t sized stty size"} {
+			out := must(t, `script -qec "stty rows 30 cols 100; `+cmd+`" /dev/null </dev/null`)
+			if strings.TrimSpace(strings.ReplaceAll(out, "\r", "")) != "30 100" {
+				t.Fatalf("%s: %q, want 30 100", cmd, out)
+			}
+		}
+	}
+	must(t, "berthctl rm -f sized")
+}

@@ -172,6 +172,12 @@ func create(cl *client, f *createFlags, args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if f.tty {
+		// The payload's first instruction sees the client's size.
+		if size, ok := consoleSize(); ok {
+			o["console_size"] = dbus.MakeVariant(size)
+		}
+	}
 	var id string
 	var path dbus.ObjectPath
 	err = cl.call("CreateContainer", []any{&id, &path}, o)
