@@ -1,6 +1,7 @@
 // Package cas is berth's content-addressed store: blobs keyed by their
 // sha256 digest in an OCI image-layout style tree under data-root
-// (blobs/sha256/<hex>), written through an ingest area (ingest/).
+// (blobs/sha256/<hex>), written through an ingest area (ingest/); both
+// directories are 0700, so nothing below them is reachable by other users.
 //
 // The store is containerd's local content store: a write goes to
 // ingest/<ref>, is checked against the expected digest and size when it is
@@ -15,6 +16,8 @@ import (
 	_ "crypto/sha256" // go-digest needs it registered
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
@@ -32,9 +35,25 @@ func init() {
 	log.SetLevel("error")
 }
 
-// Open returns the store rooted at root (data-root).
+// Open returns the store rooted at root (data-root). blobs/ and ingest/
+// are for root only (0700): blobs are image configs (environment
+// included) and layers, which only InspectImage's callers may see; the
+// modes of an existing store are tightened.
 func Open(root string) (content.Store, error) {
-	return local.NewStore(root)
+	cs, err := local.NewStore(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"blobs", "ingest"} {
+		p := filepath.Join(root, d)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(p, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return cs, nil
 }
 
 // ReadVerified reads a whole small blob and checks its size and digest.

@@ -41,7 +41,7 @@ func (l Layers) Unpack(ctx context.Context, cs content.Provider, desc ocispec.De
 	if l.Has(chain) {
 		return nil
 	}
-	if err := os.MkdirAll(l.root, 0o711); err != nil {
+	if err := os.MkdirAll(l.root, 0o700); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp(l.root, ".unpack-")

@@ -109,8 +109,15 @@ func Open(dataRoot string, inUse func(digest.Digest) bool) (*Store, error) {
 		root: dataRoot, cs: cs, layers: Layers{root: filepath.Join(dataRoot, "layers")},
 		platform: platforms.Default(), inUse: inUse, images: map[digest.Digest]*Image{},
 	}
-	if err := os.MkdirAll(filepath.Join(dataRoot, "images"), 0o711); err != nil {
-		return nil, err
+	// Records and unpacked layers are for root only; an existing store's
+	// modes are tightened (nothing below is reachable then).
+	for _, d := range []string{filepath.Join(dataRoot, "images"), s.layers.root} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	b, err := os.ReadFile(s.recordPath())
 	if errors.Is(err, os.ErrNotExist) {

@@ -10,6 +10,11 @@
 //	                                            monitor.sock, runtime.log
 //	<exec-root>/notify.sock                     monitors report exits here
 //	<exec-root>/runc/                           the runtime's state (--root)
+//	<data-root>/containers/<id>/lower/<n>       short links to the image's
+//	                                            layers, for the overlay
+//
+// Both containers/ directories, runc/ and each container's directory are
+// 0700 and notify.sock 0600: for root only (Load tightens older ones).
 //
 // Every file is written atomically and carries a format version. berthd may
 // be gone at any time: a Manager rebuilds itself from these files and from

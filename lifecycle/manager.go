@@ -168,8 +168,12 @@ func (m *Manager) notifyPath() string            { return filepath.Join(m.execRo
 // exit records and systemd, and starts listening for monitors' exit
 // notices. It returns the number of containers whose state changed.
 func (m *Manager) Load(ctx context.Context) (int, error) {
+	// For root only (records, runtime state); existing ones are tightened.
 	for _, d := range []string{filepath.Join(m.dataRoot, "containers"), filepath.Join(m.execRoot, "containers"), filepath.Join(m.execRoot, "runc")} {
-		if err := os.MkdirAll(d, 0o711); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return 0, err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
 			return 0, err
 		}
 	}
@@ -258,6 +262,10 @@ func (m *Manager) listenNotify() error {
 	os.Remove(p)
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p, Net: "unixgram"})
 	if err != nil {
+		return fmt.Errorf("notify socket: %w", err)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		c.Close()
 		return fmt.Errorf("notify socket: %w", err)
 	}
 	m.notifyConn = c

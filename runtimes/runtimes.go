@@ -70,10 +70,10 @@ func Ensure(w Wrapper) error {
 	if old, err := os.ReadFile(w.Path); err == nil && bytes.Equal(old, w.Contents) {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(w.Path), 0o711); err != nil {
+	if err := os.MkdirAll(filepath.Dir(w.Path), 0o700); err != nil {
 		return fmt.Errorf("runtime %s: wrapper directory: %w", w.Name, err)
 	}
-	if err := atomicfile.Write(w.Path, w.Contents, 0o755); err != nil {
+	if err := atomicfile.Write(w.Path, w.Contents, 0o700); err != nil {
 		return fmt.Errorf("runtime %s: write wrapper %s: %w", w.Name, w.Path, err)
 	}
 	return nil
@@ -90,6 +90,9 @@ func Clean(dir string, keep map[string]bool) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil { // for root only; tightens an older one
 		return nil, err
 	}
 	var removed []string

@@ -70,7 +70,7 @@ func TestWrapperNameIsDigestOfContents(t *testing.T) {
 	if !strings.HasPrefix(string(data), "#!/bin/sh\n") {
 		t.Fatalf("no shebang: %q", data)
 	}
-	if st, _ := os.Stat(w.Path); st.Mode().Perm() != 0o755 {
+	if st, _ := os.Stat(w.Path); st.Mode().Perm() != 0o700 { // run by root only
 		t.Fatalf("mode %v", st.Mode())
 	}
 	// Different arguments give a different file; the same ones the same file.

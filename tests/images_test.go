@@ -206,3 +206,49 @@ func TestImageLoadKeepsOnlyReferenced(t *testing.T) {
 		t.Fatalf("run: %q", out)
 	}
 }
+
+// Nothing berth keeps under data-root or exec-root is listable or readable
+// by another user (nobody): not the content store (image configs, with
+// their environment, and layers), not the unpacked layers, the image and
+// container records, the runtime state or the wrappers. The roots
+// themselves may only be passed through (0711).
+func TestStoreNotReadableByOthers(t *testing.T) {
+	fresh(t)
+	runc := must(t, "command -v runc")
+	config(t, "[runtimes.wrapped]\npath = \""+runc+"\"\nargs = [\"--log-format\", \"text\"]\n")
+	must(t, "berthctl load -i /srv/images/tools-oci.tar")
+	must(t, "berthctl run -d --name img --runtime wrapped example.com/tools:v1 sleep 1000")
+	runDetached(t, "--name plain -- sleep 1000")
+	must(t, "berthctl create --name created example.com/tools:v1 true")
+	must(t, "berthctl run --name exited example.com/tools:v1 true")
+	check := func() {
+		t.Helper()
+		// Every path under both roots (not into mounted root file systems).
+		must(t, "find /var/lib/berth /run/berth -xdev > /tmp/berth-paths && wc -l < /tmp/berth-paths")
+		for _, want := range []string{"/var/lib/berth/blobs/sha256/", "/var/lib/berth/layers/", "/var/lib/berth/images/images.json",
+			"/var/lib/berth/containers/", "/run/berth/runtimes/wrapped-", "/run/berth/containers/", "/run/berth/runc/"} {
+			must(t, "grep -qF "+want+" /tmp/berth-paths")
+		}
+		out := must(t, `setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '
+while read -r p; do
+	case "$p" in /var/lib/berth|/run/berth) [ -r "$p" ] && echo "listable: $p"; continue;; esac
+	[ -r "$p" ] && echo "readable: $p"
+	[ -d "$p" ] && [ -x "$p" ] && echo "traversable: $p"
+done < /tmp/berth-paths; true'`)
+		if out != "" {
+			t.Fatalf("open to others:\n%s\n%s", out, must(t, "ls -la /var/lib/berth /run/berth /var/lib/berth/blobs /var/lib/berth/blobs/sha256 | head -40"))
+		}
+		// A blob by its name (known from a public image) cannot be read either.
+		cfg := must(t, "ls /var/lib/berth/blobs/sha256 | head -1")
+		fails(t, "setpriv --reuid=65534 --regid=65534 --clear-groups cat /var/lib/berth/blobs/sha256/"+cfg)
+	}
+	check()
+	// A store left by an older berthd (its modes) is tightened when
+	// berthd starts.
+	must(t, "systemctl stop berthd.service && cd /var/lib/berth && chmod 0755 blobs blobs/sha256 ingest && chmod 0444 blobs/sha256/* && "+
+		"chmod 0711 layers images containers /run/berth/containers /run/berth/runc /run/berth/runtimes && chmod 0644 roots.json")
+	if out := must(t, "berthctl ps"); !strings.Contains(out, "img") || !strings.Contains(out, "plain") {
+		t.Fatalf("after a restart: %q", out)
+	}
+	check()
+}

@@ -41,7 +41,7 @@ func checkRoots(file string, snap *config.Snapshot) error {
 			return fmt.Errorf("roots record %s: %w", file, err)
 		}
 		if have.DataRoot == want.DataRoot && have.ExecRoot == want.ExecRoot {
-			return nil
+			return os.Chmod(file, 0o600) // for root only; tightens an older one
 		}
 		n, err := lifecycle.CountContainers(have.DataRoot)
 		if err != nil {
@@ -64,5 +64,5 @@ func checkRoots(file string, snap *config.Snapshot) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o711); err != nil {
 		return fmt.Errorf("roots record: %w", err)
 	}
-	return atomicfile.WriteJSON(file, want, 0o644)
+	return atomicfile.WriteJSON(file, want, 0o600)
 }
