@@ -111,6 +111,19 @@ func TestCLIGrammar(t *testing.T) {
 	if msg := fails(t, "berthctl logs --since yesterday lines"); !strings.Contains(msg, `--since: "yesterday": not a time`) {
 		t.Fatalf("logs --since yesterday: %q", msg)
 	}
+	// Completion scripts, and names completed from berthd (stop offers
+	// running containers only).
+	for shell, want := range map[string]string{"bash": "__start_berthctl", "zsh": "#compdef berthctl", "fish": "complete -c berthctl"} {
+		if out := must(t, "berthctl completion "+shell); !strings.Contains(out, want) {
+			t.Fatalf("completion %s lacks %q", shell, want)
+		}
+	}
+	if out := must(t, "berthctl __complete stop '' 2>/dev/null"); !strings.HasPrefix(out, "dit\n:") {
+		t.Fatalf("completion of stop: %q", out)
+	}
+	if out := must(t, "berthctl __complete rm d 2>/dev/null | sort"); out != ":4\ndit\ndone0\ndone3" {
+		t.Fatalf("completion of rm d: %q", out)
+	}
 	must(t, "berthctl rm -f dit done0 done3 lines")
 }
 
@@ -293,4 +306,25 @@ func TestConsoleSize(t *testing.T) {
 		}
 	}
 	must(t, "berthctl rm -f sized")
+}
+
+// TestImagesDigests: images --digests shows the registry's manifest
+// digest beside the tag, and images takes templates.
+func TestImagesDigests(t *testing.T) {
+	fresh(t)
+	registry(t)
+	repo := "127.0.0.1:5000/test/busybox"
+	dgst := must(t, `curl -sf -o /dev/null -D - -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' `+
+		`-H 'Accept: application/vnd.oci.image.manifest.v1+json' http://127.0.0.1:5000/v2/test/busybox/manifests/latest | `+
+		`tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'`)
+	must(t, "berthctl pull "+repo+" && berthctl load -i /srv/images/busybox-docker.tar")
+	if out := must(t, "berthctl images --digests --format '{{.Repository}} {{.Tag}} {{.Digest}}' | sort"); out != repo+" latest "+dgst+"\nbusybox latest <none>" {
+		t.Fatalf("images --digests --format: %q", out)
+	}
+	if out := must(t, "berthctl images --digests | head -1"); !strings.Contains(out, "TAG") || !strings.Contains(out, "DIGEST") {
+		t.Fatalf("images --digests header: %q", out)
+	}
+	if out := must(t, "berthctl images --format 'table {{.Repository}}' | head -1"); out != "REPOSITORY" {
+		t.Fatalf("images --format table: %q", out)
+	}
 }

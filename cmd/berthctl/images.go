@@ -46,22 +46,29 @@ func splitTag(t string) (repo, tag string) {
 	return t, "<none>"
 }
 
-const imagesDefaultTable = `table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}`
+const (
+	imagesDefaultTable = `table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}`
+	imagesDigestTable  = `table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}`
+)
 
 var imageHeaders = map[string]string{
 	"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
-	"Size": "SIZE", "Architecture": "ARCHITECTURE",
+	"Size": "SIZE", "Architecture": "ARCHITECTURE", "Digest": "DIGEST",
 }
 
 // imageRow is one repository:tag of an image as images templates see it.
 type imageRow struct {
-	e         imageEntry
-	repo, tag string
-	noTrunc   bool
+	e                 imageEntry
+	repo, tag, digest string
+	noTrunc           bool
 }
 
 func (r imageRow) Repository() string { return r.repo }
 func (r imageRow) Tag() string        { return r.tag }
+
+// Digest is the repository digest of the row's repository, as docker's
+// images --digests.
+func (r imageRow) Digest() string { return r.digest }
 func (r imageRow) ID() string {
 	if r.noTrunc {
 		return r.e.ID
@@ -83,7 +90,46 @@ func (r imageRow) Architecture() string { return r.e.Architecture }
 // MarshalJSON gives {{json .}} docker's shape.
 func (r imageRow) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{"Repository": r.repo, "Tag": r.tag, "ID": r.ID(), "CreatedSince": r.CreatedSince(),
-		"CreatedAt": r.CreatedAt(), "Size": r.Size(), "Architecture": r.e.Architecture})
+		"CreatedAt": r.CreatedAt(), "Size": r.Size(), "Architecture": r.e.Architecture, "Digest": r.digest})
+}
+
+// imageRows gives an image's rows as docker's images does: one per
+// repository:tag with the digest of that repository, one per repository
+// digest whose repository has no tag, and <none> for an image with
+// neither.
+func imageRows(e imageEntry) []imageRow {
+	digestOf := map[string]string{}
+	var digestRepos []string
+	for _, d := range e.RepoDigests {
+		repo, dgst, ok := strings.Cut(d, "@")
+		if !ok {
+			continue
+		}
+		if _, seen := digestOf[repo]; !seen {
+			digestRepos = append(digestRepos, repo)
+		}
+		digestOf[repo] = dgst
+	}
+	var rows []imageRow
+	tagged := map[string]bool{}
+	for _, t := range e.RepoTags {
+		repo, tag := splitTag(t)
+		tagged[repo] = true
+		d := digestOf[repo]
+		if d == "" {
+			d = "<none>"
+		}
+		rows = append(rows, imageRow{e: e, repo: repo, tag: tag, digest: d})
+	}
+	for _, repo := range digestRepos {
+		if !tagged[repo] {
+			rows = append(rows, imageRow{e: e, repo: repo, tag: "<none>", digest: digestOf[repo]})
+		}
+	}
+	if len(rows) == 0 {
+		rows = append(rows, imageRow{e: e, repo: "<none>", tag: "<none>", digest: "<none>"})
+	}
+	return rows
 }
 
 func shortImageID(id string) string {
@@ -92,18 +138,21 @@ func shortImageID(id string) string {
 }
 
 func imagesCommand(cl *client) *cobra.Command {
-	var quiet, noTrunc bool
+	var quiet, noTrunc, digests bool
 	var format string
 	cmd := &cobra.Command{
 		Use:   "images [OPTIONS]",
 		Short: "List images",
 		Long: "List images.\n\n--format takes a Go template with docker's fields (.Repository .Tag .ID .CreatedSince .CreatedAt .Size) " +
-			"and functions; a \"table\" prefix prints aligned columns with a header. --format json prints a JSON array.",
+			".Digest and functions; a \"table\" prefix prints aligned columns with a header. --format json prints a JSON array.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var tmpl *formatTemplate
 			if format == "" || format == "table" {
 				format = imagesDefaultTable
+				if digests {
+					format = imagesDigestTable
+				}
 			}
 			if format != "json" && !quiet {
 				var err error
@@ -126,27 +175,24 @@ func imagesCommand(cl *client) *cobra.Command {
 				}
 			case format == "json":
 				type row struct {
-					ID, Architecture string
-					RepoTags         []string
-					Created          time.Time
-					Size             uint64
+					ID, Architecture      string
+					RepoTags, RepoDigests []string
+					Created               time.Time
+					Size                  uint64
 				}
 				rows := []row{}
 				for _, e := range list {
-					rows = append(rows, row{ID: e.ID, Architecture: e.Architecture, RepoTags: e.RepoTags, Created: time.UnixMicro(int64(e.Created)).UTC(), Size: e.Size})
+					rows = append(rows, row{ID: e.ID, Architecture: e.Architecture, RepoTags: e.RepoTags, RepoDigests: e.RepoDigests,
+						Created: time.UnixMicro(int64(e.Created)).UTC(), Size: e.Size})
 				}
 				b, _ := json.MarshalIndent(rows, "", "  ")
 				fmt.Println(string(b))
 			default:
 				var rows []any
 				for _, e := range list {
-					tags := e.RepoTags
-					if len(tags) == 0 {
-						tags = []string{"<none>:<none>"}
-					}
-					for _, t := range tags {
-						repo, tag := splitTag(t)
-						rows = append(rows, imageRow{e: e, repo: repo, tag: tag, noTrunc: noTrunc})
+					for _, r := range imageRows(e) {
+						r.noTrunc = noTrunc
+						rows = append(rows, r)
 					}
 				}
 				return tmpl.write(os.Stdout, imageHeaders, rows)
@@ -156,6 +202,7 @@ func imagesCommand(cl *client) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Print ids only")
 	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "Do not truncate ids")
+	cmd.Flags().BoolVar(&digests, "digests", false, "Show repository digests (a DIGEST column)")
 	cmd.Flags().StringVar(&format, "format", "", "table (default), json, or a Go template (\"table ...\" for columns)")
 	return cmd
 }

@@ -397,3 +397,28 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestImageRows(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		e    imageEntry
+		want []string // repo tag digest
+	}{
+		{"tag and its digest", imageEntry{RepoTags: []string{"busybox:latest"}, RepoDigests: []string{"busybox@sha256:ab"}},
+			[]string{"busybox latest sha256:ab"}},
+		{"tag without a digest", imageEntry{RepoTags: []string{"localhost:5000/x/bb:v1", "mine:1"}, RepoDigests: []string{"localhost:5000/x/bb@sha256:cd"}},
+			[]string{"localhost:5000/x/bb v1 sha256:cd", "mine 1 <none>"}},
+		{"digest only", imageEntry{RepoDigests: []string{"busybox@sha256:ef"}}, []string{"busybox <none> sha256:ef"}},
+		{"nothing", imageEntry{}, []string{"<none> <none> <none>"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, r := range imageRows(tc.e) {
+				got = append(got, r.Repository()+" "+r.Tag()+" "+r.Digest())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
