@@ -90,3 +90,33 @@ func TestWritesAreVerifiedAndConcurrent(t *testing.T) {
 		t.Fatalf("%d blobs, want 1", len(ents))
 	}
 }
+
+// blobs/ and ingest/ are for root only, in a new store and in one an
+// older berth left open (0755).
+func TestOpenKeepsStoreForRootOnly(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		t.Run(map[bool]string{false: "new", true: "older"}[old], func(t *testing.T) {
+			root := t.TempDir()
+			if old {
+				for _, d := range []string{"blobs/sha256", "ingest"} {
+					if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				os.Chmod(filepath.Join(root, "blobs"), 0o755)
+			}
+			if _, err := Open(root); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range []string{"blobs", "ingest"} {
+				st, err := os.Stat(filepath.Join(root, d))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Mode().Perm() != 0o700 {
+					t.Errorf("%s: mode %v, want 0700", d, st.Mode().Perm())
+				}
+			}
+		})
+	}
+}
