@@ -1,6 +1,3 @@
-// Command berthctl controls berthd over the system bus with docker's
-// grammar: every verb is a cobra command with pflag flags, so --help,
-// shell completion and the man pages come from the same definitions.
 package main
 
 import (
