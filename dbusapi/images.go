@@ -11,7 +11,6 @@ import (
 	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/images"
-	"github.com/berthd/berth/systemd"
 	"github.com/containerd/errdefs"
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
@@ -108,14 +107,6 @@ func (s *Server) imageIDs() []string {
 	return ids
 }
 
-func imageEvent(id, kind, msg string, extra map[string]string) {
-	vars := map[string]string{"MESSAGE_ID": events.ImageEvent, events.FieldEvent: kind, "IMAGE_ID": id}
-	for k, v := range extra {
-		vars[k] = v
-	}
-	systemd.Log(systemd.PriInfo, msg, vars)
-}
-
 // ImageEntry is one row of ListImages.
 type ImageEntry = contract.ImageEntry
 
@@ -197,7 +188,8 @@ func (m *manager) LoadImage(sender dbus.Sender, archive dbus.UnixFD, options map
 		for _, l := range res {
 			tags := familiar(l.Tags)
 			loaded = append(loaded, LoadedImage{ID: l.ID.String(), Tags: tags})
-			imageEvent(l.ID.String(), "load", fmt.Sprintf("image %s loaded %v", l.ID.Encoded()[:12], tags), map[string]string{"IMAGE_NAME": strings.Join(tags, " ")})
+			events.Emit(events.ImageLoaded, "berthd", fmt.Sprintf("image %s loaded %v", l.ID.Encoded()[:12], tags),
+				events.Field{Name: events.FieldImageID, Value: l.ID.String()}, events.Field{Name: events.FieldImageName, Value: strings.Join(tags, " ")})
 		}
 		m.s.syncImages()
 		return nil
@@ -234,7 +226,7 @@ func (m *manager) RemoveImage(sender dbus.Sender, ref string, options map[string
 		untagged = familiar(r.Untagged)
 		deleted = r.Deleted.String()
 		if r.Deleted != "" {
-			imageEvent(deleted, "remove", "image "+r.Deleted.Encoded()[:12]+" removed", nil)
+			events.Emit(events.ImageRemoved, "berthd", "image "+r.Deleted.Encoded()[:12]+" removed", events.Field{Name: events.FieldImageID, Value: deleted})
 		}
 		m.s.syncImages()
 		return nil
@@ -307,7 +299,8 @@ func (m *manager) PullImage(sender dbus.Sender, ref string, options map[string]d
 				tags = append(tags, f)
 			}
 		}
-		imageEvent(id, "pull", fmt.Sprintf("image %s pulled as %s", img.ID.Encoded()[:12], ref), map[string]string{"IMAGE_NAME": ref})
+		events.Emit(events.ImagePulled, "berthd", fmt.Sprintf("image %s pulled as %s", img.ID.Encoded()[:12], ref),
+			events.Field{Name: events.FieldImageID, Value: id}, events.Field{Name: events.FieldImageName, Value: ref})
 		m.s.syncImages()
 		return nil
 	})

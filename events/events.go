@@ -1,24 +1,68 @@
-// Package events names berth's journal events. Every event is a journal
-// entry with one of these MESSAGE_IDs and the fields BERTH_EVENT,
-// CONTAINER_ID_FULL and CONTAINER_NAME (plus EXIT_CODE for Died), so that
-// `journalctl MESSAGE_ID=…` finds them whether berthd or a monitor wrote
-// them, and they outlive berthd.
 package events
 
-// Message ids (sd-id128 style, lower-case hex without dashes).
-const (
-	Created  = "3485d3c65caa4ae687b26f0213d8a17d"
-	Started  = "a7cbd94492ba43498115efe9f7f7ef8c"
-	Died     = "751fa0accfa44ea1a9b99138d411e217"
-	Removed  = "7134ed75d1744c27ab7d3818e90a1500"
-	Reloaded = "352bc72e710d487b95dce3f5d8132b33"
-	// ImageEvent is an image loaded, pulled or removed (BERTH_EVENT says
-	// which; IMAGE_ID names it).
-	ImageEvent = "5b0c1e4a9d7f4e6c8a2b3f1d0e9c7a64"
+import (
+	"strconv"
+
+	"github.com/berthd/berth/systemd"
 )
 
-// Field names.
-const (
-	FieldEvent    = "BERTH_EVENT"
-	FieldExitCode = "EXIT_CODE"
+// Kind is one kind of event: its MESSAGE_ID and its BERTH_EVENT action.
+type Kind struct {
+	MessageID string
+	Action    string
+}
+
+// The events. Image events share one MESSAGE_ID; BERTH_EVENT tells them
+// apart.
+var (
+	Created      = Kind{"3485d3c65caa4ae687b26f0213d8a17d", "create"}
+	Started      = Kind{"a7cbd94492ba43498115efe9f7f7ef8c", "start"}
+	Died         = Kind{"751fa0accfa44ea1a9b99138d411e217", "die"}
+	Removed      = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
+	Reloaded     = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
+	ImageLoaded  = Kind{imageEvent, "load"}
+	ImagePulled  = Kind{imageEvent, "pull"}
+	ImageRemoved = Kind{imageEvent, "remove"}
 )
+
+const imageEvent = "5b0c1e4a9d7f4e6c8a2b3f1d0e9c7a64"
+
+// Field names of event entries.
+const (
+	FieldEvent         = "BERTH_EVENT"
+	FieldContainerID   = "BERTH_CONTAINER_ID"
+	FieldContainerName = "BERTH_CONTAINER_NAME"
+	FieldExitCode      = "EXIT_CODE"
+	FieldImageID       = "IMAGE_ID"
+	FieldImageName     = "IMAGE_NAME"
+)
+
+// Field is one journal field of an event; Name is upper case.
+type Field struct{ Name, Value string }
+
+// Container names the subject container of an event.
+func Container(id, name string) []Field {
+	return []Field{{FieldContainerID, id}, {FieldContainerName, name}}
+}
+
+// ExitCode is the exit code of a died event.
+func ExitCode(code int) Field { return Field{FieldExitCode, strconv.Itoa(code)} }
+
+// Entry returns the journal fields of an event: fields, then MESSAGE_ID,
+// BERTH_EVENT and SYSLOG_IDENTIFIER (ident), which fields cannot override.
+func Entry(k Kind, ident string, fields ...Field) map[string]string {
+	vars := make(map[string]string, len(fields)+3)
+	for _, f := range fields {
+		vars[f.Name] = f.Value
+	}
+	vars["MESSAGE_ID"] = k.MessageID
+	vars[FieldEvent] = k.Action
+	vars["SYSLOG_IDENTIFIER"] = ident
+	return vars
+}
+
+// Emit writes one event entry at priority info with message msg. ident is
+// the writing program (berthd, berth-monitor).
+func Emit(k Kind, ident, msg string, fields ...Field) {
+	systemd.Log(systemd.PriInfo, msg, Entry(k, ident, fields...))
+}

@@ -538,7 +538,7 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 	m.names[name] = id
 	m.containers[id] = c
 	m.mu.Unlock()
-	m.event(events.Created, info, nil)
+	m.event(events.Created, info)
 	m.events(Event{Kind: EventNew, Info: info})
 	return info, nil
 }

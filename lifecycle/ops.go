@@ -40,18 +40,11 @@ func buildSpec(spec *Spec, cgroupsPath string) (*specs.Spec, error) {
 	return ocispec.Generate(specOptions(spec, cgroupsPath))
 }
 
-func (m *Manager) event(id string, info Info, extra map[string]string) {
-	vars := map[string]string{
-		"MESSAGE_ID":        id,
-		"CONTAINER_ID_FULL": info.ID,
-		"CONTAINER_NAME":    info.Name,
-	}
-	kind := map[string]string{events.Created: "create", events.Started: "start", events.Removed: "remove"}[id]
-	vars[events.FieldEvent] = kind
-	for k, v := range extra {
-		vars[k] = v
-	}
-	systemd.Log(systemd.PriInfo, fmt.Sprintf("container %s: %s", info.Name, kind), vars)
+// event writes a container's event to the journal. berthd writes every
+// container event, died included, from its own unit: the container's scope
+// shares journald's per-unit rate limit with the container's output.
+func (m *Manager) event(k events.Kind, info Info, extra ...events.Field) {
+	events.Emit(k, "berthd", fmt.Sprintf("container %s: %s", info.Name, k.Action), append(events.Container(info.ID, info.Name), extra...)...)
 }
 
 func stopTimeout(spec Spec) int {
@@ -125,7 +118,7 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 	info := c.info()
 	c.end()
 	c.mu.Unlock()
-	m.event(events.Started, info, map[string]string{"UNIT": run.Unit})
+	m.event(events.Started, info, events.Field{Name: "UNIT", Value: run.Unit})
 	m.events(Event{Kind: EventChanged, Info: info})
 	if early != nil {
 		m.recordExit(id, *early)
@@ -577,7 +570,7 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 	if err := os.RemoveAll(m.containerDir(id)); err != nil {
 		return fmt.Errorf("container %s: %w", info.Name, err)
 	}
-	m.event(events.Removed, info, nil)
+	m.event(events.Removed, info)
 	m.events(Event{Kind: EventRemoved, Info: info})
 	return nil
 }

@@ -3,7 +3,6 @@ package monitor
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/monitor/contract"
@@ -92,32 +91,22 @@ func (w *lineWriter) emit(line []byte, partial bool) {
 	systemd.Log(w.pri, string(line), vars)
 }
 
+// event logs a message of the monitor's own about the container; it
+// carries berth's subject fields, not the output fields.
 func (j *journalLogger) event(pri systemd.Priority, msg string) {
-	systemd.Log(pri, fmt.Sprintf("container %s: %s", j.cfg.Name, msg), j.eventVars("", nil))
-}
-
-func (j *journalLogger) eventVars(id string, extra map[string]string) map[string]string {
-	v := map[string]string{
-		"SYSLOG_IDENTIFIER":  "berth-monitor",
-		"CONTAINER_ID_FULL":  j.cfg.ID,
-		"CONTAINER_NAME":     j.cfg.Name,
-		"BERTH_CONTAINER_ID": j.cfg.ID,
+	vars := map[string]string{"SYSLOG_IDENTIFIER": "berth-monitor"}
+	for _, f := range events.Container(j.cfg.ID, j.cfg.Name) {
+		vars[f.Name] = f.Value
 	}
-	if id != "" {
-		v["MESSAGE_ID"] = id
-	}
-	for k, x := range extra {
-		v[k] = x
-	}
-	return v
+	systemd.Log(pri, fmt.Sprintf("container %s: %s", j.cfg.Name, msg), vars)
 }
 
 func (j *journalLogger) died(code int) {
-	systemd.Log(systemd.PriInfo, fmt.Sprintf("container %s died with exit code %d", j.cfg.Name, code),
-		j.eventVars(events.Died, map[string]string{events.FieldEvent: "die", events.FieldExitCode: strconv.Itoa(code)}))
+	events.Emit(events.Died, "berth-monitor", fmt.Sprintf("container %s died with exit code %d", j.cfg.Name, code),
+		append(events.Container(j.cfg.ID, j.cfg.Name), events.ExitCode(code))...)
 }
 
 func (j *journalLogger) removed() {
-	systemd.Log(systemd.PriInfo, fmt.Sprintf("container %s removed", j.cfg.Name),
-		j.eventVars(events.Removed, map[string]string{events.FieldEvent: "remove"}))
+	events.Emit(events.Removed, "berth-monitor", fmt.Sprintf("container %s removed", j.cfg.Name),
+		events.Container(j.cfg.ID, j.cfg.Name)...)
 }

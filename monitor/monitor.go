@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/berthd/berth/atomicfile"
+	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/stream"
 	"github.com/berthd/berth/systemd"
@@ -74,7 +75,7 @@ func Run(ctx context.Context, cfg contract.Config, start *os.File) int {
 	}
 	code, err := m.run(ctx, start, terms)
 	if err != nil {
-		systemd.Log(systemd.PriErr, "berth-monitor: "+err.Error(), map[string]string{"CONTAINER_ID_FULL": cfg.ID})
+		systemd.Log(systemd.PriErr, "berth-monitor: "+err.Error(), map[string]string{events.FieldContainerID: cfg.ID})
 		fmt.Fprintln(os.Stderr, "berth-monitor:", err)
 	}
 	return code

@@ -119,7 +119,7 @@ func TestJournalFields(t *testing.T) {
 	// A reader that goes away early does not hang berthctl or berthd.
 	must(t, "timeout 10 berthctl logs web | head -c 20 >/dev/null")
 	// Events: created, started, died with its exit code.
-	ev := must(t, "journalctl -o json --no-pager CONTAINER_ID_FULL="+id+" BERTH_EVENT=die")
+	ev := must(t, "journalctl -o json --no-pager BERTH_CONTAINER_ID="+id+" BERTH_EVENT=die")
 	if !strings.Contains(ev, `"EXIT_CODE":"0"`) {
 		t.Fatalf("die event: %s", ev)
 	}

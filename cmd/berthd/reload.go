@@ -75,11 +75,7 @@ func (r *reloader) Reload(ctx context.Context) (old, cur *config.Snapshot, err e
 	if r.applied != nil {
 		r.applied(next)
 	}
-	systemd.Log(systemd.PriInfo, "configuration reloaded", map[string]string{
-		"MESSAGE_ID":          events.Reloaded,
-		events.FieldEvent:     "reload",
-		"BERTH_OLD_DIGEST":    old.Digest,
-		"BERTH_CONFIG_DIGEST": next.Digest,
-	})
+	events.Emit(events.Reloaded, "berthd", "configuration reloaded",
+		events.Field{Name: "BERTH_OLD_DIGEST", Value: old.Digest}, events.Field{Name: "BERTH_CONFIG_DIGEST", Value: next.Digest})
 	return old, next, nil
 }

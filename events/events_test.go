@@ -1,0 +1,36 @@
+package events
+
+import "testing"
+
+func TestEntry(t *testing.T) {
+	tests := []struct {
+		name   string
+		kind   Kind
+		fields []Field
+		want   map[string]string
+	}{
+		{"died", Died, append(Container("abc", "web"), ExitCode(3)), map[string]string{
+			"MESSAGE_ID": Died.MessageID, "BERTH_EVENT": "die", "SYSLOG_IDENTIFIER": "berthd",
+			"BERTH_CONTAINER_ID": "abc", "BERTH_CONTAINER_NAME": "web", "EXIT_CODE": "3"}},
+		{"fields cannot override the kind", Reloaded, []Field{{"MESSAGE_ID", "x"}, {"BERTH_EVENT", "y"}}, map[string]string{
+			"MESSAGE_ID": Reloaded.MessageID, "BERTH_EVENT": "reload", "SYSLOG_IDENTIFIER": "berthd"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Entry(tt.kind, "berthd", tt.fields...)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+			for _, f := range []string{"CONTAINER_ID", "CONTAINER_ID_FULL", "CONTAINER_NAME"} {
+				if _, ok := got[f]; ok {
+					t.Errorf("event carries the output field %s", f)
+				}
+			}
+		})
+	}
+}
