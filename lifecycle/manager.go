@@ -356,8 +356,10 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 	info := c.info()
 	c.mu.Unlock()
 	m.log.Info("container exited", "container", id, "exit_code", ex.ExitCode)
+	m.event(events.Died, info, events.ExitCode(ex.ExitCode))
 	m.events(Event{Kind: EventChanged, Info: info})
 	if removed {
+		m.event(events.Removed, info)
 		m.forget(id)
 		m.events(Event{Kind: EventRemoved, Info: info})
 		// The monitor removes the directories once it is done with the

@@ -41,8 +41,9 @@ func buildSpec(spec *Spec, cgroupsPath string) (*specs.Spec, error) {
 }
 
 // event writes a container's event to the journal. berthd writes every
-// container event, died included, from its own unit: the container's scope
-// shares journald's per-unit rate limit with the container's output.
+// container event it sees, died included, from its own unit: the
+// container's scope shares journald's per-unit rate limit with the
+// container's output, which could use it up.
 func (m *Manager) event(k events.Kind, info Info, extra ...events.Field) {
 	events.Emit(k, "berthd", fmt.Sprintf("container %s: %s", info.Name, k.Action), append(events.Container(info.ID, info.Name), extra...)...)
 }

@@ -101,6 +101,10 @@ func (j *journalLogger) event(pri systemd.Priority, msg string) {
 	systemd.Log(pri, fmt.Sprintf("container %s: %s", j.cfg.Name, msg), vars)
 }
 
+// died and removed are written by the monitor only when berthd did not
+// take the exit notice; berthd writes them otherwise, from outside the
+// container's scope, so that the container's output cannot use up the
+// rate limit that journald keeps per unit.
 func (j *journalLogger) died(code int) {
 	events.Emit(events.Died, "berth-monitor", fmt.Sprintf("container %s died with exit code %d", j.cfg.Name, code),
 		append(events.Container(j.cfg.ID, j.cfg.Name), events.ExitCode(code))...)

@@ -165,11 +165,12 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	} else if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
 		m.jlog.event(systemd.PriErr, "cannot record exit: "+err.Error())
 	}
-	m.jlog.died(code)
-	if m.cfg.AutoRemove {
-		m.jlog.removed()
+	if !m.notify(rec) {
+		m.jlog.died(code)
+		if m.cfg.AutoRemove {
+			m.jlog.removed()
+		}
 	}
-	m.notify(rec)
 	m.mu.Lock()
 	for c := range m.clients {
 		c.w.WriteInt(stream.Exit, int32(code))
@@ -213,20 +214,22 @@ func joinCgroup(dir string) error {
 	return nil
 }
 
-// notify tells a running berthd that this run ended; berthd reconciles from
-// disk anyway, so a missing berthd is fine.
-func (m *mon) notify(rec contract.Exit) {
+// notify tells a running berthd that this run ended, and reports whether
+// berthd took the notice (it then writes the died event). berthd
+// reconciles from disk anyway, so a missing berthd is fine.
+func (m *mon) notify(rec contract.Exit) bool {
 	if m.cfg.NotifySocket == "" {
-		return
+		return false
 	}
 	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: m.cfg.NotifySocket, Net: "unixgram"})
 	if err != nil {
-		return
+		return false
 	}
 	defer c.Close()
 	b, _ := json.Marshal(rec)
 	c.SetWriteDeadline(time.Now().Add(time.Second))
-	c.Write(b)
+	_, err = c.Write(b)
+	return err == nil
 }
 
 // stop delivers the stop signal through the runtime (and thaws a paused
