@@ -480,26 +480,22 @@ func (m *manager) ExecContainer(sender dbus.Sender, ref string, cmd []string, op
 
 func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[string]dbus.Variant) (fd dbus.UnixFD, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		o, err := logOptions(options)
+		if err != nil {
+			return err
+		}
 		info, err := m.s.mgr.Get(ref)
 		if err != nil {
 			return err
 		}
-		var o logs.Options
-		if o.Follow, err = optBool(options, "follow", false); err != nil {
-			return err
-		}
-		tail, err := optInt(options, "tail")
-		if err != nil {
-			return err
-		}
-		o.Tail = int(tail)
 		// An open log stream keeps berthd from going idle.
 		end := m.s.act.Begin()
 		if o.Follow && !info.State.Live() {
 			o.Follow = false // nothing more will come, as with docker logs -f
 		}
 		if o.Follow {
-			// Like docker logs -f: the follow ends when the container exits.
+			// Like docker logs -f: the follow ends when the container
+			// exits; its monitor wrote every line before that.
 			stop := make(chan struct{})
 			wctx, wcancel := context.WithCancel(context.Background())
 			go func() {
@@ -511,7 +507,7 @@ func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[s
 			idleEnd := end
 			end = func() { wcancel(); idleEnd() }
 		}
-		f, err := logs.Open(ctx, info.ID, o, end)
+		f, err := logs.Open(ctx, m.s.mgr.LogPath(info.ID), o, end)
 		if err != nil {
 			end()
 			return err
@@ -520,6 +516,57 @@ func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[s
 		return nil
 	})
 	return
+}
+
+// logOptions reads GetContainerLogs' options: follow (b), tail (x; -1 or
+// absent: all), since and until (x, µs since the epoch; absent: no bound),
+// timestamps (b). Unknown keys and wrong types are refused.
+func logOptions(options map[string]dbus.Variant) (logs.Options, error) {
+	o := logs.Options{Tail: -1}
+	for k := range options {
+		switch k {
+		case "follow", "tail", "since", "until", "timestamps":
+		default:
+			return o, fmt.Errorf("option %q: unknown: %w", k, errdefs.ErrInvalidArgument)
+		}
+	}
+	var err error
+	if o.Follow, err = optBool(options, "follow", false); err != nil {
+		return o, err
+	}
+	if o.Timestamps, err = optBool(options, "timestamps", false); err != nil {
+		return o, err
+	}
+	if _, ok := options["tail"]; ok {
+		tail, err := optInt(options, "tail")
+		if err != nil {
+			return o, err
+		}
+		if tail < -1 {
+			return o, fmt.Errorf("option \"tail\": %d: want -1 (all) or more: %w", tail, errdefs.ErrInvalidArgument)
+		}
+		o.Tail = int(tail)
+	}
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &o.Since}, {"until", &o.Until}} {
+		if _, ok := options[b.name]; !ok {
+			continue
+		}
+		us, err := optInt(options, b.name)
+		if err != nil {
+			return o, err
+		}
+		if us < 0 {
+			return o, fmt.Errorf("option %q: negative: %w", b.name, errdefs.ErrInvalidArgument)
+		}
+		*b.t = time.UnixMicro(us)
+	}
+	if !o.Since.IsZero() && !o.Until.IsZero() && o.Until.Before(o.Since) {
+		return o, fmt.Errorf("option \"until\" is before \"since\": %w", errdefs.ErrInvalidArgument)
+	}
+	return o, nil
 }
 
 // inspectView is the JSON of InspectContainer, close to docker's shape.

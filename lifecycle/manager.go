@@ -21,6 +21,7 @@ import (
 	"github.com/berthd/berth/errs"
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/images"
+	"github.com/berthd/berth/logs/logfile"
 	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/systemd"
@@ -163,6 +164,10 @@ func New(o Options) *Manager {
 func (m *Manager) containerDir(id string) string { return filepath.Join(m.dataRoot, "containers", id) }
 func (m *Manager) runDir(id string) string       { return filepath.Join(m.execRoot, "containers", id) }
 func (m *Manager) notifyPath() string            { return filepath.Join(m.execRoot, "notify.sock") }
+
+// LogPath is the local log of the container with full id id (package
+// logfile); it need not exist.
+func (m *Manager) LogPath(id string) string { return logfile.Path(m.containerDir(id)) }
 
 // Load creates the directories, reads every record and reconciles it with
 // exit records and systemd, and starts listening for monitors' exit

@@ -1,19 +1,26 @@
-// Package logs reads a container's output back from the journal, by way of
-// journalctl (no cgo), and turns it into stream frames: PRIORITY 3 entries
-// are stderr, the rest stdout. Partial entries are joined without a newline.
+// Package logs serves `berthctl logs`: it reads a container's local log
+// (package logfile, written by its monitor) and turns it into stream
+// frames, applying docker's options (follow, tail, since, until,
+// timestamps). Lines that the local log no longer holds (rotated out) or
+// never got (a failed write) are reported in a stream.Notice frame with
+// their count, where they would have been.
+//
+// The journal is not read: it holds the same lines with docker's journald
+// fields for `journalctl CONTAINER_NAME=…`, but journald's rate limit may
+// drop some of them, and the local log is complete (within its caps) by the
+// time a container's exit is recorded.
 package logs
 
 import (
 	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strconv"
 	"time"
 
+	"github.com/berthd/berth/logs/logfile"
 	"github.com/berthd/berth/stream"
 	"golang.org/x/sys/unix"
 )
@@ -21,67 +28,51 @@ import (
 // Options select what to read.
 type Options struct {
 	Follow bool
-	Tail   int // 0: all
-	// Stop, when closed, ends a follow after StopGrace (the container has
-	// exited; its last lines reach the journal before its exit is known).
+	// Tail is how many of the last lines to show; < 0 shows all.
+	Tail int
+	// Since and Until bound the lines' times; zero is no bound.
+	Since, Until time.Time
+	// Timestamps prefixes each line with its time (RFC 3339 with
+	// nanoseconds, UTC) and a space, as docker does.
+	Timestamps bool
+	// Stop, when closed, ends a follow once the log is read to its end:
+	// the container has exited, and its monitor wrote every line before
+	// the exit was recorded.
 	Stop <-chan struct{}
 }
 
-// StopGrace is how long a follow goes on after Stop is closed.
-const StopGrace = time.Second
+// PollInterval is how often a follow looks for new lines.
+const PollInterval = 100 * time.Millisecond
 
-// Open starts reading the logs of container id and returns the client's end
-// of a stream. done is called when the stream ends (journalctl finished or
-// the client went away).
-func Open(ctx context.Context, id string, o Options, done func()) (*os.File, error) {
-	args := []string{"--output=json", "--no-pager", "--quiet", "--all", "CONTAINER_ID_FULL=" + id, "CONTAINER_ID=" + short(id), "--output-fields=MESSAGE,PRIORITY,CONTAINER_PARTIAL_MESSAGE"}
-	if o.Follow {
-		args = append(args, "--follow")
-	}
-	if o.Tail > 0 {
-		args = append(args, "--lines="+strconv.Itoa(o.Tail))
-	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+// Open starts reading the local log at path and returns the client's end
+// of a stream. done is called when the stream ends (the log is read, the
+// follow ended, or the client went away). A log that does not exist yet
+// reads as empty.
+func Open(ctx context.Context, path string, o Options, done func()) (*os.File, error) {
+	r, err := logfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	if err := r.SeekTail(o.Tail, o.Since, o.Until); err != nil {
+		r.Close()
+		return nil, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
 	// Our end is non-blocking, so the runtime poller serves it: Close
-	// then interrupts a pending Read and deadlines work.
+	// then interrupts a pending Write.
 	if err := unix.SetNonblock(fds[0], true); err != nil {
+		r.Close()
 		unix.Close(fds[0])
 		unix.Close(fds[1])
 		return nil, err
 	}
 	ours := os.NewFile(uintptr(fds[0]), "logs")
 	theirs := os.NewFile(uintptr(fds[1]), "logs-client")
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "journalctl", args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		cancel()
-		ours.Close()
-		theirs.Close()
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		ours.Close()
-		theirs.Close()
-		return nil, fmt.Errorf("journalctl: %w", err)
-	}
-	if o.Stop != nil {
-		go func() {
-			select {
-			case <-o.Stop:
-				select {
-				case <-time.After(StopGrace):
-				case <-ctx.Done():
-				}
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	// The client never writes: a read that returns means it went away.
 	go func() {
 		io.Copy(io.Discard, ours)
@@ -91,63 +82,78 @@ func Open(ctx context.Context, id string, o Options, done func()) (*os.File, err
 		defer done()
 		defer ours.Close()
 		defer cancel()
-		w := stream.NewWriter(ours)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 4<<20)
-		for sc.Scan() {
-			kind, msg, ok := Decode(sc.Bytes())
-			if !ok {
-				continue
-			}
-			if w.Write(kind, msg) != nil {
-				break
-			}
-		}
-		cmd.Wait()
+		defer r.Close()
+		copyLog(sctx, r, ours, o)
 	}()
 	return theirs, nil
 }
 
-// Decode turns one journalctl JSON line into a frame kind and payload.
-// MESSAGE may be a string or, for non-UTF-8 data, an array of bytes.
-func Decode(line []byte) (stream.Kind, []byte, bool) {
-	var e struct {
-		Message  json.RawMessage `json:"MESSAGE"`
-		Priority string          `json:"PRIORITY"`
-		Partial  string          `json:"CONTAINER_PARTIAL_MESSAGE"`
-	}
-	if json.Unmarshal(line, &e) != nil || e.Message == nil {
-		return 0, nil, false
-	}
-	var msg []byte
-	var s string
-	if json.Unmarshal(e.Message, &s) == nil {
-		msg = []byte(s)
-	} else if json.Unmarshal(e.Message, &msg) != nil {
-		var ints []int
-		if json.Unmarshal(e.Message, &ints) != nil {
-			return 0, nil, false
+// copyLog writes the selected records of r to w as frames until the log
+// is read (or, with Follow, until Stop and the log is read), ctx ends or
+// a write fails.
+func copyLog(ctx context.Context, r *logfile.Reader, w io.Writer, o Options) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	fw := stream.NewWriter(bw)
+	var poll *time.Ticker
+	stopped := false
+	midLine := [3]bool{} // per stream: the last record was partial
+	var line []byte
+	for {
+		rec, lost, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			if !o.Follow || stopped || (!o.Until.IsZero() && time.Now().After(o.Until)) {
+				return nil
+			}
+			if poll == nil {
+				poll = time.NewTicker(PollInterval)
+				defer poll.Stop()
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-o.Stop:
+				stopped = true // read to the end once more
+			case <-poll.C:
+			}
+			continue
 		}
-		msg = make([]byte, len(ints))
-		for i, v := range ints {
-			msg[i] = byte(v)
+		if err != nil {
+			return err
+		}
+		if lost > 0 {
+			if err := fw.Write(stream.Notice, []byte(LostNotice(lost))); err != nil {
+				return err
+			}
+		}
+		if !o.Since.IsZero() && rec.Time.Before(o.Since) {
+			continue
+		}
+		if !o.Until.IsZero() && rec.Time.After(o.Until) {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			return nil
+		}
+		line = line[:0]
+		if o.Timestamps && !midLine[rec.Stream] {
+			line = rec.Time.UTC().AppendFormat(line, time.RFC3339Nano)
+			line = append(line, ' ')
+		}
+		line = append(line, rec.Line...)
+		if !rec.Partial {
+			line = append(line, '\n')
+		}
+		midLine[rec.Stream] = rec.Partial
+		if err := fw.Write(stream.Kind(rec.Stream), line); err != nil {
+			return err
 		}
 	}
-	if e.Partial != "true" {
-		msg = append(msg, '\n')
-	}
-	kind := stream.Stdout
-	if e.Priority == "3" {
-		kind = stream.Stderr
-	}
-	return kind, msg, true
 }
 
-// short is the 12-character id that output entries carry in CONTAINER_ID;
-// berth's own event entries lack that field, so they are not output.
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
+// LostNotice is the text of the notice for n lines missing from the log.
+func LostNotice(n uint64) string {
+	return fmt.Sprintf("berth: %d lines missing here: rotated out of the local log (it keeps %d files of %d MiB) or never written to it", n, logfile.MaxFiles, logfile.MaxSize>>20)
 }

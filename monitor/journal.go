@@ -3,8 +3,10 @@ package monitor
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/berthd/berth/events"
+	"github.com/berthd/berth/logs/logfile"
 	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/systemd"
 )
@@ -13,9 +15,14 @@ import (
 // driver does; the pieces before the last carry CONTAINER_PARTIAL_MESSAGE.
 const MaxLine = 16 << 10
 
+// journalLogger sends the container's output to its two sinks, line by
+// line: the local log (complete, read by `berthctl logs`) and the journal
+// with docker's journald-driver fields (best effort: journald's rate limit
+// may drop lines). It also writes the monitor's own messages and events.
 type journalLogger struct {
-	cfg  contract.Config
-	vars map[string]string
+	cfg   contract.Config
+	vars  map[string]string
+	local *localLog
 }
 
 func newJournalLogger(cfg contract.Config) *journalLogger {
@@ -33,27 +40,31 @@ func newJournalLogger(cfg contract.Config) *journalLogger {
 	}}
 }
 
-// lineWriter cuts one output stream into journal entries.
+// lineWriter cuts one output stream into lines for both sinks.
 type lineWriter struct {
-	pri   systemd.Priority
-	buf   []byte
-	vars  map[string]string
-	pvars map[string]string
+	j      *journalLogger
+	stream int // logfile.Stdout or logfile.Stderr
+	pri    systemd.Priority
+	buf    []byte
+	vars   map[string]string
+	pvars  map[string]string
 }
 
 func (j *journalLogger) stream(kind int) *lineWriter {
-	pri := systemd.PriInfo
+	pri, st := systemd.PriInfo, logfile.Stdout
 	if kind == 2 {
-		pri = systemd.PriErr
+		pri, st = systemd.PriErr, logfile.Stderr
 	}
 	partial := make(map[string]string, len(j.vars)+1)
 	for k, v := range j.vars {
 		partial[k] = v
 	}
 	partial["CONTAINER_PARTIAL_MESSAGE"] = "true"
-	return &lineWriter{pri: pri, vars: j.vars, pvars: partial}
+	return &lineWriter{j: j, stream: st, pri: pri, vars: j.vars, pvars: partial}
 }
 
+// write takes a chunk of output; its whole lines are in the local log
+// when it returns.
 func (w *lineWriter) write(p []byte) {
 	w.buf = append(w.buf, p...)
 	for {
@@ -73,6 +84,7 @@ func (w *lineWriter) write(p []byte) {
 	if len(w.buf) == 0 {
 		w.buf = nil
 	}
+	w.j.local.flush()
 }
 
 func (w *lineWriter) close() {
@@ -80,10 +92,12 @@ func (w *lineWriter) close() {
 		w.emit(w.buf, false)
 		w.buf = nil
 	}
+	w.j.local.flush()
 }
 
 func (w *lineWriter) emit(line []byte, partial bool) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
+	w.j.local.append(w.stream, partial, time.Now(), line)
 	vars := w.vars
 	if partial {
 		vars = w.pvars

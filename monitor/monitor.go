@@ -107,6 +107,10 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 		answer(contract.Started{Error: err.Error()})
 		return 1, err
 	}
+	if err := m.jlog.openLocal(); err != nil {
+		answer(contract.Started{Error: err.Error()})
+		return 1, err
+	}
 	// One runtime call creates and starts the payload. With Attach, its
 	// output stays in the pipes (the payload blocks once they are full)
 	// until the first client attaches, so the client misses nothing.
@@ -165,6 +169,8 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	} else if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
 		m.jlog.event(systemd.PriErr, "cannot record exit: "+err.Error())
 	}
+	// The local log is complete here (the pumps are done): berthd, told
+	// next, may answer a wait, and a logs call after it sees every line.
 	if !m.notify(rec) {
 		m.jlog.died(code)
 		if m.cfg.AutoRemove {

@@ -21,6 +21,10 @@ const (
 	Resize     Kind = 5 // payload: uint16 rows, uint16 cols
 	Signal     Kind = 6 // payload: int32 signal number
 	Error      Kind = 7 // payload: message text; the stream ends after it
+	// Notice is a message for the user about the stream itself (lines
+	// that a log no longer holds, say), not output; clients print it to
+	// stderr. Clients that do not know it skip it.
+	Notice Kind = 8
 )
 
 // MaxPayload bounds one frame.

@@ -84,6 +84,8 @@ func pump(f *os.File, stdin, tty bool) (int, error) {
 			return int(code), err
 		case stream.Error:
 			return -1, fmt.Errorf("%s", p)
+		case stream.Notice:
+			fmt.Fprintf(os.Stderr, "%s\n", p)
 		}
 	}
 }
