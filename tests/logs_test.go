@@ -1,0 +1,99 @@
+//go:build e2e
+
+package tests
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Output faster than journald's per-unit rate limit: logs still returns
+// every line (it reads the local log, not the journal), and the died event
+// is in the journal (berthd writes it, outside the container's scope).
+func TestLogsFastOutput(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl run --name fast --rootfs "+rootfs+" -- seq 1 150000 >/tmp/fast.attached")
+	if n := must(t, "wc -l </tmp/fast.attached"); n != "150000" {
+		t.Fatalf("the attached client got %s lines", n)
+	}
+	must(t, "berthctl logs fast >/tmp/fast.logs 2>/tmp/fast.err")
+	if n := must(t, "wc -l </tmp/fast.logs"); n != "150000" {
+		t.Fatalf("logs returned %s lines, want 150000", n)
+	}
+	must(t, "seq 1 150000 | cmp - /tmp/fast.logs")
+	if e := must(t, "cat /tmp/fast.err"); e != "" {
+		t.Fatalf("logs said %q for a complete log", e)
+	}
+	if got := must(t, "berthctl logs --tail 2 fast"); got != "149999\n150000" {
+		t.Fatalf("logs --tail 2: %q", got)
+	}
+	ev := eventually(t, 10*time.Second, "journalctl -o json --no-pager BERTH_CONTAINER_NAME=fast BERTH_EVENT=die | grep .")
+	if !strings.Contains(ev, `"EXIT_CODE":"0"`) || !strings.Contains(ev, `"BERTH_CONTAINER_NAME":"fast"`) {
+		t.Fatalf("died event: %s", ev)
+	}
+}
+
+// Once wait has returned, logs has every line of the run.
+func TestLogsCompleteAfterWait(t *testing.T) {
+	fresh(t)
+	must(t, `for i in $(seq 100); do
+	  id=$(berthctl run -d --rootfs `+rootfs+` -- sh -c 'echo first; echo last') || exit 1
+	  berthctl wait $id >/dev/null || exit 1
+	  out=$(berthctl logs $id | tr '\n' ,)
+	  [ "$out" = "first,last," ] || { echo "try $i: logs after wait gave '$out'" >&2; exit 1; }
+	  berthctl rm $id >/dev/null || exit 1
+	done`)
+}
+
+// Once stop has returned, logs has every line, the ones written while
+// stopping too.
+func TestLogsCompleteAfterStop(t *testing.T) {
+	fresh(t)
+	must(t, `for i in $(seq 30); do
+	  id=$(berthctl run -d --rootfs `+rootfs+` -- sh -c 'trap "echo last; exit 0" TERM; echo first; while :; do sleep 0.05; done') || exit 1
+	  n=0; until berthctl logs $id | grep -q first; do n=$((n+1)); [ $n -gt 100 ] && exit 1; sleep 0.05; done
+	  berthctl stop $id >/dev/null || exit 1
+	  out=$(berthctl logs $id | tr '\n' ,)
+	  [ "$out" = "first,last," ] || { echo "try $i: logs after stop gave '$out'" >&2; exit 1; }
+	  berthctl rm $id >/dev/null || exit 1
+	done`)
+}
+
+// journalctl CONTAINER_NAME= (docker's query for a container's output)
+// returns the container's lines only; berth's events name the container
+// in fields of their own.
+func TestJournalHoldsOutputApartFromEvents(t *testing.T) {
+	fresh(t)
+	id := must(t, "berthctl run -d --name jo --rootfs "+rootfs+" -- sh -c 'echo hello; echo oops >&2'")
+	must(t, "berthctl wait jo")
+	must(t, "berthctl rm jo")
+	eventually(t, 10*time.Second, "journalctl --no-pager BERTH_CONTAINER_NAME=jo BERTH_EVENT=remove | grep -q remove")
+	// stdout and stderr are read apart, so their order may differ.
+	if got := must(t, "journalctl --no-pager -o cat CONTAINER_NAME=jo | sort"); got != "hello\noops" {
+		t.Fatalf("journalctl CONTAINER_NAME=jo:\n%s", got)
+	}
+	if got := must(t, "journalctl --no-pager -o cat CONTAINER_ID_FULL="+id+" | sort"); got != "hello\noops" {
+		t.Fatalf("journalctl CONTAINER_ID_FULL=:\n%s", got)
+	}
+	evs := must(t, "journalctl --no-pager -o json BERTH_CONTAINER_ID="+id+" | grep -o '\"BERTH_EVENT\":\"[a-z]*\"' | tr '\\n' ' '")
+	for _, e := range []string{"create", "start", "die", "remove"} {
+		if !strings.Contains(evs, `"BERTH_EVENT":"`+e+`"`) {
+			t.Errorf("no %s event among %s", e, evs)
+		}
+	}
+}
+
+// Options that berthd refuses leave no stream behind and name the option.
+func TestLogsRefusesUnknownOptions(t *testing.T) {
+	fresh(t)
+	runDetached(t, "--name lo -- true")
+	msg := fails(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetContainerLogs 'sa{sv}' lo 1 details b true")
+	if !strings.Contains(msg, `"details"`) || !strings.Contains(msg, "unknown") {
+		t.Fatalf("unknown option: %s", msg)
+	}
+	msg = fails(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetContainerLogs 'sa{sv}' lo 1 since s 10m")
+	if !strings.Contains(msg, `"since"`) {
+		t.Fatalf("since as a string: %s", msg)
+	}
+}
