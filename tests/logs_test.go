@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,50 @@ func TestLogsRefusesUnknownOptions(t *testing.T) {
 	msg = fails(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetContainerLogs 'sa{sv}' lo 1 since s 10m")
 	if !strings.Contains(msg, `"since"`) {
 		t.Fatalf("since as a string: %s", msg)
+	}
+}
+
+// docker's logs options: --tail/-n, --timestamps/-t, --since, --until.
+func TestLogsOptions(t *testing.T) {
+	fresh(t)
+	runDetached(t, "--name opts -- sh -c 'echo a; echo b; sleep 1.5; echo c; echo d'")
+	must(t, "berthctl wait opts")
+	if got := must(t, "berthctl logs -n 1 opts"); got != "d" {
+		t.Fatalf("-n 1: %q", got)
+	}
+	if got := must(t, "berthctl logs --tail 3 opts | tr '\\n' ,"); got != "b,c,d," {
+		t.Fatalf("--tail 3: %q", got)
+	}
+	if got := must(t, "berthctl logs --tail 0 opts | wc -c"); got != "0" {
+		t.Fatalf("--tail 0 printed %s bytes", got)
+	}
+	stamped := must(t, "berthctl logs -t opts")
+	lines := strings.Split(stamped, "\n")
+	if len(lines) != 4 {
+		t.Fatalf("-t: %q", stamped)
+	}
+	var at [4]time.Time
+	for i, l := range lines {
+		ts, text, ok := strings.Cut(l, " ")
+		var err error
+		at[i], err = time.Parse(time.RFC3339Nano, ts)
+		if !ok || err != nil || text != string(rune('a'+i)) || !strings.HasSuffix(ts, "Z") {
+			t.Fatalf("-t line %q: %v", l, err)
+		}
+	}
+	if at[2].Sub(at[1]) < time.Second {
+		t.Fatalf("c came %s after b", at[2].Sub(at[1]))
+	}
+	// Between b and c, in unix seconds with decimals.
+	mid := at[1].Add(at[2].Sub(at[1]) / 2)
+	midArg := strconv.FormatFloat(float64(mid.UnixNano())/1e9, 'f', 6, 64)
+	if got := must(t, "berthctl logs --since "+midArg+" opts | tr '\\n' ,"); got != "c,d," {
+		t.Fatalf("--since %s: %q", midArg, got)
+	}
+	if got := must(t, "berthctl logs --until "+midArg+" opts | tr '\\n' ,"); got != "a,b," {
+		t.Fatalf("--until %s: %q", midArg, got)
+	}
+	if got := must(t, "berthctl logs --since "+mid.UTC().Format(time.RFC3339Nano)+" --tail 1 -t opts"); got != lines[3] {
+		t.Fatalf("--since --tail 1 -t: %q, want %q", got, lines[3])
 	}
 }
