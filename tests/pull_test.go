@@ -75,7 +75,7 @@ func TestPullFromRegistry(t *testing.T) {
 	if out := must(t, "berthctl pull registry.invalid:5000/test/busybox:latest"); out != "registry.invalid:5000/test/busybox:latest" {
 		t.Fatalf("pull through a mirror: %q", out)
 	}
-	if out := must(t, "berthctl images --format json | grep -c registry.invalid:5000/test/busybox"); out != "1" {
+	if out := must(t, "berthctl images --format json | grep -c '\"registry.invalid:5000/test/busybox:latest\"'"); out != "1" {
 		t.Fatalf("image pulled through the mirror not listed: %s", out)
 	}
 }
