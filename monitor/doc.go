@@ -12,6 +12,7 @@
 //	<exec-root>/containers/<id>/monitor.sock   requests (attach, exec, stop)
 //	<exec-root>/containers/<id>/runtime.log    the runtime's JSON log
 //	<data-root>/containers/<id>/exit.json      Exit, written atomically
+//	<data-root>/containers/<id>/container.log  the local log (package logfile)
 //
 // Start protocol: berthd passes one end of a socket pair as fd 3. The
 // monitor waits for a Go line (JSON) naming the scope's cgroup, moves into
