@@ -23,6 +23,8 @@ type journalLogger struct {
 	cfg   contract.Config
 	vars  map[string]string
 	local *localLog
+	// send writes one journal entry (systemd.Log; tests capture it).
+	send func(pri systemd.Priority, msg string, vars map[string]string)
 }
 
 func newJournalLogger(cfg contract.Config) *journalLogger {
@@ -30,7 +32,7 @@ func newJournalLogger(cfg contract.Config) *journalLogger {
 	if len(tag) > 12 {
 		tag = tag[:12]
 	}
-	return &journalLogger{cfg: cfg, vars: map[string]string{
+	return &journalLogger{cfg: cfg, send: systemd.Log, vars: map[string]string{
 		"CONTAINER_ID":      tag,
 		"CONTAINER_ID_FULL": cfg.ID,
 		"CONTAINER_NAME":    cfg.Name,
@@ -102,7 +104,7 @@ func (w *lineWriter) emit(line []byte, partial bool) {
 	if partial {
 		vars = w.pvars
 	}
-	systemd.Log(w.pri, string(line), vars)
+	w.j.send(w.pri, string(line), vars)
 }
 
 // event logs a message of the monitor's own about the container; it
