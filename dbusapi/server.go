@@ -488,6 +488,9 @@ func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[s
 		if err != nil {
 			return err
 		}
+		if !info.StartedAt().IsZero() {
+			o.Missing = fmt.Sprintf("berth: container %s has no local log (it ran under an older berth); its output is in the journal: journalctl CONTAINER_ID_FULL=%s", info.Name, info.ID)
+		}
 		// An open log stream keeps berthd from going idle.
 		end := m.s.act.Begin()
 		if o.Follow && !info.State.Live() {

@@ -35,6 +35,9 @@ type Options struct {
 	// Timestamps prefixes each line with its time (RFC 3339 with
 	// nanoseconds, UTC) and a space, as docker does.
 	Timestamps bool
+	// Missing, if set, is sent as a notice when the log does not exist
+	// (a container that ran under a berth without local logs).
+	Missing string
 	// Stop, when closed, ends a follow once the log is read to its end:
 	// the container has exited, and its monitor wrote every line before
 	// the exit was recorded.
@@ -98,6 +101,11 @@ func copyLog(ctx context.Context, r *logfile.Reader, w io.Writer, o Options) err
 	stopped := false
 	midLine := [3]bool{} // per stream: the last record was partial
 	var line []byte
+	if !r.Exists() && o.Missing != "" {
+		if err := fw.Write(stream.Notice, []byte(o.Missing)); err != nil {
+			return err
+		}
+	}
 	for {
 		rec, lost, err := r.Next()
 		if errors.Is(err, io.EOF) {

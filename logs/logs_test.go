@@ -183,3 +183,14 @@ func TestFollowEndsAtStop(t *testing.T) {
 	}
 	w.Close()
 }
+
+func TestMissingLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "container.log")
+	if got := run(t, path, Options{Tail: -1, Missing: "no local log"}); strings.Join(got, "|") != "notice:no local log" {
+		t.Fatalf("no log: %q", got)
+	}
+	writeLog(t, path, []line{{logfile.Stdout, false, 0, "one"}})
+	if got := run(t, path, Options{Tail: -1, Missing: "no local log"}); strings.Join(got, "|") != "out:one\n" {
+		t.Fatalf("a log: %q", got)
+	}
+}

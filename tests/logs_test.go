@@ -152,3 +152,22 @@ func TestLogsOptions(t *testing.T) {
 		t.Fatalf("--since --tail 1 -t: %q, want %q", got, lines[3])
 	}
 }
+
+// A container that ran under a berth without local logs (simulated by
+// removing the file) gets a notice that points at the journal; one that
+// never ran gets nothing.
+func TestLogsWithoutLocalLog(t *testing.T) {
+	fresh(t)
+	id := runDetached(t, "--name old -- echo hi")
+	must(t, "berthctl wait old")
+	must(t, "rm /var/lib/berth/containers/"+id+"/container.log")
+	out, errOut, code := sh(t, "berthctl logs old")
+	if code != 0 || out != "" || !strings.Contains(errOut, "no local log") || !strings.Contains(errOut, "journalctl CONTAINER_ID_FULL="+id) {
+		t.Fatalf("logs without a local log: exit %d, %q, %q", code, out, errOut)
+	}
+	must(t, "berthctl create --name never --rootfs "+rootfs+" -- true")
+	out, errOut, code = sh(t, "berthctl logs never")
+	if code != 0 || out != "" || errOut != "" {
+		t.Fatalf("logs of a container never started: exit %d, %q, %q", code, out, errOut)
+	}
+}

@@ -138,6 +138,9 @@ func closeAll(files []*rfile) {
 	}
 }
 
+// Exists reports whether the log had any file when it was opened.
+func (r *Reader) Exists() bool { return len(r.files) > 0 }
+
 // Close closes the files.
 func (r *Reader) Close() error {
 	closeAll(r.files)
