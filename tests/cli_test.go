@@ -328,3 +328,38 @@ func TestImagesDigests(t *testing.T) {
 		t.Fatalf("images --format table: %q", out)
 	}
 }
+
+// TestLogsTimeOptions: logs -t prefixes each line with its time (RFC 3339
+// in UTC, as docker), --since and --until take docker's time forms, -n
+// counts from the end.
+func TestLogsTimeOptions(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl run --name stamps --rootfs "+rootfs+" -- sh -c 'echo early; sleep 2; echo late'; berthctl wait stamps")
+	out := must(t, "berthctl logs -t stamps")
+	lines := strings.Split(out, "\n")
+	if len(lines) != 2 {
+		t.Fatalf("logs -t: %q", out)
+	}
+	var at [2]time.Time
+	for i, want := range []string{"early", "late"} {
+		ts, text, _ := strings.Cut(lines[i], " ")
+		var err error
+		if at[i], err = time.Parse(time.RFC3339Nano, ts); err != nil || text != want || !strings.HasSuffix(ts, "Z") {
+			t.Fatalf("logs -t line %q: %v", lines[i], err)
+		}
+	}
+	mid := at[0].Add(at[1].Sub(at[0]) / 2)
+	for _, tc := range []struct{ args, want string }{
+		{fmt.Sprintf("--since %d.%09d", mid.Unix(), mid.Nanosecond()), "late"},
+		{"--until " + mid.Format(time.RFC3339Nano), "early"},
+		{"--since=" + mid.Add(-time.Hour).Format("2006-01-02T15:04:05Z07:00"), "early\nlate"},
+		{"--since 1h", "early\nlate"},
+		{"--until 10m", ""},
+		{"-n 1 -t", lines[1]},
+		{"--tail 0", ""},
+	} {
+		if got := must(t, "berthctl logs "+tc.args+" stamps"); got != tc.want {
+			t.Errorf("logs %s: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
