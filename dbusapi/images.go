@@ -122,6 +122,9 @@ func (m *manager) ListImages(options map[string]dbus.Variant) ([]ImageEntry, *db
 	if err := m.needImages(); err != nil {
 		return nil, ToDBus(err)
 	}
+	if err := knownOptions("ListImages", options); err != nil {
+		return nil, ToDBus(err)
+	}
 	out := []ImageEntry{}
 	for _, img := range m.s.images.List() {
 		out = append(out, ImageEntry{ID: img.ID.String(), RepoTags: familiar(img.RepoTags), RepoDigests: familiar(img.RepoDigests), Created: micros(img.Created),
@@ -215,6 +218,9 @@ func (m *manager) RemoveImage(sender dbus.Sender, ref string, options map[string
 		if err := m.needImages(); err != nil {
 			return err
 		}
+		if err := knownOptions("RemoveImage", options, "force"); err != nil {
+			return err
+		}
 		force, err := optBool(options, "force", false)
 		if err != nil {
 			return err
@@ -237,6 +243,9 @@ func (m *manager) RemoveImage(sender dbus.Sender, ref string, options map[string
 func (m *manager) PruneImages(sender dbus.Sender, options map[string]dbus.Variant) (blobs, layers uint32, bytes uint64, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
 		if err := m.needImages(); err != nil {
+			return err
+		}
+		if err := knownOptions("PruneImages", options); err != nil {
 			return err
 		}
 		p, err := m.s.images.Prune(ctx)

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/user"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,6 +300,9 @@ func entry(i lifecycle.Info) ContainerEntry {
 
 func (m *manager) ListContainers(options map[string]dbus.Variant) ([]ContainerEntry, *dbus.Error) {
 	defer m.s.act.Begin()()
+	if err := knownOptions("ListContainers", options, "all"); err != nil {
+		return nil, ToDBus(err)
+	}
 	all, err := optBool(options, "all", true)
 	if err != nil {
 		return nil, ToDBus(err)
@@ -316,8 +321,8 @@ func (m *manager) Reload(sender dbus.Sender, options map[string]dbus.Variant) (d
 		if m.s.Reload == nil {
 			return fmt.Errorf("reload: %w", errdefs.ErrNotImplemented)
 		}
-		if len(options) > 0 {
-			return fmt.Errorf("reload: unknown options: %w", errdefs.ErrInvalidArgument)
+		if err := knownOptions("Reload", options); err != nil {
+			return err
 		}
 		d, err := m.s.Reload(ctx)
 		digest = d
@@ -353,6 +358,9 @@ func (m *manager) CreateContainer(sender dbus.Sender, options map[string]dbus.Va
 
 func (m *manager) StartContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, snap *config.Snapshot) error {
+		if err := knownOptions("StartContainer", options, "attach"); err != nil {
+			return err
+		}
 		attach, err := optBool(options, "attach", false)
 		if err != nil {
 			return err
@@ -364,6 +372,9 @@ func (m *manager) StartContainer(sender dbus.Sender, ref string, options map[str
 
 func (m *manager) StopContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("StopContainer", options, "timeout"); err != nil {
+			return err
+		}
 		t, err := optTimeout(options)
 		if err != nil {
 			return err
@@ -375,6 +386,9 @@ func (m *manager) StopContainer(sender dbus.Sender, ref string, options map[stri
 
 func (m *manager) RestartContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, snap *config.Snapshot) error {
+		if err := knownOptions("RestartContainer", options, "timeout"); err != nil {
+			return err
+		}
 		t, err := optTimeout(options)
 		if err != nil {
 			return err
@@ -386,6 +400,9 @@ func (m *manager) RestartContainer(sender dbus.Sender, ref string, options map[s
 
 func (m *manager) KillContainer(sender dbus.Sender, ref, signal string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("KillContainer", options); err != nil {
+			return err
+		}
 		return m.s.mgr.Kill(ctx, ref, signal)
 	})
 }
@@ -400,6 +417,9 @@ func (m *manager) UnpauseContainer(sender dbus.Sender, ref string) *dbus.Error {
 
 func (m *manager) RemoveContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("RemoveContainer", options, "force"); err != nil {
+			return err
+		}
 		force, err := optBool(options, "force", false)
 		if err != nil {
 			return err
@@ -432,6 +452,9 @@ func (m *manager) InspectContainer(sender dbus.Sender, ref string) (out string, 
 
 func (m *manager) AttachContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) (fd dbus.UnixFD, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("AttachContainer", options, "stdin"); err != nil {
+			return err
+		}
 		stdin, err := optBool(options, "stdin", false)
 		if err != nil {
 			return err
@@ -448,6 +471,9 @@ func (m *manager) AttachContainer(sender dbus.Sender, ref string, options map[st
 
 func (m *manager) ExecContainer(sender dbus.Sender, ref string, cmd []string, options map[string]dbus.Variant) (fd dbus.UnixFD, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("ExecContainer", options, "tty", "stdin", "env", "workdir", "user", "console_size"); err != nil {
+			return err
+		}
 		o := lifecycle.ExecOptions{Cmd: cmd}
 		var err error
 		if o.TTY, err = optBool(options, "tty", false); err != nil {
@@ -602,6 +628,20 @@ func inspectView(i lifecycle.Info) map[string]any {
 	return v
 }
 
+// knownOptions refuses option keys that method does not know: an option
+// that is ignored would silently do something else than asked.
+func knownOptions(method string, o map[string]dbus.Variant, known ...string) error {
+	for k := range o {
+		if !slices.Contains(known, k) {
+			if len(known) == 0 {
+				return fmt.Errorf("option %q: %s takes no options: %w", k, method, errdefs.ErrInvalidArgument)
+			}
+			return fmt.Errorf("option %q: unknown to %s (known: %s): %w", k, method, strings.Join(known, ", "), errdefs.ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
 func invalidOpt(name, want string, v dbus.Variant) error {
 	return fmt.Errorf("option %q: want %s, got %s: %w", name, want, v.Signature(), errdefs.ErrInvalidArgument)
 }
@@ -655,6 +695,9 @@ func optInt(o map[string]dbus.Variant, name string) (int64, error) {
 	case uint32:
 		return int64(x), nil
 	case uint64:
+		if x > math.MaxInt64 {
+			return 0, fmt.Errorf("option %q: %d is too large: %w", name, x, errdefs.ErrInvalidArgument)
+		}
 		return int64(x), nil
 	}
 	return 0, invalidOpt(name, "an integer", v)
@@ -668,8 +711,8 @@ func optTimeout(o map[string]dbus.Variant) (*int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t < 0 {
-		return nil, fmt.Errorf("option \"timeout\": negative: %w", errdefs.ErrInvalidArgument)
+	if err := lifecycle.CheckStopTimeout("option \"timeout\"", t); err != nil {
+		return nil, err
 	}
 	v := int(t)
 	return &v, nil
@@ -702,7 +745,7 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true, "console_size": true}
 	for k := range o {
 		if !known[k] {
-			return "", lifecycle.Spec{}, fmt.Errorf("option %q: unknown: %w", k, errdefs.ErrInvalidArgument)
+			return "", lifecycle.Spec{}, fmt.Errorf("option %q: unknown to CreateContainer: %w", k, errdefs.ErrInvalidArgument)
 		}
 	}
 	var s lifecycle.Spec
@@ -758,14 +801,19 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 	}
 	if v, ok := o["cpus"]; ok {
 		f, ok := v.Value().(float64)
-		if !ok || f <= 0 {
-			return "", s, fmt.Errorf("option \"cpus\": want a positive number (d): %w", errdefs.ErrInvalidArgument)
+		if !ok {
+			return "", s, invalidOpt("cpus", "a number (d)", v)
 		}
-		s.NanoCPUs = uint64(f * 1e9)
+		if s.NanoCPUs, err = lifecycle.CPUsToNano(f, runtime.NumCPU()); err != nil {
+			return "", s, fmt.Errorf("option %q: %w", "cpus", err)
+		}
 	}
 	if _, ok := o["stop_timeout"]; ok {
 		t, err := optInt(o, "stop_timeout")
 		if err != nil {
+			return "", s, err
+		}
+		if err := lifecycle.CheckStopTimeout("option \"stop_timeout\"", t); err != nil {
 			return "", s, err
 		}
 		v := int(t)

@@ -474,6 +474,12 @@ func CountContainers(dataRoot string) (int, error) {
 // Create validates spec and records a new container in state created.
 // name may be empty (a name is made up). Nothing is left behind on error.
 func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string, spec Spec) (Info, error) {
+	if err := checkSpec(&spec); err != nil {
+		return Info{}, err
+	}
+	if err := CheckName(name); err != nil {
+		return Info{}, err
+	}
 	fromImage := spec.Rootfs == ""
 	if fromImage {
 		if spec.Image == "" {
@@ -560,19 +566,20 @@ func (m *Manager) validate(snap *config.Snapshot, spec *Spec) error {
 	if spec.Network != "none" && spec.Network != "host" {
 		return fmt.Errorf("network %q: want none or host: %w", spec.Network, errdefs.ErrInvalidArgument)
 	}
+	if spec.Network == "host" && spec.Hostname != "" {
+		// The host's UTS namespace is shared: the runtime cannot set one.
+		return fmt.Errorf("hostname %q: conflicts with network host: %w", spec.Hostname, errdefs.ErrInvalidArgument)
+	}
 	if spec.Runtime == "" {
 		spec.Runtime = snap.DefaultRuntime
 	}
 	if _, _, err := snap.RuntimePath(spec.Runtime); err != nil {
 		return fmt.Errorf("%w (%w)", err, errdefs.ErrInvalidArgument)
 	}
-	if spec.StopSignal != "" {
-		if _, err := ParseSignal(spec.StopSignal); err != nil {
-			return err
-		}
-	}
-	if spec.StopTimeout != nil && *spec.StopTimeout < 0 {
-		return fmt.Errorf("stop timeout %d: negative: %w", *spec.StopTimeout, errdefs.ErrInvalidArgument)
+	// Again: the image may have added environment, a command or a stop
+	// signal.
+	if err := checkSpec(spec); err != nil {
+		return err
 	}
 	// The spec is built at each start; checking its options now refuses a
 	// missing root file system or an unknown user before anything exists.

@@ -606,8 +606,8 @@ type ExecOptions struct {
 // Exec starts a process in a running container through its monitor (so it
 // outlives berthd) and returns its stream.
 func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (*os.File, error) {
-	if len(o.Cmd) == 0 {
-		return nil, fmt.Errorf("exec: no command given: %w", errdefs.ErrInvalidArgument)
+	if err := o.validate(); err != nil {
+		return nil, err
 	}
 	c, run, err := m.liveRun(ctx, ref, OpExec)
 	if err != nil {

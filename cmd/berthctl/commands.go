@@ -149,7 +149,7 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 		if f.stopTimeout < 0 {
 			return nil, usagef("--stop-timeout %d: negative", f.stopTimeout)
 		}
-		o["stop_timeout"] = dbus.MakeVariant(int32(f.stopTimeout))
+		o["stop_timeout"] = dbus.MakeVariant(int64(f.stopTimeout)) // berthd bounds it
 	}
 	return o, nil
 }
@@ -358,7 +358,7 @@ func each(refs []string, f func(ref string) error) error {
 func timeoutOpts(cmd *cobra.Command, t int) map[string]dbus.Variant {
 	o := noOpts()
 	if cmd.Flags().Changed("time") {
-		o["timeout"] = dbus.MakeVariant(int32(t))
+		o["timeout"] = dbus.MakeVariant(int64(t)) // berthd bounds it
 	}
 	return o
 }

@@ -44,7 +44,7 @@ func TestRunGrammar(t *testing.T) {
 		{name: "--rootfs with --", args: []string{"--rootfs", "/srv/rootfs", "--", "sh", "-c", "echo hi"},
 			want: map[string]any{"rootfs": "/srv/rootfs", "cmd": []string{"sh", "-c", "echo hi"}}, absent: []string{"image"}},
 		{name: "stop timeout only when given", args: []string{"busybox"}, absent: []string{"stop_timeout", "env", "tty"}},
-		{name: "stop timeout 0", args: []string{"--stop-timeout", "0", "busybox"}, want: map[string]any{"stop_timeout": int32(0)}},
+		{name: "stop timeout 0", args: []string{"--stop-timeout", "0", "busybox"}, want: map[string]any{"stop_timeout": int64(0)}},
 		{name: "-e forms", args: []string{"-e", "A=1", "-e", "FROMCLIENT", "-e", "UNSET", "--env=B=", "busybox"},
 			want: map[string]any{"env": []string{"A=1", "FROMCLIENT=x", "B="}}},
 		{name: "-e with an empty name", args: []string{"-e", "=foo", "busybox"}, wantErr: `-e "=foo": invalid environment variable: no name`},

@@ -1,0 +1,224 @@
+package lifecycle
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/containerd/errdefs"
+)
+
+// Bounds on what a client may hand berth. Where docker or the kernel has a
+// limit it is that limit; elsewhere a generous one that keeps records,
+// unit descriptions and journal entries a sane size.
+const (
+	// MaxNameLen bounds container names (docker has none; a name ends up
+	// in the scope's description and in every journal entry).
+	MaxNameLen = 128
+	// MaxHostnameLen is the kernel's HOST_NAME_MAX.
+	MaxHostnameLen = 64
+	// MaxArgLen is the kernel's MAX_ARG_STRLEN less its NUL: the longest
+	// single argument or environment entry execve takes.
+	MaxArgLen = 32*4096 - 1
+	// MaxArgsTotal bounds command and environment together, below the
+	// kernel's usual ARG_MAX (a quarter of an 8 MiB stack).
+	MaxArgsTotal = 1 << 20
+	// MaxPathLen is PATH_MAX (root file system, working directory).
+	MaxPathLen = 4096
+	// MaxUserLen bounds "user[:group]" (names are at most 32 bytes in
+	// shadow-utils; numeric ids fewer).
+	MaxUserLen = 256
+	// MaxStopTimeout bounds stop timeouts (seconds): about 68 years, so
+	// that every duration derived from it fits.
+	MaxStopTimeout = math.MaxInt32
+	// MinMemory is docker's minimum memory limit (6 MiB).
+	MinMemory = 6 << 20
+	// MinNanoCPUs is docker's smallest --cpus (0.01).
+	MinNanoCPUs = 1e7
+)
+
+// hostnameRE is one RFC 1123 host name: labels of letters, digits and
+// inner hyphens, separated by dots.
+var hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
+
+func invalid(format string, a ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), errdefs.ErrInvalidArgument)
+}
+
+// quote shows a value in an error, cut to a readable length.
+func quote(s string) string {
+	if len(s) > 64 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:64], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// CheckName refuses a container name that is too long (the pattern is
+// config.NameRE, checked by Create).
+func CheckName(name string) error {
+	if len(name) > MaxNameLen {
+		return invalid("container name %s: longer than %d bytes", quote(name), MaxNameLen)
+	}
+	return nil
+}
+
+// checkEnv refuses entries that are not NAME=VALUE with a non-empty name,
+// as docker does, and entries execve would refuse.
+func checkEnv(field string, env []string) error {
+	for _, e := range env {
+		name, _, ok := strings.Cut(e, "=")
+		switch {
+		case !ok:
+			return invalid("%s entry %s: want NAME=VALUE", field, quote(e))
+		case name == "":
+			return invalid("%s entry %s: the variable name is empty", field, quote(e))
+		case len(e) > MaxArgLen:
+			return invalid("%s entry %s: longer than %d bytes", field, quote(e), MaxArgLen)
+		}
+	}
+	return nil
+}
+
+// checkArgs refuses a command whose program is empty and arguments execve
+// would refuse; field names the command ("cmd", "entrypoint").
+func checkArgs(field string, args []string) error {
+	if len(args) > 0 && args[0] == "" {
+		return invalid("%s: the program name is empty", field)
+	}
+	for _, a := range args {
+		if len(a) > MaxArgLen {
+			return invalid("%s argument %s: longer than %d bytes", field, quote(a), MaxArgLen)
+		}
+	}
+	return nil
+}
+
+func argsSize(lists ...[]string) int {
+	n := 0
+	for _, l := range lists {
+		for _, s := range l {
+			n += len(s) + 1
+		}
+	}
+	return n
+}
+
+func checkWorkdir(field, dir string) error {
+	switch {
+	case dir == "":
+		return nil
+	case len(dir) > MaxPathLen:
+		return invalid("%s %s: longer than %d bytes", field, quote(dir), MaxPathLen)
+	case !filepath.IsAbs(dir):
+		return invalid("%s %s: not an absolute path", field, quote(dir))
+	}
+	return nil
+}
+
+func checkUser(field, u string) error {
+	if len(u) > MaxUserLen {
+		return invalid("%s %s: longer than %d bytes", field, quote(u), MaxUserLen)
+	}
+	return nil
+}
+
+// CheckStopTimeout refuses a stop timeout (seconds) that is negative or
+// too large to become a duration.
+func CheckStopTimeout(field string, t int64) error {
+	if t < 0 {
+		return invalid("%s %d: negative", field, t)
+	}
+	if t > MaxStopTimeout {
+		return invalid("%s %d: more than %d seconds", field, t, MaxStopTimeout)
+	}
+	return nil
+}
+
+// CPUsToNano converts docker's --cpus (a number of CPUs) to nano-CPUs,
+// refusing what is not a finite number from 0.01 to max.
+func CPUsToNano(cpus float64, max int) (uint64, error) {
+	if math.IsNaN(cpus) || math.IsInf(cpus, 0) || cpus*1e9 < MinNanoCPUs || cpus > float64(max) {
+		return 0, invalid("cpus %v: want a number from 0.01 to %d (the CPUs available)", cpus, max)
+	}
+	return uint64(math.Round(cpus * 1e9)), nil
+}
+
+// checkSpec checks what the user gave, before anything is resolved: the
+// checks need no file system, image or configuration.
+func checkSpec(s *Spec) error {
+	if len(s.Rootfs) > MaxPathLen {
+		return invalid("rootfs %s: longer than %d bytes", quote(s.Rootfs), MaxPathLen)
+	}
+	if len(s.Image) > MaxPathLen {
+		return invalid("image %s: longer than %d bytes", quote(s.Image), MaxPathLen)
+	}
+	if err := checkEnv("env", s.Env); err != nil {
+		return err
+	}
+	if err := checkArgs("entrypoint", s.Entrypoint); err != nil {
+		return err
+	}
+	if len(s.Entrypoint) == 0 {
+		if err := checkArgs("cmd", s.Cmd); err != nil {
+			return err
+		}
+	} else if err := checkArgs("cmd", append([]string{"-"}, s.Cmd...)); err != nil {
+		return err // the command's arguments follow the entrypoint
+	}
+	if n := argsSize(s.Entrypoint, s.Cmd, s.Env); n > MaxArgsTotal {
+		return invalid("cmd and env: %d bytes together, more than %d", n, MaxArgsTotal)
+	}
+	if err := checkWorkdir("workdir", s.Workdir); err != nil {
+		return err
+	}
+	if err := checkUser("user", s.User); err != nil {
+		return err
+	}
+	if s.Hostname != "" {
+		if len(s.Hostname) > MaxHostnameLen {
+			return invalid("hostname %s: longer than %d bytes", quote(s.Hostname), MaxHostnameLen)
+		}
+		if !hostnameRE.MatchString(s.Hostname) {
+			return invalid("hostname %s: not a valid host name (RFC 1123: letters, digits, inner hyphens, dot-separated labels)", quote(s.Hostname))
+		}
+	}
+	if s.StopSignal != "" {
+		if _, err := ParseSignal(s.StopSignal); err != nil {
+			return fmt.Errorf("stop signal: %w", err)
+		}
+	}
+	if s.StopTimeout != nil {
+		if err := CheckStopTimeout("stop timeout", int64(*s.StopTimeout)); err != nil {
+			return err
+		}
+	}
+	if s.Memory != 0 && s.Memory < MinMemory {
+		return invalid("memory %d: below the minimum of %d bytes (6 MiB)", s.Memory, MinMemory)
+	}
+	if s.NanoCPUs != 0 && s.NanoCPUs < MinNanoCPUs {
+		return invalid("nano_cpus %d: below the minimum of %d (0.01 CPUs)", s.NanoCPUs, int(MinNanoCPUs))
+	}
+	return nil
+}
+
+// validate checks an exec's options as Create checks a container's.
+func (o *ExecOptions) validate() error {
+	if len(o.Cmd) == 0 {
+		return invalid("exec: no command given")
+	}
+	if err := checkArgs("cmd", o.Cmd); err != nil {
+		return err
+	}
+	if err := checkEnv("env", o.Env); err != nil {
+		return err
+	}
+	if n := argsSize(o.Cmd, o.Env); n > MaxArgsTotal {
+		return invalid("cmd and env: %d bytes together, more than %d", n, MaxArgsTotal)
+	}
+	if err := checkWorkdir("workdir", o.Workdir); err != nil {
+		return err
+	}
+	return checkUser("user", o.User)
+}
