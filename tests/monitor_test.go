@@ -42,14 +42,38 @@ func TestScopeStopSendsTheStopSignal(t *testing.T) {
 	must(t, "berthctl rm -f usr1")
 }
 
-// No runtime output, however large, blocks a start; the message comes back
-// cut to a readable length.
+// No runtime output, however large, blocks a start or an exec; the message
+// comes back cut to a readable length. The runtime is a wrapper that, while
+// /opt/berth-test/loud-on exists, fails run, create and exec with a
+// 70000-byte error in its log and on stderr (berthd refuses a working directory that long at create,
+// so the error cannot come from runc itself).
 func TestHugeRuntimeErrorFailsFast(t *testing.T) {
 	fresh(t)
+	must(t, `mkdir -p /opt/berth-test && cat > /opt/berth-test/loud <<'EOF'
+#!/bin/sh
+if [ -e /opt/berth-test/loud-on ]; then
+	log=/dev/stderr
+	prev=
+	for a in "$@"; do
+		[ "$prev" = --log ] && log=$a
+		prev=$a
+		case $a in run|create|exec)
+			# runc's error, as runc logs it (JSON), and on stderr.
+			msg="$(head -c 70000 /dev/zero | tr '\0' a): file name too long"
+			printf '{"level":"error","msg":"%s","time":"2026-01-01T00:00:00Z"}\n' "$msg" >>"$log"
+			echo "$msg" >&2
+			exit 1
+		esac
+	done
+fi
+exec runc "$@"
+EOF
+chmod 755 /opt/berth-test/loud && touch /opt/berth-test/loud-on`)
+	config(t, "[runtimes.loud]\npath = \"/opt/berth-test/loud\"\n")
 	start := time.Now()
-	_, errOut, code := sh(t, "berthctl run -d --name huge -w /$(head -c 70000 /dev/zero | tr '\\0' a) --rootfs "+rootfs+" true")
+	_, errOut, code := sh(t, "berthctl run -d --runtime loud --name huge --rootfs "+rootfs+" true")
 	if code == 0 {
-		t.Fatal("a 70000-byte working directory started")
+		t.Fatal("a start whose runtime failed succeeded")
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("the start took %s", d)
@@ -61,10 +85,12 @@ func TestHugeRuntimeErrorFailsFast(t *testing.T) {
 		t.Fatalf("error %q: want the runtime's cause and a cut marker", errOut)
 	}
 	// The same through exec of a running container.
-	runDetached(t, "--name host -- sleep 1000")
-	_, errOut, code = sh(t, "berthctl exec -w /$(head -c 70000 /dev/zero | tr '\\0' a) host true")
+	must(t, "rm /opt/berth-test/loud-on")
+	runDetached(t, "--runtime loud --name host -- sleep 1000")
+	must(t, "touch /opt/berth-test/loud-on")
+	_, errOut, code = sh(t, "berthctl exec host true")
 	if code == 0 || len(errOut) > 2000 || !strings.Contains(errOut, "bytes cut") {
 		t.Fatalf("exec: exit %d, %d bytes of error: %.300q", code, len(errOut), errOut)
 	}
-	must(t, "berthctl rm -f host")
+	must(t, "rm /opt/berth-test/loud-on; berthctl rm -f host")
 }
