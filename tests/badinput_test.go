@@ -89,7 +89,7 @@ func TestCreateRefusesWhatStartWouldRefuse(t *testing.T) {
 		{"unknown restart option", call + `RestartContainer sa{sv} keep 1 t u 1`, `unknown to RestartContainer`},
 		{"unknown attach option", call + `AttachContainer sa{sv} keep 1 logs b true`, `unknown to AttachContainer`},
 		{"unknown list option", call + `ListContainers a{sv} 1 limit u 1`, `unknown to ListContainers`},
-		{"unknown logs option", call + `GetContainerLogs sa{sv} keep 1 details b true`, `unknown to GetContainerLogs`},
+		{"unknown logs option", call + `GetContainerLogs sa{sv} keep 1 details b true`, `option "details": unknown`},
 		{"unknown exec option", call + `ExecContainer sasa{sv} keep 1 true 1 privileged b true`, `unknown to ExecContainer`},
 		{"unknown image remove option", call + `RemoveImage sa{sv} busybox 1 Force b true`, `unknown to RemoveImage`},
 		{"unknown prune option", call + `PruneImages a{sv} 1 all b true`, `PruneImages takes no options`},
