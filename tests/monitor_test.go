@@ -94,3 +94,49 @@ chmod 755 /opt/berth-test/loud && touch /opt/berth-test/loud-on`)
 	}
 	must(t, "rm /opt/berth-test/loud-on; berthctl rm -f host")
 }
+
+// The pty has the client's size before the process's first instruction,
+// for exec -it and run -it, every time.
+func TestTTYSizeBeforeStart(t *testing.T) {
+	fresh(t)
+	runDetached(t, "--name sized -- sleep 1000")
+	// script gives berthctl a terminal; its stdin stays open (a pipe from
+	// sleep) so that nothing ends the session early.
+	loop := func(cmd string) string {
+		return "script -qec \"stty rows 30 cols 100; for i in \\$(seq 20); do " + cmd + "; done\" /dev/null < <(exec sleep 60 2>/dev/null) | tr -d '\\r'"
+	}
+	for _, tc := range []struct{ name, cmd string }{
+		{"exec", "berthctl exec -it sized stty size"},
+		{"run", "berthctl run --rm -it --rootfs " + rootfs + " -- stty size"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := must(t, loop(tc.cmd))
+			lines := strings.Split(out, "\n")
+			good := 0
+			for _, l := range lines {
+				if strings.TrimSpace(l) == "30 100" {
+					good++
+				}
+			}
+			if good != 20 {
+				t.Fatalf("%d of 20 runs saw 30 100:\n%s", good, out)
+			}
+		})
+	}
+	must(t, "berthctl rm -f sized")
+}
+
+// When the client's standard input ends, a TTY session gets nothing from
+// it: no stray byte reaches the terminal.
+func TestTTYStdinEOFInjectsNothing(t *testing.T) {
+	fresh(t)
+	runDetached(t, "--name eof -- sleep 1000")
+	out := must(t, `script -qec "berthctl exec -it eof sh -c 'sleep 1; echo ok'" /dev/null </dev/null | od -An -c | tr -s ' '`)
+	if strings.Contains(out, `\0`) || strings.Contains(out, "^ @") || strings.Contains(out, "^@") {
+		t.Fatalf("a NUL reached the terminal: %s", out)
+	}
+	if !strings.Contains(out, "o k") {
+		t.Fatalf("no ok in %s", out)
+	}
+	must(t, "berthctl rm -f eof")
+}

@@ -20,7 +20,12 @@ import (
 func pump(f *os.File, stdin, tty bool) (int, error) {
 	defer f.Close()
 	w := stream.NewWriter(f)
+	var early []byte // input read before the terminal went raw
+	eof := false     // standard input ended before the terminal went raw
 	if tty && term.IsTerminal(int(os.Stdin.Fd())) {
+		if stdin {
+			early, eof = readCooked(int(os.Stdin.Fd()))
+		}
 		if old, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
 			defer term.Restore(int(os.Stdin.Fd()), old)
 		}
@@ -51,6 +56,13 @@ func pump(f *os.File, stdin, tty bool) (int, error) {
 	}
 	if stdin {
 		go func() {
+			if len(early) > 0 && w.Write(stream.Stdin, early) != nil {
+				return
+			}
+			if eof {
+				w.Write(stream.CloseStdin, nil)
+				return
+			}
 			buf := make([]byte, 32<<10)
 			for {
 				n, err := os.Stdin.Read(buf)
@@ -88,4 +100,28 @@ func pump(f *os.File, stdin, tty bool) (int, error) {
 			fmt.Fprintf(os.Stderr, "%s\n", p)
 		}
 	}
+}
+
+// readCooked takes what a terminal in canonical mode holds now: whole lines,
+// and whether an end of file (^D) is among them. An EOF left there would
+// read as a NUL byte once the terminal is raw (the line discipline marks it
+// with one), and reach the container as input; taken now, it injects
+// nothing.
+func readCooked(fd int) (data []byte, eof bool) {
+	buf := make([]byte, 4096)
+	for len(data) < 1<<20 {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 0); err != nil || n == 0 || fds[0].Revents&unix.POLLIN == 0 {
+			return data, false
+		}
+		n, err := unix.Read(fd, buf)
+		if err != nil {
+			return data, false
+		}
+		if n == 0 {
+			return data, true
+		}
+		data = append(data, buf[:n]...)
+	}
+	return data, false
 }
