@@ -100,10 +100,11 @@ chmod 755 /opt/berth-test/loud && touch /opt/berth-test/loud-on`)
 func TestTTYSizeBeforeStart(t *testing.T) {
 	fresh(t)
 	runDetached(t, "--name sized -- sleep 1000")
-	// script gives berthctl a terminal; its stdin stays open (a pipe from
-	// sleep) so that nothing ends the session early.
+	// script gives berthctl a terminal; its stdin stays open (a fifo that
+	// sleep holds) so that nothing ends the session early.
 	loop := func(cmd string) string {
-		return "script -qec \"stty rows 30 cols 100; for i in \\$(seq 20); do " + cmd + "; done\" /dev/null < <(exec sleep 60 2>/dev/null) | tr -d '\\r'"
+		return "rm -f /tmp/tty.in; mkfifo /tmp/tty.in; sleep 60 >/tmp/tty.in 2>/dev/null & sp=$!; " +
+			"script -qec \"stty rows 30 cols 100; for i in \\$(seq 20); do " + cmd + "; done; kill $sp\" /dev/null </tmp/tty.in | tr -d '\\r'"
 	}
 	for _, tc := range []struct{ name, cmd string }{
 		{"exec", "berthctl exec -it sized stty size"},
