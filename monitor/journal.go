@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/berthd/berth/events"
@@ -117,10 +118,12 @@ func (j *journalLogger) event(pri systemd.Priority, msg string) {
 	systemd.Log(pri, fmt.Sprintf("container %s: %s", j.cfg.Name, msg), vars)
 }
 
-// died and removed are written by the monitor only when berthd did not
-// take the exit notice; berthd writes them otherwise, from outside the
-// container's scope, so that the container's output cannot use up the
-// rate limit that journald keeps per unit.
+// died and removed are written by the monitor only for a --rm container
+// whose exit no berthd took (none could be started); berthd writes them
+// otherwise, from outside the container's scope, so that the container's
+// output cannot use up the rate limit that journald keeps per unit. Without
+// --rm the exit record stays, and berthd writes the event when it next
+// starts.
 func (j *journalLogger) died(code int) {
 	events.Emit(events.Died, "berth-monitor", fmt.Sprintf("container %s died with exit code %d", j.cfg.Name, code),
 		append(events.Container(j.cfg.ID, j.cfg.Name), events.ExitCode(code))...)
@@ -129,4 +132,32 @@ func (j *journalLogger) died(code int) {
 func (j *journalLogger) removed() {
 	events.Emit(events.Removed, "berth-monitor", fmt.Sprintf("container %s removed", j.cfg.Name),
 		events.Container(j.cfg.ID, j.cfg.Name)...)
+}
+
+// engineSocket is where berthd.socket listens; a connection starts berthd.
+const engineSocket = "/run/berth/berth.sock"
+
+// tellBerthd delivers the exit notice to berthd, starting berthd through
+// its socket if it is gone, and reports whether berthd took the notice.
+// berthd then records the exit and writes the died event from its own
+// unit. It gives up after a few seconds (berthd cannot start).
+func (m *mon) tellBerthd(rec contract.Exit) bool {
+	if m.cfg.NotifySocket == "" {
+		return false
+	}
+	if m.notify(rec) {
+		return true
+	}
+	c, err := net.DialTimeout("unix", engineSocket, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if m.notify(rec) {
+			return true
+		}
+	}
+	return false
 }

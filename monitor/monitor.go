@@ -160,20 +160,23 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	rec := contract.Exit{Version: contract.FormatVersion, ID: m.cfg.ID, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID}
 	if m.cfg.AutoRemove {
 		rec.Removed = true
+	} else if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
+		m.jlog.event(systemd.PriErr, "cannot record exit: "+err.Error())
+	}
+	// The local log is complete here (the pumps are done): berthd, told
+	// next, may answer a wait, and a logs call after it sees every line.
+	// berthd writes the died event; for --rm it is told while the record
+	// still exists, so that a berthd started just now knows the container.
+	told := m.tellBerthd(rec)
+	if m.cfg.AutoRemove {
 		if m.cfg.RootfsMount != "" {
 			if err := unix.Unmount(m.cfg.RootfsMount, unix.MNT_DETACH); err != nil && err != unix.EINVAL {
 				m.jlog.event(systemd.PriWarning, "unmount root file system: "+err.Error())
 			}
 		}
 		os.RemoveAll(m.cfg.ContainerDir)
-	} else if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
-		m.jlog.event(systemd.PriErr, "cannot record exit: "+err.Error())
-	}
-	// The local log is complete here (the pumps are done): berthd, told
-	// next, may answer a wait, and a logs call after it sees every line.
-	if !m.notify(rec) {
-		m.jlog.died(code)
-		if m.cfg.AutoRemove {
+		if !told {
+			m.jlog.died(code)
 			m.jlog.removed()
 		}
 	}

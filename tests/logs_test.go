@@ -171,3 +171,34 @@ func TestLogsWithoutLocalLog(t *testing.T) {
 		t.Fatalf("logs of a container never started: exit %d, %q, %q", code, out, errOut)
 	}
 }
+
+// Containers that flood the journal while berthd is gone still get their
+// died (and, for --rm, removed) events, once each: the monitor starts
+// berthd through its socket, and berthd writes them from its own unit.
+func TestEventsOfAFloodWhileBerthdIsGone(t *testing.T) {
+	fresh(t)
+	config(t, `idle-timeout = "1s"`)
+	id := runDetached(t, "--name flood -- sh -c 'sleep 5; seq 1 100000; exit 3'")
+	runDetached(t, "--rm --name floodrm -- sh -c 'sleep 5; seq 1 100000'")
+	eventually(t, 4*time.Second, "! systemctl is-active -q berthd.service")
+	must(t, "systemctl is-active -q berth-"+id+".scope")
+	count := func(name, event string) string {
+		return must(t, "journalctl -o json --no-pager BERTH_CONTAINER_NAME="+name+" BERTH_EVENT="+event+" | grep -c . || true")
+	}
+	eventually(t, 30*time.Second, "journalctl --no-pager BERTH_CONTAINER_NAME=flood BERTH_EVENT=die | grep -q die")
+	eventually(t, 30*time.Second, "journalctl --no-pager BERTH_CONTAINER_NAME=floodrm BERTH_EVENT=remove | grep -q remove")
+	ev := must(t, "journalctl -o json --no-pager BERTH_CONTAINER_NAME=flood BERTH_EVENT=die")
+	if !strings.Contains(ev, `"EXIT_CODE":"3"`) || !strings.Contains(ev, `"SYSLOG_IDENTIFIER":"berthd"`) {
+		t.Fatalf("died event: %s", ev)
+	}
+	// berthd's own reconciliation finds nothing more to report.
+	must(t, "berthctl ps -a >/dev/null")
+	for _, c := range []struct{ name, event string }{{"flood", "die"}, {"floodrm", "die"}, {"floodrm", "remove"}} {
+		if n := count(c.name, c.event); n != "1" {
+			t.Errorf("%s has %s %s events, want 1", c.name, n, c.event)
+		}
+	}
+	if n := must(t, "berthctl logs flood | wc -l"); n != "100000" {
+		t.Errorf("logs of flood: %s lines", n)
+	}
+}
