@@ -503,3 +503,28 @@ func TestManagerCreateNameTaken(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestManagerAutoRemoveOnFailedStart: an auto-remove container whose start
+// fails is removed with its directory; one without auto-remove stays.
+func TestManagerAutoRemoveOnFailedStart(t *testing.T) {
+	for _, autoRemove := range []bool{true, false} {
+		t.Run(fmt.Sprint("auto-remove ", autoRemove), func(t *testing.T) {
+			e := newTestManager(t, newFakeScopes())
+			c, err := e.m.Create(t.Context(), e.snap, "fail-rm", Spec{Rootfs: e.rootfs, Cmd: []string{"true"}, AutoRemove: autoRemove})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{}); err == nil {
+				t.Fatal("the start succeeded")
+			}
+			_, err = e.m.Get(c.ID)
+			_, serr := os.Stat(e.m.containerDir(c.ID))
+			if autoRemove && (!errors.Is(err, errdefs.ErrNotFound) || !errors.Is(serr, os.ErrNotExist)) {
+				t.Fatalf("after the failed start: %v, directory: %v", err, serr)
+			}
+			if !autoRemove && (err != nil || serr != nil) {
+				t.Fatalf("a container without auto-remove went: %v, %v", err, serr)
+			}
+		})
+	}
+}

@@ -68,7 +68,8 @@ type StartOptions struct {
 //
 // The container is marked busy (not locked) while the previous scope goes
 // and the monitor starts, so readers answer at once and other state
-// changes wait for the start to commit or fail.
+// changes wait for the start to commit or fail. An auto-remove container
+// whose start fails is removed.
 func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, o StartOptions) (Info, error) {
 	c, err := m.lookup(ref)
 	if err != nil {
@@ -104,7 +105,17 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 	if err != nil {
 		c.end()
 		c.mu.Unlock()
-		return Info{}, fmt.Errorf("container %s: %w", name, err)
+		err = fmt.Errorf("container %s: %w", name, err)
+		if c.rec.Spec.AutoRemove {
+			// As docker: an auto-remove container whose start fails
+			// is removed, whatever the client does next.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			if rerr := m.Remove(rctx, id, true); rerr != nil {
+				m.log.Warn("cannot remove the auto-remove container after its failed start", "container", id, "err", rerr)
+			}
+			cancel()
+		}
+		return Info{}, err
 	}
 	c.rec.Run = run
 	c.rec.State = Running

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -14,13 +15,40 @@ import (
 
 // Units makes and inspects units through systemd's D-Bus API.
 // It is safe for concurrent use.
+//
+// systemd closes its private socket when it re-executes itself (systemctl
+// daemon-reexec, as distribution upgrades of systemd do): a call that
+// fails on a closed connection reconnects, waiting up to ReconnectTimeout
+// for systemd to come back, and is made once more.
 type Units struct {
+	mu   sync.Mutex
 	conn *sd.Conn
+	// dial makes a new connection (the private socket, else the bus)
+	// that lives as long as life.
+	dial func(life context.Context) (*sd.Conn, error)
+	life context.Context
 }
 
+// ReconnectTimeout bounds how long a call waits for systemd to come back.
+const ReconnectTimeout = 30 * time.Second
+
+// errLost says that the connection closed while a job was pending.
+var errLost = errors.New("the connection to systemd closed while a job was pending")
+
 // Connect opens systemd's private socket (root only, no bus daemon in the
-// path), falling back to the system bus.
+// path), falling back to the system bus. The connection, and every one
+// that replaces it, is closed when ctx ends.
 func Connect(ctx context.Context) (*Units, error) {
+	u := &Units{dial: dialSystemd, life: ctx}
+	c, err := u.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u.conn = c
+	return u, nil
+}
+
+func dialSystemd(ctx context.Context) (*sd.Conn, error) {
 	c, err := sd.NewSystemdConnectionContext(ctx)
 	if err != nil {
 		c, err = sd.NewSystemConnectionContext(ctx)
@@ -28,11 +56,62 @@ func Connect(ctx context.Context) (*Units, error) {
 			return nil, fmt.Errorf("connect to systemd: %w", err)
 		}
 	}
-	return &Units{conn: c}, nil
+	return c, nil
 }
 
 // Close closes the connection.
-func (u *Units) Close() { u.conn.Close() }
+func (u *Units) Close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.conn.Close()
+}
+
+func (u *Units) get() *sd.Conn {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.conn
+}
+
+// reconnect replaces old, unless another call has done so already. It
+// retries until systemd answers, ctx ends or ReconnectTimeout passes.
+func (u *Units) reconnect(ctx context.Context, old *sd.Conn) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.conn != old {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ReconnectTimeout)
+	defer cancel()
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+		// godbus closes a connection when the context it was made with
+		// ends: the new one lives as long as the first.
+		c, err := u.dial(u.life)
+		if err == nil {
+			old.Close()
+			u.conn = c
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("reconnect to systemd: %w (%w)", err, errdefs.ErrUnavailable)
+		case <-time.After(delay):
+		}
+	}
+}
+
+// call runs f on the connection; if f fails because the connection has
+// closed, it reconnects and runs f once more.
+func (u *Units) call(ctx context.Context, f func(c *sd.Conn) error) error {
+	c := u.get()
+	err := f(c)
+	if err == nil || c.Connected() {
+		return err
+	}
+	if rerr := u.reconnect(ctx, c); rerr != nil {
+		return fmt.Errorf("%w; %w", err, rerr)
+	}
+	return f(u.get())
+}
 
 // Scope describes a transient scope. Zero limits are left unset.
 type Scope struct {
@@ -85,58 +164,85 @@ func (s Scope) properties() []sd.Property {
 // StartScope creates the scope and waits for its job. A dead leftover of
 // the same name (UnitExists) is reset and the start tried once more.
 func (u *Units) StartScope(ctx context.Context, s Scope) error {
-	err := u.startScope(ctx, s)
+	err := u.call(ctx, func(c *sd.Conn) error { return startScope(ctx, c, s) })
+	if errors.Is(err, errLost) {
+		// The job's outcome went with the connection; the unit tells.
+		if state, serr := u.ActiveState(ctx, s.Name); serr == nil && state == "active" {
+			return nil
+		}
+	}
 	var derr godbus.Error
 	if errors.As(err, &derr) && derr.Name == "org.freedesktop.systemd1.UnitExists" {
 		if state, _ := u.ActiveState(ctx, s.Name); state == "active" || state == "activating" || state == "deactivating" {
 			return fmt.Errorf("unit %s: still %s: %w", s.Name, state, errdefs.ErrConflict)
 		}
-		u.conn.ResetFailedUnitContext(ctx, s.Name)
-		err = u.startScope(ctx, s)
+		u.resetFailed(ctx, s.Name)
+		err = u.call(ctx, func(c *sd.Conn) error { return startScope(ctx, c, s) })
 	}
 	return err
 }
 
-func (u *Units) startScope(ctx context.Context, s Scope) error {
+func startScope(ctx context.Context, c *sd.Conn, s Scope) error {
 	ch := make(chan string, 1)
-	if _, err := u.conn.StartTransientUnitContext(ctx, s.Name, "fail", s.properties(), ch); err != nil {
+	if _, err := c.StartTransientUnitContext(ctx, s.Name, "fail", s.properties(), ch); err != nil {
 		var derr godbus.Error
 		if errors.As(err, &derr) {
 			return derr
 		}
 		return fmt.Errorf("start %s: %w", s.Name, err)
 	}
-	select {
-	case res := <-ch:
-		if res != "done" {
-			return fmt.Errorf("start %s: job %s", s.Name, res)
+	// The job's end comes as a signal on this connection: watch it.
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case res := <-ch:
+			if res != "done" {
+				return fmt.Errorf("start %s: job %s", s.Name, res)
+			}
+			return nil
+		case <-tick.C:
+			if !c.Connected() {
+				return fmt.Errorf("start %s: %w", s.Name, errLost)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("start %s: %w", s.Name, ctx.Err())
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("start %s: %w", s.Name, ctx.Err())
 	}
+}
+
+func (u *Units) resetFailed(ctx context.Context, name string) {
+	u.call(ctx, func(c *sd.Conn) error { return c.ResetFailedUnitContext(ctx, name) })
 }
 
 // ActiveState returns the unit's ActiveState, "" if systemd does not know
 // the unit.
 func (u *Units) ActiveState(ctx context.Context, name string) (string, error) {
-	p, err := u.conn.GetUnitPropertyContext(ctx, name, "ActiveState")
-	if err != nil {
-		return "", err
-	}
-	st, _ := p.Value.Value().(string)
-	load, err := u.conn.GetUnitPropertyContext(ctx, name, "LoadState")
-	if err == nil {
-		if ls, _ := load.Value.Value().(string); ls == "not-found" {
-			return "", nil
+	var st string
+	err := u.call(ctx, func(c *sd.Conn) error {
+		p, err := c.GetUnitPropertyContext(ctx, name, "ActiveState")
+		if err != nil {
+			return err
 		}
-	}
-	return st, nil
+		st, _ = p.Value.Value().(string)
+		load, err := c.GetUnitPropertyContext(ctx, name, "LoadState")
+		if err == nil {
+			if ls, _ := load.Value.Value().(string); ls == "not-found" {
+				st = ""
+			}
+		}
+		return nil
+	})
+	return st, err
 }
 
 // ControlGroup returns the unit's cgroup path relative to the cgroupfs root.
 func (u *Units) ControlGroup(ctx context.Context, name string) (string, error) {
-	p, err := u.conn.GetUnitTypePropertyContext(ctx, name, "Scope", "ControlGroup")
+	var p *sd.Property
+	err := u.call(ctx, func(c *sd.Conn) (err error) {
+		p, err = c.GetUnitTypePropertyContext(ctx, name, "Scope", "ControlGroup")
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("unit %s: %w", name, err)
 	}
@@ -156,7 +262,7 @@ func (u *Units) WaitGone(ctx context.Context, name string) error {
 		}
 		if st == "" || st == "inactive" || st == "failed" {
 			if st == "failed" {
-				u.conn.ResetFailedUnitContext(ctx, name)
+				u.resetFailed(ctx, name)
 			}
 			return nil
 		}
@@ -171,7 +277,11 @@ func (u *Units) WaitGone(ctx context.Context, name string) error {
 // StopUnit stops a unit and waits for the job.
 func (u *Units) StopUnit(ctx context.Context, name string) error {
 	ch := make(chan string, 1)
-	if _, err := u.conn.StopUnitContext(ctx, name, "replace", ch); err != nil {
+	err := u.call(ctx, func(c *sd.Conn) error {
+		_, err := c.StopUnitContext(ctx, name, "replace", ch)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	select {
