@@ -27,6 +27,7 @@ func TestLogOptions(t *testing.T) {
 		{"tail -1", map[string]dbus.Variant{"tail": v(int64(-1))}, true, -1, false, false, time.Time{}, time.Time{}},
 		{"tail 0", map[string]dbus.Variant{"tail": v(int64(0))}, true, 0, false, false, time.Time{}, time.Time{}},
 		{"tail of an old client (i)", map[string]dbus.Variant{"tail": v(int32(3))}, true, 3, false, false, time.Time{}, time.Time{}},
+		{"tail 0 of an old client (i) is all", map[string]dbus.Variant{"tail": v(int32(0))}, true, -1, false, false, time.Time{}, time.Time{}},
 		{"all of them", map[string]dbus.Variant{"follow": v(true), "timestamps": v(true), "since": v(at.UnixMicro()), "until": v(at.Add(time.Hour).UnixMicro())},
 			true, -1, true, true, at, at.Add(time.Hour)},
 		{"tail below -1", map[string]dbus.Variant{"tail": v(int64(-2))}, false, 0, false, false, time.Time{}, time.Time{}},

@@ -548,8 +548,9 @@ func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[s
 }
 
 // logOptions reads GetContainerLogs' options: follow (b), tail (x; -1 or
-// absent: all), since and until (x, µs since the epoch; absent: no bound),
-// timestamps (b). Unknown keys and wrong types are refused.
+// absent: all; an older client's tail (i) of 0 also means all), since and
+// until (x, µs since the epoch; absent: no bound), timestamps (b). Unknown
+// keys and wrong types are refused.
 func logOptions(options map[string]dbus.Variant) (logs.Options, error) {
 	o := logs.Options{Tail: -1}
 	for k := range options {
@@ -566,10 +567,13 @@ func logOptions(options map[string]dbus.Variant) (logs.Options, error) {
 	if o.Timestamps, err = optBool(options, "timestamps", false); err != nil {
 		return o, err
 	}
-	if _, ok := options["tail"]; ok {
+	if v, ok := options["tail"]; ok {
 		tail, err := optInt(options, "tail")
 		if err != nil {
 			return o, err
+		}
+		if _, old := v.Value().(int32); old && tail <= 0 {
+			tail = -1 // tail (i) of older clients: 0 was all
 		}
 		if tail < -1 {
 			return o, fmt.Errorf("option \"tail\": %d: want -1 (all) or more: %w", tail, errdefs.ErrInvalidArgument)
