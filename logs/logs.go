@@ -32,8 +32,9 @@ type Options struct {
 	Tail int
 	// Since and Until bound the lines' times; zero is no bound.
 	Since, Until time.Time
-	// Timestamps prefixes each line with its time (RFC 3339 with
-	// nanoseconds, UTC) and a space, as docker does.
+	// Timestamps prefixes each line with its time and a space, as docker
+	// does: RFC 3339 in UTC with all nine digits of nanoseconds
+	// (TimestampLayout).
 	Timestamps bool
 	// Missing, if set, is sent as a notice when the log does not exist
 	// (a container that ran under a berth without local logs).
@@ -43,6 +44,10 @@ type Options struct {
 	// the exit was recorded.
 	Stop <-chan struct{}
 }
+
+// TimestampLayout is docker's layout of log timestamps (its
+// RFC3339NanoFixed): fixed width, so that lines stay aligned.
+const TimestampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // PollInterval is how often a follow looks for new lines.
 const PollInterval = 100 * time.Millisecond
@@ -147,7 +152,7 @@ func copyLog(ctx context.Context, r *logfile.Reader, w io.Writer, o Options) err
 		}
 		line = line[:0]
 		if o.Timestamps && !midLine[rec.Stream] {
-			line = rec.Time.UTC().AppendFormat(line, time.RFC3339Nano)
+			line = rec.Time.UTC().AppendFormat(line, TimestampLayout)
 			line = append(line, ' ')
 		}
 		line = append(line, rec.Line...)

@@ -14,7 +14,7 @@ import (
 	"github.com/berthd/berth/stream"
 )
 
-var t0 = time.Date(2026, 11, 29, 10, 0, 0, 123456789, time.UTC)
+var t0 = time.Date(2026, 11, 29, 10, 0, 0, 123450000, time.UTC)
 
 type line struct {
 	stream  int
@@ -81,7 +81,7 @@ func TestCopy(t *testing.T) {
 		{logfile.Stdout, false, 2 * time.Second, "line"},
 		{logfile.Stdout, false, 3 * time.Second, "last"},
 	})
-	ts := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339Nano) + " " }
+	ts := func(d time.Duration) string { return t0.Add(d).Format(TimestampLayout) + " " }
 	tests := []struct {
 		name string
 		o    Options
@@ -192,5 +192,12 @@ func TestMissingLog(t *testing.T) {
 	writeLog(t, path, []line{{logfile.Stdout, false, 0, "one"}})
 	if got := run(t, path, Options{Tail: -1, Missing: "no local log"}); strings.Join(got, "|") != "out:one\n" {
 		t.Fatalf("a log: %q", got)
+	}
+}
+
+func TestTimestampLayout(t *testing.T) {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 120000000, time.FixedZone("x", 3600))
+	if got := at.UTC().Format(TimestampLayout); got != "2026-11-29T09:00:00.120000000Z" {
+		t.Fatalf("timestamp %q", got)
 	}
 }

@@ -132,7 +132,8 @@ func TestLogsOptions(t *testing.T) {
 		ts, text, ok := strings.Cut(l, " ")
 		var err error
 		at[i], err = time.Parse(time.RFC3339Nano, ts)
-		if !ok || err != nil || text != string(rune('a'+i)) || !strings.HasSuffix(ts, "Z") {
+		// docker's layout: UTC, all nine digits of nanoseconds.
+		if !ok || err != nil || text != string(rune('a'+i)) || !strings.HasSuffix(ts, "Z") || len(ts) != len("2006-01-02T15:04:05.000000000Z") {
 			t.Fatalf("-t line %q: %v", l, err)
 		}
 	}
