@@ -351,3 +351,38 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 }
+
+func TestFollowerFallsBehind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "container.log")
+	w, _ := Create(path, 1024, 2)
+	writeLines(t, w, 0, 10, 10)
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	g := readAll(t, r)
+	writeLines(t, w, 10, 990, 10) // many rotations while the reader waits
+	w.Close()
+	g2 := readAll(t, r)
+	lines := append(g.lines, g2.lines...)
+	var lost uint64
+	for _, l := range append(g.lost, g2.lost...) {
+		lost += l
+	}
+	if uint64(len(lines))+lost != 1000 {
+		t.Fatalf("%d lines read and %d reported lost, want 1000 in all", len(lines), lost)
+	}
+	if lost == 0 || lines[len(lines)-1] != "999" {
+		t.Fatalf("no gap reported (%d lost), or the end is missing (%s)", lost, lines[len(lines)-1])
+	}
+	// Each line follows the one before, or the lines reported lost.
+	all := append(g.lost, g2.lost...)
+	for i := 1; i < len(lines); i++ {
+		a, _ := strconv.Atoi(lines[i-1])
+		b, _ := strconv.Atoi(lines[i])
+		if uint64(b-a-1) != all[i] {
+			t.Fatalf("line %d after %d with %d reported lost", b, a, all[i])
+		}
+	}
+}
