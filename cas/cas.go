@@ -22,18 +22,11 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/containerd/errdefs"
-	"github.com/containerd/log"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // MaxSmallBlob bounds what ReadVerified reads into memory.
 const MaxSmallBlob = 16 << 20
-
-func init() {
-	// containerd's packages log through logrus at info level (for example
-	// that fsverity is not supported); berth reports errors itself.
-	log.SetLevel("error")
-}
 
 // Open returns the store rooted at root (data-root). blobs/ and ingest/
 // are for root only (0700): blobs are image configs (environment

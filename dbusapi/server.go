@@ -74,11 +74,23 @@ type Server struct {
 	mprops    *prop.Properties
 }
 
-// NewServer returns a server; call Export, then RequestName.
-func NewServer(conn *dbus.Conn, mgr *lifecycle.Manager, imgs *images.Store, live *config.Live, act *idle.Tracker, log *slog.Logger, version string) *Server {
+// NewServer connects to the system bus and returns a server on that
+// connection; call Export, then RequestName, and Close at the end.
+func NewServer(mgr *lifecycle.Manager, imgs *images.Store, live *config.Live, act *idle.Tracker, log *slog.Logger, version string) (*Server, error) {
+	conn, err := dbus.ConnectSystemBus()
+	if err != nil {
+		return nil, fmt.Errorf("system bus: %w", err)
+	}
 	return &Server{conn: conn, mgr: mgr, images: imgs, live: live, act: act, log: log, version: version,
-		objects: map[string]*prop.Properties{}, imageObjs: map[string]*prop.Properties{}}
+		objects: map[string]*prop.Properties{}, imageObjs: map[string]*prop.Properties{}}, nil
 }
+
+// Lost is closed when the bus connection has gone (the bus daemon
+// restarted or dropped berthd); nothing can reach berthd then.
+func (s *Server) Lost() <-chan struct{} { return s.conn.Context().Done() }
+
+// Close closes the bus connection.
+func (s *Server) Close() { s.conn.Close() }
 
 // Export puts the manager and every known container on the bus.
 func (s *Server) Export() error {

@@ -35,7 +35,8 @@ func Log(pri Priority, msg string, vars map[string]string) {
 // JournalStream reports whether stderr is connected to the journal, as it
 // is for a service (JOURNAL_STREAM names stderr's device and inode).
 func JournalStream() bool {
-	return os.Getenv("JOURNAL_STREAM") != "" && journal.Enabled()
+	ok, err := journal.StderrIsJournalStream()
+	return ok && err == nil
 }
 
 // JournalHandler is a slog.Handler that writes structured journal entries:

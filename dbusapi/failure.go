@@ -1,4 +1,4 @@
-package main
+package dbusapi
 
 import (
 	"time"
@@ -7,12 +7,12 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// announceFailure takes io.berth.Engine1 for a moment and answers every
+// AnnounceFailure takes io.berth.Engine1 for a moment and answers every
 // method call with why berthd cannot start. A client whose call activated
 // berthd learns it at once; otherwise dbus-daemon, which systemd does not
 // tell of a failed start, would answer only after its 25 s activation
 // timeout. Nothing happens if the bus is unreachable or the name taken.
-func announceFailure(cause error, hold time.Duration) {
+func AnnounceFailure(cause error, hold time.Duration) {
 	reason := cause.Error()
 	if de := contract.ToDBus(cause); len(de.Body) > 0 {
 		if s, ok := de.Body[0].(string); ok {

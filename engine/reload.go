@@ -1,8 +1,7 @@
-package main
+package engine
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/berthd/berth/idle"
 	"github.com/berthd/berth/runtimes"
 	"github.com/berthd/berth/systemd"
-	"golang.org/x/sys/unix"
 )
 
 // reloader builds a new snapshot from the files and swaps it in. One
@@ -45,16 +43,14 @@ func writeWrappers(snap *config.Snapshot) error {
 func (r *reloader) Reload(ctx context.Context) (old, cur *config.Snapshot, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	systemd.Notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d\nSTATUS=reloading", ts.Nano()/1000))
+	systemd.Reloading("reloading")
 	old = r.live.Load()
 	defer func() {
-		status := "STATUS=serving"
+		status := "serving"
 		if err != nil {
-			status = "STATUS=serving; last reload failed: " + err.Error()
+			status = "serving; last reload failed: " + err.Error()
 		}
-		systemd.Notify("READY=1\n" + status)
+		systemd.Ready(status)
 	}()
 	next, err := config.Load(r.file, r.dropIns)
 	if err != nil {
