@@ -68,6 +68,9 @@ type Server struct {
 
 	images *images.Store // nil: no image support
 
+	callersMu sync.Mutex
+	callers   map[string]map[*context.CancelFunc]bool // by unique bus name
+
 	mu        sync.Mutex
 	objects   map[string]*prop.Properties
 	imageObjs map[string]*prop.Properties
@@ -82,7 +85,65 @@ func NewServer(mgr *lifecycle.Manager, imgs *images.Store, live *config.Live, ac
 		return nil, fmt.Errorf("system bus: %w", err)
 	}
 	return &Server{conn: conn, mgr: mgr, images: imgs, live: live, act: act, log: log, version: version,
-		objects: map[string]*prop.Properties{}, imageObjs: map[string]*prop.Properties{}}, nil
+		objects: map[string]*prop.Properties{}, imageObjs: map[string]*prop.Properties{}, callers: map[string]map[*context.CancelFunc]bool{}}, nil
+}
+
+// watchCallers cancels the calls of a caller that leaves the bus (see
+// callerCtx).
+func (s *Server) watchCallers() error {
+	if err := s.conn.AddMatchSignal(dbus.WithMatchSender("org.freedesktop.DBus"), dbus.WithMatchInterface("org.freedesktop.DBus"),
+		dbus.WithMatchMember("NameOwnerChanged")); err != nil {
+		return fmt.Errorf("watch callers: %w", err)
+	}
+	ch := make(chan *dbus.Signal, 64)
+	s.conn.Signal(ch)
+	go func() {
+		for sig := range ch {
+			if sig.Name != "org.freedesktop.DBus.NameOwnerChanged" || len(sig.Body) != 3 {
+				continue
+			}
+			name, _ := sig.Body[0].(string)
+			owner, _ := sig.Body[2].(string)
+			if owner != "" || !strings.HasPrefix(name, ":") {
+				continue
+			}
+			s.callersMu.Lock()
+			for cancel := range s.callers[name] {
+				(*cancel)()
+			}
+			delete(s.callers, name)
+			s.callersMu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// callerCtx returns a context that is cancelled when sender leaves the
+// bus (a killed berthctl): a start whose caller is gone launches nothing.
+// Call release when the call is done.
+func (s *Server) callerCtx(ctx context.Context, sender dbus.Sender) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	name := string(sender)
+	s.callersMu.Lock()
+	if s.callers[name] == nil {
+		s.callers[name] = map[*context.CancelFunc]bool{}
+	}
+	s.callers[name][&cancel] = true
+	s.callersMu.Unlock()
+	// The caller may have left before we watched for it.
+	var has bool
+	if err := s.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has); err == nil && !has {
+		cancel()
+	}
+	return ctx, func() {
+		s.callersMu.Lock()
+		delete(s.callers[name], &cancel)
+		if len(s.callers[name]) == 0 {
+			delete(s.callers, name)
+		}
+		s.callersMu.Unlock()
+		cancel()
+	}
 }
 
 // Lost is closed when the bus connection has gone (the bus daemon
@@ -94,6 +155,9 @@ func (s *Server) Close() { s.conn.Close() }
 
 // Export puts the manager and every known container on the bus.
 func (s *Server) Export() error {
+	if err := s.watchCallers(); err != nil {
+		return err
+	}
 	m := &manager{s: s}
 	if err := s.conn.Export(m, ManagerPath, ManagerInterface); err != nil {
 		return err
@@ -377,6 +441,8 @@ func (m *manager) StartContainer(sender dbus.Sender, ref string, options map[str
 		if err != nil {
 			return err
 		}
+		ctx, release := m.s.callerCtx(ctx, sender)
+		defer release()
 		_, err = m.s.mgr.Start(ctx, snap, ref, lifecycle.StartOptions{Attach: attach})
 		return err
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +25,7 @@ import (
 	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/systemd"
 	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultStopTimeout is the time between the stop signal and SIGKILL.
@@ -37,6 +37,10 @@ type scopes interface {
 	ControlGroup(ctx context.Context, name string) (string, error)
 	ActiveState(ctx context.Context, name string) (string, error)
 	WaitGone(ctx context.Context, name string) error
+	// UnitStates lists the ActiveState of the loaded units matching
+	// patterns in one call.
+	UnitStates(ctx context.Context, patterns ...string) (map[string]string, error)
+	KillUnit(ctx context.Context, name string, signal unix.Signal) error
 }
 
 // EventKind tells what changed.
@@ -87,10 +91,9 @@ type container struct {
 	// for it (lockIdle); readers never do.
 	busy   chan struct{}
 	busyOp Op
-	// pending is the run a start is launching; an exit of that run that
-	// arrives before the start commits is kept in early and applied then.
-	pending *Run
-	early   *contract.Exit
+	// early is an exit of rec.Next (the run a start is launching) that
+	// arrived before the start committed; the start applies it.
+	early *contract.Exit
 }
 
 // lockIdle waits until no transition runs on c and returns with c.mu
@@ -133,6 +136,10 @@ func (c *container) info() Info {
 		run := *r.Run
 		r.Run = &run
 	}
+	if r.Next != nil {
+		next := *r.Next
+		r.Next = &next
+	}
 	return Info{Record: r}
 }
 
@@ -168,219 +175,6 @@ func (m *Manager) notifyPath() string            { return filepath.Join(m.execRo
 // LogPath is the local log of the container with full id id (package
 // logfile); it need not exist.
 func (m *Manager) LogPath(id string) string { return logfile.Path(m.containerDir(id)) }
-
-// Load creates the directories, reads every record and reconciles it with
-// exit records and systemd, and starts listening for monitors' exit
-// notices. It returns the number of containers whose state changed.
-func (m *Manager) Load(ctx context.Context) (int, error) {
-	// For root only (records, runtime state); existing ones are tightened.
-	for _, d := range []string{filepath.Join(m.dataRoot, "containers"), filepath.Join(m.execRoot, "containers"), filepath.Join(m.execRoot, "runc")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return 0, err
-		}
-		if err := os.Chmod(d, 0o700); err != nil {
-			return 0, err
-		}
-	}
-	ents, err := os.ReadDir(filepath.Join(m.dataRoot, "containers"))
-	if err != nil {
-		return 0, err
-	}
-	changed := 0
-	for _, e := range ents {
-		id := e.Name()
-		b, err := os.ReadFile(filepath.Join(m.containerDir(id), "container.json"))
-		if errors.Is(err, os.ErrNotExist) {
-			// A create that died before its record was written.
-			os.RemoveAll(m.containerDir(id))
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		var rec Record
-		if err := json.Unmarshal(b, &rec); err != nil {
-			m.log.Error("unreadable container record, skipped", "container", id, "err", err)
-			continue
-		}
-		if rec.Version > RecordVersion {
-			m.log.Error("container record from a newer berthd, skipped", "container", id, "version", rec.Version)
-			continue
-		}
-		c := &container{rec: rec, exited: make(chan struct{})}
-		if !rec.State.Live() {
-			close(c.exited)
-		}
-		m.containers[id] = c
-		m.names[rec.Name] = id
-		if m.reconcile(ctx, c) {
-			changed++
-		}
-	}
-	if err := m.listenNotify(); err != nil {
-		return changed, err
-	}
-	go m.poll(ctx)
-	return changed, nil
-}
-
-// reconcile brings a live record in line with its exit record and with
-// systemd. It reports whether the state changed.
-func (m *Manager) reconcile(ctx context.Context, c *container) bool {
-	c.mu.Lock()
-	if !c.rec.State.Live() || c.rec.Run == nil {
-		c.mu.Unlock()
-		return false
-	}
-	id := c.rec.ID
-	run := *c.rec.Run
-	c.mu.Unlock()
-	if ex, err := contract.ReadExit(m.containerDir(id)); err == nil && ex.RunID == run.ID {
-		m.recordExit(id, *ex)
-		return true
-	}
-	lost := run.BootID != m.bootID
-	if !lost {
-		st, err := m.units.ActiveState(ctx, run.Unit)
-		if err != nil {
-			return false
-		}
-		lost = st == "" || st == "inactive" || st == "failed"
-		if lost {
-			// The monitor may have written its record just now.
-			if ex, err := contract.ReadExit(m.containerDir(id)); err == nil && ex.RunID == run.ID {
-				m.recordExit(id, *ex)
-				return true
-			}
-		}
-	}
-	if lost {
-		m.recordExit(id, contract.Exit{ID: id, RunID: run.ID, ExitCode: 255, FinishedAt: time.Now().UTC()})
-		return true
-	}
-	return false
-}
-
-// listenNotify receives exit notices from monitors.
-func (m *Manager) listenNotify() error {
-	p := m.notifyPath()
-	os.Remove(p)
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p, Net: "unixgram"})
-	if err != nil {
-		return fmt.Errorf("notify socket: %w", err)
-	}
-	if err := os.Chmod(p, 0o600); err != nil {
-		c.Close()
-		return fmt.Errorf("notify socket: %w", err)
-	}
-	m.notifyConn = c
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return
-			}
-			var ex contract.Exit
-			if json.Unmarshal(buf[:n], &ex) == nil && ex.ID != "" {
-				m.recordExit(ex.ID, ex)
-			}
-		}
-	}()
-	return nil
-}
-
-// poll catches exits whose notice was lost (berthd was busy restarting).
-func (m *Manager) poll(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, c := range m.all() {
-			c.mu.Lock()
-			live := c.rec.State.Live() && c.rec.Run != nil
-			c.mu.Unlock()
-			if live {
-				m.reconcile(ctx, c)
-			}
-		}
-	}
-}
-
-// Close stops listening for notices.
-func (m *Manager) Close() {
-	if m.notifyConn != nil {
-		m.notifyConn.Close()
-	}
-}
-
-func (m *Manager) all() []*container {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]*container, 0, len(m.containers))
-	for _, c := range m.containers {
-		out = append(out, c)
-	}
-	return out
-}
-
-// recordExit applies an exit record to the run it belongs to.
-func (m *Manager) recordExit(id string, ex contract.Exit) {
-	m.mu.Lock()
-	c := m.containers[id]
-	m.mu.Unlock()
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	if c.pending != nil && c.pending.ID == ex.RunID {
-		// The run's start has not committed yet: it applies this.
-		c.early = &ex
-		c.mu.Unlock()
-		return
-	}
-	if !c.rec.State.Live() || c.rec.Run == nil || c.rec.Run.ID != ex.RunID {
-		c.mu.Unlock()
-		return
-	}
-	c.rec.State = Exited
-	c.rec.ExitCode = ex.ExitCode
-	c.rec.FinishedAt = ex.FinishedAt
-	c.rec.Pid = 0
-	close(c.exited)
-	removed := ex.Removed || c.rec.Spec.AutoRemove
-	if removed {
-		c.gone = true
-	} else if err := m.save(c); err != nil {
-		m.log.Error("cannot save container record", "container", id, "err", err)
-	}
-	info := c.info()
-	c.mu.Unlock()
-	m.log.Info("container exited", "container", id, "exit_code", ex.ExitCode)
-	m.event(events.Died, info, events.ExitCode(ex.ExitCode))
-	m.events(Event{Kind: EventChanged, Info: info})
-	if removed {
-		m.event(events.Removed, info)
-		m.forget(id)
-		m.events(Event{Kind: EventRemoved, Info: info})
-		// The monitor removes the directories once it is done with the
-		// runtime; after a lost monitor, do it here, but only once the
-		// scope (so the monitor) is gone.
-		unit := info.Unit()
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			m.units.WaitGone(ctx, unit)
-			unmountRootfs(m.containerDir(id))
-			os.RemoveAll(m.containerDir(id))
-			os.RemoveAll(m.runDir(id))
-		}()
-	}
-}
 
 func (m *Manager) forget(id string) {
 	m.mu.Lock()

@@ -21,6 +21,7 @@ import (
 	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/systemd"
 	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
 )
 
 // The test binary stands in for berth-monitor and for the OCI runtime when
@@ -64,7 +65,7 @@ func fakeMonitor(cfgPath string) int {
 		start.Close()
 	}
 	exit := func(code int) int {
-		ex := contract.Exit{Version: contract.FormatVersion, ID: cfg.ID, RunID: cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: cfg.BootID}
+		ex := contract.Exit{Version: contract.FormatVersion, ID: cfg.ID, Run: cfg.Run, RunID: cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: cfg.BootID}
 		atomicfile.WriteJSON(contract.ExitPath(cfg.ContainerDir), ex, 0o600)
 		if c, err := net.Dial("unixgram", cfg.NotifySocket); err == nil {
 			b, _ := json.Marshal(ex)
@@ -95,7 +96,7 @@ func fakeMonitor(cfgPath string) int {
 		var req contract.Request
 		line, _ := bufio.NewReader(c).ReadBytes('\n')
 		json.Unmarshal(line, &req)
-		b, _ := json.Marshal(contract.Reply{Pid: os.Getpid()})
+		b, _ := json.Marshal(contract.Reply{Pid: os.Getpid(), Run: cfg.Run})
 		c.Write(append(b, '\n'))
 		c.Close()
 		if req.Op == "stop" {
@@ -164,6 +165,23 @@ func (f *fakeScopes) ActiveState(ctx context.Context, name string) (string, erro
 
 func (f *fakeScopes) WaitGone(ctx context.Context, name string) error { return nil }
 
+func (f *fakeScopes) UnitStates(ctx context.Context, patterns ...string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for name, st := range f.states {
+		if st != "" {
+			out[name] = st
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeScopes) KillUnit(ctx context.Context, name string, signal unix.Signal) error {
+	f.set(name, "inactive")
+	return nil
+}
+
 func (f *fakeScopes) set(name, state string) {
 	f.mu.Lock()
 	f.states[name] = state
@@ -172,6 +190,7 @@ func (f *fakeScopes) set(name, state string) {
 
 type testEnv struct {
 	m      *Manager
+	stop   context.CancelFunc // ends m's background work
 	snap   *config.Snapshot
 	units  *fakeScopes
 	rootfs string
@@ -216,7 +235,9 @@ func newTestManager(t *testing.T, units *fakeScopes) *testEnv {
 	e.snap = snap
 	e.m = New(Options{DataRoot: e.data, ExecRoot: e.exec, MonitorPath: filepath.Join(bin, fakeMonitorName), Units: units,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if _, err := e.m.Load(t.Context()); err != nil {
+	ctx, cancel := context.WithCancel(t.Context())
+	e.stop = cancel
+	if _, err := e.m.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.m.Close)
@@ -271,7 +292,7 @@ func TestManagerStartStopRemove(t *testing.T) {
 				}
 			} else if err != nil {
 				t.Fatalf("Start: %v", err)
-			} else if info.Run == nil || info.Run.ID != 1 || info.Run.RuntimeName != "fake" {
+			} else if info.Run == nil || len(info.Run.ID) != 32 || info.Run.RuntimeName != "fake" {
 				t.Fatalf("Start recorded run %+v", info.Run)
 			}
 			got := e.waitState(t, c.ID, tc.state)
@@ -396,15 +417,16 @@ func TestManagerPauseDoesNotBlockReaders(t *testing.T) {
 func TestManagerRecordExit(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		runID      int
+		run        string // "": the current run's id
+		runID      int    // format 1's counter
 		autoRemove bool
 		wantState  State
 		wantGone   bool
 	}{
-		{name: "this run", runID: 1, wantState: Exited},
-		{name: "an older run", runID: 0, wantState: Running},
-		{name: "a later run", runID: 2, wantState: Running},
-		{name: "auto-remove", runID: 1, autoRemove: true, wantGone: true},
+		{name: "this run", wantState: Exited},
+		{name: "another run", run: "0123456789abcdef0123456789abcdef", wantState: Running},
+		{name: "a format 1 run of the same container", run: "-", runID: 1, wantState: Running},
+		{name: "auto-remove", autoRemove: true, wantGone: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newTestManager(t, newFakeScopes())
@@ -412,10 +434,18 @@ func TestManagerRecordExit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{}); err != nil {
+			started, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{})
+			if err != nil {
 				t.Fatal(err)
 			}
-			e.m.recordExit(c.ID, contract.Exit{ID: c.ID, RunID: tc.runID, ExitCode: 42})
+			run := tc.run
+			switch run {
+			case "":
+				run = started.Run.ID
+			case "-":
+				run = ""
+			}
+			e.m.recordExit(c.ID, contract.Exit{ID: c.ID, Run: run, RunID: tc.runID, ExitCode: 42})
 			info, err := e.m.Get(c.ID)
 			if tc.wantGone {
 				if !errors.Is(err, errdefs.ErrNotFound) {
@@ -444,9 +474,12 @@ func TestManagerReconcile(t *testing.T) {
 		unit     string // ActiveState of the scope
 		bootID   string // "" means this boot
 		exitCode *int   // exit record of the run, if any
+		format1  bool   // the record and the exit are of format 1 (run counter)
 		want     State
 		wantCode int
 	}{
+		{name: "format 1 exit recorded", unit: "active", format1: true, exitCode: ptr(5), want: Exited, wantCode: 5},
+		{name: "format 1 scope active", unit: "active", format1: true, want: Running},
 		{name: "scope active", unit: "active", want: Running},
 		{name: "scope gone", unit: "", want: Exited, wantCode: 255},
 		{name: "scope failed", unit: "failed", want: Exited, wantCode: 255},
@@ -463,14 +496,19 @@ func TestManagerReconcile(t *testing.T) {
 			}
 			rec := c.Record
 			rec.State = Running
-			rec.Run = &Run{ID: 4, Unit: c.Unit(), BootID: boot, RunDir: e.m.runDir(c.ID)}
+			rec.Run = &Run{ID: "00000000000000000000000000000004", Unit: c.Unit(), BootID: boot, RunDir: e.m.runDir(c.ID)}
 			rec.Version = RecordVersion
+			ex := contract.Exit{Version: contract.FormatVersion, ID: c.ID, Run: rec.Run.ID}
+			if tc.format1 {
+				rec.Run.ID, rec.Run.Seq, rec.Version = "", 4, 1
+				ex = contract.Exit{Version: 1, ID: c.ID, RunID: 4}
+			}
 			dir := e.m.containerDir(c.ID)
 			if err := atomicfile.WriteJSON(filepath.Join(dir, "container.json"), rec, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			if tc.exitCode != nil {
-				ex := contract.Exit{Version: contract.FormatVersion, ID: c.ID, RunID: 4, ExitCode: *tc.exitCode}
+				ex.ExitCode = *tc.exitCode
 				if err := atomicfile.WriteJSON(contract.ExitPath(dir), ex, 0o600); err != nil {
 					t.Fatal(err)
 				}
@@ -524,6 +562,160 @@ func TestManagerAutoRemoveOnFailedStart(t *testing.T) {
 			}
 			if !autoRemove && (err != nil || serr != nil) {
 				t.Fatalf("a container without auto-remove went: %v, %v", err, serr)
+			}
+		})
+	}
+}
+
+// reload is a restart of berthd: a new manager over the same roots.
+func (e *testEnv) reload(t *testing.T) *Manager {
+	t.Helper()
+	m := New(Options{DataRoot: e.data, ExecRoot: e.exec, MonitorPath: e.m.monitorPath, Units: e.units, Log: e.m.log})
+	if _, err := m.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	e.m = m
+	return m
+}
+
+// TestManagerInterruptedStart: a start that a crash of berthd cut short
+// left its run in Next; the next berthd adopts a monitor that serves it,
+// records the exit of one that ended, and drops one that never ran.
+func TestManagerInterruptedStart(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		scope    string // the scope's state after the crash
+		exitCode *int   // the run's exit record
+		want     State
+	}{
+		{name: "monitor serves", scope: "active", want: Running},
+		{name: "run ended", scope: "", exitCode: ptr(4), want: Exited},
+		{name: "never launched", scope: "", want: Created},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestManager(t, newFakeScopes())
+			c := e.create(t, "i")
+			info, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// berthd dies.
+			e.stop()
+			e.m.Close()
+			// The record as a crash between launch and commit leaves it.
+			rec := info.Record
+			rec.Next, rec.Run, rec.State, rec.Pid = rec.Run, nil, Created, 0
+			dir := e.m.containerDir(c.ID)
+			if err := atomicfile.WriteJSON(filepath.Join(dir, "container.json"), rec, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tc.scope != "active" {
+				// Its monitor is gone too.
+				contract.Ask(t.Context(), rec.Next.RunDir, contract.Request{Op: contract.OpStop}, time.Second)
+				for i := 0; i < 500; i++ {
+					if _, err := os.Stat(contract.ExitPath(dir)); err == nil {
+						break
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				time.Sleep(20 * time.Millisecond) // its notice is sent
+				os.Remove(contract.ExitPath(dir))
+				e.units.set(rec.Next.Unit, tc.scope)
+			}
+			if tc.exitCode != nil {
+				ex := rec.Next.exitOf(c.ID, *tc.exitCode)
+				if err := atomicfile.WriteJSON(contract.ExitPath(dir), ex, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m := e.reload(t)
+			var got Info
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				got = e.waitState(t, c.ID, tc.want)
+				if got.Next == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("Next still recorded: %+v", got.Next)
+				}
+			}
+			switch tc.want {
+			case Running:
+				if got.Pid == 0 || got.Run == nil || got.Run.ID != rec.Next.ID {
+					t.Fatalf("adopted %+v", got.Record)
+				}
+				if _, err := m.Stop(t.Context(), c.ID, nil); err != nil {
+					t.Fatal(err)
+				}
+				e.units.set(rec.Next.Unit, "") // its monitor has left
+			case Exited:
+				if got.ExitCode != *tc.exitCode {
+					t.Fatalf("exit code %d", got.ExitCode)
+				}
+			}
+			// Whatever the outcome, the next start works.
+			if _, err := m.Start(t.Context(), e.snap, c.ID, StartOptions{}); err != nil {
+				t.Fatalf("start after the crash: %v", err)
+			}
+			m.Stop(t.Context(), c.ID, nil)
+		})
+	}
+}
+
+// TestManagerNoticeTrust: a datagram on notify.sock that does not come
+// from the run's monitor changes nothing, whatever it claims.
+func TestManagerNoticeTrust(t *testing.T) {
+	e := newTestManager(t, newFakeScopes())
+	c := e.create(t, "n")
+	info, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range []contract.Exit{
+		{ID: c.ID, Run: info.Run.ID, ExitCode: 42},
+		{ID: c.ID, Run: info.Run.ID, Secret: info.Run.Secret, ExitCode: 42, Removed: true},
+	} {
+		self := &unix.Ucred{Pid: int32(os.Getpid()), Uid: uint32(os.Getuid())}
+		for _, cred := range []*unix.Ucred{nil, self} {
+			e.m.onNotice(t.Context(), ex, cred)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	got, err := e.m.Get(c.ID)
+	if err != nil || got.State != Running {
+		t.Fatalf("after spoofed notices: %s, %v", got.State, err)
+	}
+	if _, err := os.Stat(e.m.containerDir(c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	e.m.Stop(t.Context(), c.ID, nil)
+}
+
+func TestRunOwnsAndTrusts(t *testing.T) {
+	run := Run{ID: "aa", Secret: "s"}
+	legacy := Run{Seq: 3}
+	for _, tc := range []struct {
+		name        string
+		run         Run
+		ex          contract.Exit
+		owns, trust bool
+	}{
+		{"same id and secret", run, contract.Exit{Run: "aa", Secret: "s"}, true, true},
+		{"same id, no secret", run, contract.Exit{Run: "aa"}, true, false},
+		{"same id, wrong secret", run, contract.Exit{Run: "aa", Secret: "t"}, true, false},
+		{"another id", run, contract.Exit{Run: "ab", Secret: "s"}, false, true},
+		{"a counter for a unique run", run, contract.Exit{RunID: 0}, false, false},
+		{"format 1: same counter", legacy, contract.Exit{RunID: 3}, true, true},
+		{"format 1: another counter", legacy, contract.Exit{RunID: 4}, false, true},
+		{"format 1: a unique id", legacy, contract.Exit{Run: "aa", RunID: 3}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.run.owns(tc.ex); got != tc.owns {
+				t.Errorf("owns = %v", got)
+			}
+			if got := tc.run.trusts(tc.ex); got != tc.trust {
+				t.Errorf("trusts = %v", got)
 			}
 		})
 	}

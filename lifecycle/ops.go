@@ -87,22 +87,33 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
 	}
 	id, name := c.rec.ID, c.rec.Name
-	run := &Run{RuntimeRoot: filepath.Join(m.execRoot, "runc"), Unit: UnitName(id), RunDir: m.runDir(id), BootID: m.bootID}
-	if c.rec.Run != nil {
-		run.ID = c.rec.Run.ID
+	run, err := newRun()
+	if err != nil {
+		c.mu.Unlock()
+		return Info{}, fmt.Errorf("container %s: %w", name, err)
 	}
-	run.ID++
+	run.RuntimeRoot, run.Unit, run.RunDir, run.BootID = filepath.Join(m.execRoot, "runc"), UnitName(id), m.runDir(id), m.bootID
+	var prev *Run
+	if c.rec.Run != nil {
+		p := *c.rec.Run
+		prev = &p
+	}
 	c.begin(OpStart)
-	pending := *run
-	c.pending = &pending
 	c.mu.Unlock()
 
-	pid, err := m.startRun(ctx, snap, c, run, o)
+	pid, err := m.startRun(ctx, snap, c, run, prev, o)
 
 	c.mu.Lock()
 	early := c.early
-	c.pending, c.early = nil, nil
+	c.early = nil
 	if err != nil {
+		if c.rec.Next != nil {
+			// Nothing of this run is left running (launch's promise).
+			c.rec.Next = nil
+			if serr := m.save(c); serr != nil {
+				m.log.Error("cannot save container record", "container", id, "err", serr)
+			}
+		}
 		c.end()
 		c.mu.Unlock()
 		err = fmt.Errorf("container %s: %w", name, err)
@@ -117,16 +128,7 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 		}
 		return Info{}, err
 	}
-	c.rec.Run = run
-	c.rec.State = Running
-	c.rec.Pid = pid
-	c.rec.Stopped = false
-	c.exited = make(chan struct{})
-	if early == nil || !early.Removed {
-		if err := m.save(c); err != nil {
-			m.log.Error("cannot save container record", "container", id, "err", err)
-		}
-	}
+	m.commitRun(c, run, pid, early)
 	info := c.info()
 	c.end()
 	c.mu.Unlock()
@@ -138,9 +140,11 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 	return info, nil
 }
 
-// startRun resolves the runtime, waits for the previous scope to go and
-// launches the run; c must be marked busy by the caller, c.mu not held.
-func (m *Manager) startRun(ctx context.Context, snap *config.Snapshot, c *container, run *Run, o StartOptions) (int, error) {
+// startRun resolves the runtime, waits for the previous scope to go,
+// deletes what the previous run may have left of the runtime's state,
+// records run as the container's Next run and launches it; c must be
+// marked busy by the caller, c.mu not held.
+func (m *Manager) startRun(ctx context.Context, snap *config.Snapshot, c *container, run *Run, prev *Run, o StartOptions) (int, error) {
 	rt, err := snap.Runtime(c.rec.Spec.Runtime)
 	if err != nil {
 		return 0, fmt.Errorf("cannot start: %w", err)
@@ -165,8 +169,25 @@ func (m *Manager) startRun(ctx context.Context, snap *config.Snapshot, c *contai
 	if err := m.units.WaitGone(ctx, run.Unit); err != nil {
 		return 0, fmt.Errorf("previous scope: %w", err)
 	}
+	if prev != nil {
+		// Left by a monitor that died or a crash (else "container with
+		// given ID already exists").
+		m.deleteRuntimeState(ctx, c.rec.ID, *prev)
+	} else {
+		m.deleteRuntimeState(ctx, c.rec.ID, *run)
+	}
 	os.Remove(contract.ExitPath(m.containerDir(c.rec.ID)))
 	run.StartedAt = time.Now().UTC()
+	// Recorded before anything is launched: after a crash of berthd,
+	// Load finds this run's scope and monitor through it.
+	c.mu.Lock()
+	next := *run
+	c.rec.Next = &next
+	err = m.save(c)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("record the run: %w", err)
+	}
 	return m.launch(ctx, snap, c, run, o)
 }
 
@@ -197,7 +218,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	}
 	mcfg := contract.Config{
 		Version: contract.FormatVersion, ID: rec.ID, Name: rec.Name, Image: rec.Spec.Image,
-		RunID: run.ID, RuntimePath: run.RuntimePath, RuntimeRoot: run.RuntimeRoot,
+		Run: run.ID, Secret: run.Secret, RuntimePath: run.RuntimePath, RuntimeRoot: run.RuntimeRoot,
 		RunDir: run.RunDir, ContainerDir: m.containerDir(rec.ID), NotifySocket: m.notifyPath(),
 		TTY: rec.Spec.TTY, Stdin: rec.Spec.Stdin, StopSignal: sig, StopTimeout: stopTimeout(rec.Spec),
 		AutoRemove: rec.Spec.AutoRemove, BootID: m.bootID,
@@ -277,6 +298,10 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		return fail(err)
 	}
 	tSpec = time.Since(t0)
+	if err := ctx.Err(); err != nil {
+		// The caller is gone (or gave up): launch nothing.
+		return fail(fmt.Errorf("start abandoned before the payload was launched: %w", err))
+	}
 	g, _ := json.Marshal(contract.Go{Cgroup: filepath.Join("/sys/fs/cgroup", cg), Attach: o.Attach})
 	if _, err := ours.Write(append(g, '\n')); err != nil {
 		return fail(fmt.Errorf("monitor: %w", err))
@@ -353,7 +378,7 @@ func (m *Manager) liveRun(ctx context.Context, ref string, op Op) (*container, R
 // runtime is the client for a run's runtime: every runtime call of a run
 // uses the path and root recorded at its start, whatever the config says
 // now.
-func runtime(run Run) *runc.Runc {
+func runtimeFor(run Run) *runc.Runc {
 	return &runc.Runc{Command: run.RuntimePath, Root: run.RuntimeRoot}
 }
 
@@ -376,7 +401,7 @@ func (m *Manager) Kill(ctx context.Context, ref, signal string) error {
 	if err != nil {
 		return err
 	}
-	return runtimeError(run, "kill", runtime(run).Kill(ctx, c.rec.ID, int(sig), nil)) // ID never changes
+	return runtimeError(run, "kill", runtimeFor(run).Kill(ctx, c.rec.ID, int(sig), nil)) // ID never changes
 }
 
 // Pause freezes a running container; Unpause thaws it.
@@ -404,7 +429,7 @@ func (m *Manager) freeze(ctx context.Context, ref string, op Op, verb string, ca
 	run := *c.rec.Run
 	c.begin(op)
 	c.mu.Unlock()
-	err = runtimeError(run, verb, call(runtime(run), ctx, c.rec.ID))
+	err = runtimeError(run, verb, call(runtimeFor(run), ctx, c.rec.ID))
 	c.mu.Lock()
 	c.end()
 	if err != nil || !c.rec.State.Live() || c.rec.Run == nil || c.rec.Run.ID != run.ID {
@@ -451,9 +476,12 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout *int) (Info, err
 	c.rec.Stopped = true
 	c.mu.Unlock()
 	conn, err := contract.Call(ctx, run.RunDir, contract.Request{Op: contract.OpStop, Timeout: t}, 10*time.Second)
-	if err != nil {
-		// No monitor: the run has ended or is ending; reconcile decides.
-		m.reconcile(ctx, c)
+	if err != nil && !m.monitorAlive(ctx, run) {
+		// The monitor was killed: berthd ends the run itself.
+		m.endOrphan(ctx, c, run, t)
+	} else if err != nil {
+		// The run has ended or is ending; reconcile decides.
+		m.reconcile(ctx, c, nil)
 	} else {
 		conn.Close()
 	}
@@ -461,7 +489,7 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout *int) (Info, err
 	select {
 	case <-exited:
 	case <-time.After(wait):
-		m.reconcile(ctx, c)
+		m.reconcile(ctx, c, nil)
 		select {
 		case <-exited:
 		default:
@@ -578,6 +606,12 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 	c.end()
 	c.mu.Unlock()
 	m.forget(id)
+	if info.Run != nil {
+		m.deleteRuntimeState(ctx, id, *info.Run)
+	}
+	// The record goes first: a crash from here on leaves directories
+	// without a record, which Load removes.
+	os.Remove(filepath.Join(m.containerDir(id), "container.json"))
 	os.RemoveAll(m.runDir(id))
 	if err := os.RemoveAll(m.containerDir(id)); err != nil {
 		return fmt.Errorf("container %s: %w", info.Name, err)

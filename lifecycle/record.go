@@ -1,11 +1,19 @@
 package lifecycle
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"time"
+
+	"github.com/berthd/berth/monitor/contract"
 )
 
-// RecordVersion is the format version of container.json.
-const RecordVersion = 1
+// RecordVersion is the format version of container.json. Version 2 names
+// runs uniquely (Run.ID instead of a per-container counter), records the
+// run a start is launching (Next) and its monitor's secret; a version 1
+// record is read as it was written (its run's counter is Run.Seq).
+const RecordVersion = 2
 
 // Spec is what the user asked for when creating a container.
 type Spec struct {
@@ -40,7 +48,15 @@ type Spec struct {
 // Every runtime call of the run uses RuntimePath, whatever the config says
 // later.
 type Run struct {
-	ID          int       `json:"id"`
+	// ID names the run uniquely (128 random bits, hex): an exit applies
+	// only to the run whose ID it carries.
+	ID string `json:"run_id,omitempty"`
+	// Seq is format 1's per-container counter, read from the record of a
+	// run that an older berthd started (its monitor reports it).
+	Seq int `json:"id,omitempty"`
+	// Secret is the run's credential on notify.sock (also in the
+	// monitor's 0600 monitor.json, never in exit.json).
+	Secret      string    `json:"secret,omitempty"`
 	RuntimeName string    `json:"runtime_name"`
 	RuntimePath string    `json:"runtime_path"`
 	RuntimeRoot string    `json:"runtime_root"`
@@ -63,6 +79,11 @@ type Record struct {
 	ExitCode   int       `json:"exit_code"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 	Run        *Run      `json:"run,omitempty"`
+	// Next is the run that a start is launching, recorded before its
+	// monitor is forked so that after a crash of berthd its scope and
+	// monitor are found (adopted or cleaned); it becomes Run when the
+	// start commits and is dropped when it fails.
+	Next *Run `json:"next,omitempty"`
 	// Stopped is set when the user stopped the container (for restart
 	// policies: unless-stopped).
 	Stopped bool `json:"stopped,omitempty"`
@@ -94,3 +115,36 @@ func (i Info) RuntimeName() string {
 
 // UnitName is the scope unit of a container.
 func UnitName(id string) string { return "berth-" + id + ".scope" }
+
+// newRun returns a run with a fresh unique ID and secret.
+func newRun() (*Run, error) {
+	b := make([]byte, 16+32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return &Run{ID: hex.EncodeToString(b[:16]), Secret: hex.EncodeToString(b[16:])}, nil
+}
+
+// owns reports whether ex is the exit of run r: the same unique run ID,
+// or for a run of format 1, the same counter and no ID.
+func (r *Run) owns(ex contract.Exit) bool {
+	if r.ID != "" {
+		return ex.Run == r.ID
+	}
+	return ex.Run == "" && ex.RunID == r.Seq
+}
+
+// trusts reports whether an exit notice carries the run's secret (a run
+// of format 1 has none).
+func (r *Run) trusts(ex contract.Exit) bool {
+	if r.Secret == "" {
+		return true
+	}
+	return subtle.ConstantTimeCompare([]byte(ex.Secret), []byte(r.Secret)) == 1
+}
+
+// exitOf is the exit berthd records itself for run r of container id
+// (the monitor is gone, or the run never reported).
+func (r *Run) exitOf(id string, code int) contract.Exit {
+	return contract.Exit{Version: contract.FormatVersion, ID: id, Run: r.ID, RunID: r.Seq, ExitCode: code, FinishedAt: time.Now().UTC()}
+}

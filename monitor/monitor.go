@@ -157,7 +157,7 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	if main.stdin != nil {
 		main.stdin.Close()
 	}
-	rec := contract.Exit{Version: contract.FormatVersion, ID: m.cfg.ID, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID}
+	rec := contract.Exit{Version: contract.FormatVersion, ID: m.cfg.ID, Run: m.cfg.Run, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID}
 	if m.cfg.AutoRemove {
 		rec.Removed = true
 	} else if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
@@ -225,8 +225,11 @@ func joinCgroup(dir string) error {
 
 // notify tells a running berthd that this run ended, and reports whether
 // berthd took the notice (it then writes the died event). berthd
-// reconciles from disk anyway, so a missing berthd is fine.
+// reconciles from disk anyway, so a missing berthd is fine. The notice
+// carries the run's secret (the record on disk does not); berthd also
+// checks that it comes from this scope's supervisor cgroup.
 func (m *mon) notify(rec contract.Exit) bool {
+	rec.Secret = m.cfg.Secret
 	if m.cfg.NotifySocket == "" {
 		return false
 	}
@@ -309,6 +312,9 @@ func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 	case contract.OpStop:
 		m.stop(ctx, req.Timeout)
 		reply(contract.Reply{Pid: m.main.pid})
+		c.Close()
+	case contract.OpState:
+		reply(contract.Reply{Pid: m.main.pid, Run: m.cfg.Run})
 		c.Close()
 	case contract.OpAttach:
 		m.attach(ctx, c, req, reply)

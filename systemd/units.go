@@ -291,3 +291,31 @@ func (u *Units) StopUnit(ctx context.Context, name string) error {
 		return ctx.Err()
 	}
 }
+
+// UnitStates returns the ActiveState of every loaded unit whose name
+// matches one of patterns (shell globs, as systemctl list-units takes), in
+// one call to systemd. A unit systemd no longer knows is absent.
+func (u *Units) UnitStates(ctx context.Context, patterns ...string) (map[string]string, error) {
+	var list []sd.UnitStatus
+	err := u.call(ctx, func(c *sd.Conn) (err error) {
+		list, err = c.ListUnitsByPatternsContext(ctx, nil, patterns)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list units %v: %w", patterns, err)
+	}
+	out := make(map[string]string, len(list))
+	for _, s := range list {
+		if s.LoadState == "not-found" {
+			continue
+		}
+		out[s.Name] = s.ActiveState
+	}
+	return out, nil
+}
+
+// KillUnit sends signal to every process of the unit (systemd's
+// KillUnit, whom "all").
+func (u *Units) KillUnit(ctx context.Context, name string, signal unix.Signal) error {
+	return u.call(ctx, func(c *sd.Conn) error { return c.KillUnitWithTarget(ctx, name, sd.All, int32(signal)) })
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -36,6 +37,9 @@ func (c *client) call(method string, out []any, args ...any) error {
 		return err
 	}
 	call := c.conn.Object(contract.BusName, contract.ManagerPath).Call(contract.ManagerInterface+"."+method, 0, args...)
+	if activationFailed(call.Err) {
+		call = c.conn.Object(contract.BusName, contract.ManagerPath).Call(contract.ManagerInterface+"."+method, 0, args...)
+	}
 	if call.Err != nil {
 		return call.Err
 	}
@@ -58,7 +62,19 @@ func (c *client) property(path dbus.ObjectPath, iface, name string) (dbus.Varian
 	if err := c.connect(); err != nil {
 		return dbus.Variant{}, err
 	}
-	return c.conn.Object(contract.BusName, path).GetProperty(iface + "." + name)
+	v, err := c.conn.Object(contract.BusName, path).GetProperty(iface + "." + name)
+	if activationFailed(err) {
+		v, err = c.conn.Object(contract.BusName, path).GetProperty(iface + "." + name)
+	}
+	return v, err
+}
+
+// activationFailed reports whether err says that the bus could not start
+// berthd for the call (berthd was killed while it started, say): the call
+// never reached berthd, and berthctl makes it once more, at once.
+func activationFailed(err error) bool {
+	var de dbus.Error
+	return errors.As(err, &de) && contract.ActivationFailed(de.Name)
 }
 
 type entry = contract.ContainerEntry

@@ -142,6 +142,18 @@ func FromDBus(err error) error {
 	return r
 }
 
+// ErrTimedOut is the bus's name for an activation that did not complete
+// in time (dbus-daemon's service_start_timeout, 25 s by default).
+const ErrTimedOut = "org.freedesktop.DBus.Error.TimedOut"
+
+// ActivationFailed reports whether a D-Bus error name says that the bus
+// started the service and the start failed or timed out: the call was
+// never delivered, so making it again is safe. A name nobody can activate
+// (ServiceUnknown) is not such a failure.
+func ActivationFailed(name string) bool {
+	return name == ErrTimedOut || (name != ErrServiceUnknown && NotActivated(name))
+}
+
 // NotActivated reports whether a D-Bus error name says that the bus could
 // not reach or start the service (berthd did not start): the bus's own
 // names, and systemd's when it activates the service.

@@ -92,3 +92,22 @@ func TestErrorEdges(t *testing.T) {
 		t.Fatal("a non-D-Bus error changed")
 	}
 }
+
+func TestActivationFailed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{ErrTimedOut, true},
+		{"org.freedesktop.DBus.Error.Spawn.ChildExited", true},
+		{"org.freedesktop.systemd1.UnitFailed", true},
+		{ErrServiceUnknown, false}, // nothing to activate: retrying cannot help
+		{"org.freedesktop.DBus.Error.NoReply", false},
+		{ErrAccessDenied, false},
+		{"io.berth.Engine1.Error.NoSuchContainer", false},
+	} {
+		if got := ActivationFailed(tc.name); got != tc.want {
+			t.Errorf("ActivationFailed(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

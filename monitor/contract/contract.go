@@ -13,16 +13,25 @@ import (
 )
 
 // FormatVersion is written into every Config and Exit; readers accept any
-// version up to their own.
-const FormatVersion = 1
+// version up to their own. Version 2 names a run by Run (unique) instead of
+// RunID (a per-container counter, which repeated after a lost start) and
+// adds the run's Secret.
+const FormatVersion = 2
 
 // Config is everything the monitor needs for one run of a container.
 type Config struct {
-	Version      int    `json:"version"`
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	Image        string `json:"image"`
-	RunID        int    `json:"run_id"`
+	Version int    `json:"version"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Image   string `json:"image"`
+	// Run names the run uniquely; RunID is format 1's counter, set only
+	// by an older berthd.
+	Run   string `json:"run,omitempty"`
+	RunID int    `json:"run_id,omitempty"`
+	// Secret goes with every exit notice of the run: berthd takes a
+	// notice only from the monitor that holds it (and that sends from
+	// the run's scope). It is in this file only, which is root's (0600).
+	Secret       string `json:"secret,omitempty"`
 	RuntimePath  string `json:"runtime_path"`
 	RuntimeRoot  string `json:"runtime_root"`
 	RunDir       string `json:"run_dir"`
@@ -60,11 +69,16 @@ type Started struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Exit is the exit record of one run.
+// Exit is the exit record of one run (exit.json), and the exit notice the
+// monitor sends to notify.sock (with the run's Secret; the record on disk
+// has none).
 type Exit struct {
-	Version    int       `json:"version"`
-	ID         string    `json:"id"`
-	RunID      int       `json:"run_id"`
+	Version int    `json:"version"`
+	ID      string `json:"id"`
+	// Run (format 2) or RunID (format 1) name the run, as in Config.
+	Run        string    `json:"run,omitempty"`
+	RunID      int       `json:"run_id,omitempty"`
+	Secret     string    `json:"secret,omitempty"`
 	ExitCode   int       `json:"exit_code"`
 	FinishedAt time.Time `json:"finished_at"`
 	BootID     string    `json:"boot_id"`
@@ -73,7 +87,7 @@ type Exit struct {
 
 // Request is one request on monitor.sock.
 type Request struct {
-	Op      string          `json:"op"` // OpAttach, OpExec, OpStop
+	Op      string          `json:"op"` // OpAttach, OpExec, OpStop, OpState
 	Stdin   bool            `json:"stdin,omitempty"`
 	TTY     bool            `json:"tty,omitempty"`
 	Timeout int             `json:"timeout,omitempty"` // stop: seconds
@@ -85,11 +99,15 @@ const (
 	OpAttach = "attach" // join the payload's stdio; a stream follows
 	OpExec   = "exec"   // run Process in the container; a stream follows
 	OpStop   = "stop"   // stop signal, SIGKILL after Timeout seconds
+	// OpState asks which run the monitor serves and the payload's pid
+	// (format 2; berthd adopts a run with it after a crash).
+	OpState = "state"
 )
 
 // Reply answers a Request.
 type Reply struct {
 	Pid   int    `json:"pid,omitempty"`
+	Run   string `json:"run,omitempty"` // OpState: the Config's Run
 	Error string `json:"error,omitempty"`
 }
 
@@ -114,39 +132,55 @@ func ReadExit(containerDir string) (*Exit, error) {
 // positioned after the reply, for attach and exec streams; the caller
 // closes it. A refused request returns the monitor's message.
 func Call(ctx context.Context, runDir string, req Request, timeout time.Duration) (*net.UnixConn, error) {
+	conn, _, err := call(ctx, runDir, req, timeout)
+	return conn, err
+}
+
+// Ask sends a request that has no stream (OpStop, OpState) and returns
+// the monitor's reply; errors as Call's.
+func Ask(ctx context.Context, runDir string, req Request, timeout time.Duration) (Reply, error) {
+	conn, rep, err := call(ctx, runDir, req, timeout)
+	if err != nil {
+		return Reply{}, err
+	}
+	conn.Close()
+	return rep, nil
+}
+
+func call(ctx context.Context, runDir string, req Request, timeout time.Duration) (*net.UnixConn, Reply, error) {
+	var rep Reply
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(ctx, "unix", SocketPath(runDir))
 	if err != nil {
-		return nil, fmt.Errorf("monitor not reachable: %w", err)
+		return nil, rep, fmt.Errorf("monitor not reachable: %w", err)
 	}
 	conn := c.(*net.UnixConn)
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
 		conn.Close()
-		return nil, err
+		return nil, rep, err
 	}
 	if err := json.NewEncoder(conn).Encode(req); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("monitor request: %w", err)
+		return nil, rep, fmt.Errorf("monitor request: %w", err)
 	}
 	line, err := ReadLine(conn, MaxReply)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("monitor reply: %w", err)
+		return nil, rep, fmt.Errorf("monitor reply: %w", err)
 	}
-	var rep Reply
 	if err := json.Unmarshal(line, &rep); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("monitor reply %q: %w", line, err)
+		return nil, rep, fmt.Errorf("monitor reply %q: %w", line, err)
 	}
 	if rep.Error != "" {
 		conn.Close()
-		return nil, errors.New(rep.Error)
+		return nil, rep, errors.New(rep.Error)
 	}
 	if err := conn.SetDeadline(time.Time{}); err != nil {
 		conn.Close()
-		return nil, err
+		return nil, rep, err
 	}
-	return conn, nil
+	return conn, rep, nil
 }
 
 // MaxRequest bounds a request line (an exec carries a whole OCI process,
