@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -293,21 +294,19 @@ func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 		_, err := c.Write(append(b, '\n'))
 		return err
 	}
-	line, err := contract.ReadLine(c, contract.MaxRequest)
+	req, err := contract.ReadRequest(c)
 	if err != nil {
-		if errors.Is(err, contract.ErrLineTooLong) {
+		switch {
+		case errors.Is(err, contract.ErrLineTooLong):
 			reply(contract.Reply{Error: fmt.Sprintf("request of %d bytes or more: too long", contract.MaxRequest)})
+		case errors.Is(err, io.EOF), errors.Is(err, os.ErrDeadlineExceeded):
+		default:
+			reply(contract.Reply{Error: err.Error()})
 		}
 		c.Close()
 		return
 	}
 	c.SetReadDeadline(time.Time{})
-	var req contract.Request
-	if err := json.Unmarshal(line, &req); err != nil {
-		reply(contract.Reply{Error: "bad request: " + err.Error()})
-		c.Close()
-		return
-	}
 	switch req.Op {
 	case contract.OpStop:
 		m.stop(ctx, req.Timeout)

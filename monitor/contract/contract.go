@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -190,8 +191,32 @@ const (
 	MaxReply   = 1 << 16
 )
 
-// ErrLineTooLong is returned by ReadLine for a line of max bytes or more.
+// ErrLineTooLong is returned by ReadLine and ReadRequest for a line of
+// max bytes or more.
 var ErrLineTooLong = errors.New("line too long")
+
+// ReadRequest reads and decodes one request line of less than MaxRequest
+// bytes. A client sends nothing more before it has the reply, so the
+// buffered read takes no stream bytes; a request followed by more is
+// refused. Errors: ErrLineTooLong, the connection's own, or a JSON error.
+func ReadRequest(r io.Reader) (Request, error) {
+	var req Request
+	br := bufio.NewReaderSize(io.LimitReader(r, MaxRequest), 64<<10)
+	line, err := br.ReadBytes('\n')
+	if err == io.EOF && len(line) >= MaxRequest {
+		return req, ErrLineTooLong
+	}
+	if err != nil {
+		return req, err
+	}
+	if br.Buffered() > 0 {
+		return req, errors.New("bad request: data after the request line")
+	}
+	if err := json.Unmarshal(line, &req); err != nil {
+		return req, fmt.Errorf("bad request: %w", err)
+	}
+	return req, nil
+}
 
 // ReadLine reads up to a newline one byte at a time, so that nothing past
 // the line is consumed from the connection. A line of max bytes or more is
