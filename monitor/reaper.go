@@ -21,6 +21,8 @@ type reaper struct {
 	done    map[int]runc.Exit
 }
 
+// newReaper starts the one reaper of a process: a second would take exits
+// the first is waiting for.
 func newReaper() *reaper {
 	r := &reaper{waiters: map[int]chan runc.Exit{}, done: map[int]runc.Exit{}}
 	ch := make(chan os.Signal, 16)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -34,8 +35,10 @@ func TestDrainKeepsEverythingAndTheOpenPipe(t *testing.T) {
 		got := d.stop()
 		// The pipe stays usable for the pump, which reads what the drain
 		// left there.
-		w.Write([]byte("later"))
-		w.Close()
+		go func() {
+			w.Write([]byte("later"))
+			w.Close()
+		}()
 		rest, err := io.ReadAll(r)
 		if err != nil || !bytes.HasSuffix(rest, []byte("later")) || len(got)+len(rest) != size+5 {
 			t.Fatalf("%d bytes: drained %d, then %d bytes, %v", size, len(got), len(rest), err)
@@ -44,10 +47,14 @@ func TestDrainKeepsEverythingAndTheOpenPipe(t *testing.T) {
 	}
 }
 
+// testReaper is the test process's one reaper: two would race for every
+// child, as two in a monitor would.
+var testReaper = sync.OnceValue(newReaper)
+
 // The reaper is go-runc's process monitor: a command's exit status and its
 // captured output both come back, although the reaper reaps the child.
 func TestReaperAsProcessMonitor(t *testing.T) {
-	r := newReaper()
+	r := testReaper()
 	for _, tc := range []struct {
 		script string
 		status int
