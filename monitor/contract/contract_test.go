@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -180,11 +181,11 @@ func TestReadExit(t *testing.T) {
 
 // The wire names stay what older monitors and berthds wrote.
 func TestWireNames(t *testing.T) {
-	b, err := json.Marshal(Exit{Version: FormatVersion, ID: "c", RunID: 2, ExitCode: 1, Removed: true})
+	b, err := json.Marshal(Exit{Version: FormatVersion, ID: "c", Run: "r2", ExitCode: 1, Removed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{`"version":1`, `"id":"c"`, `"run_id":2`, `"exit_code":1`, `"removed":true`, `"boot_id"`, `"finished_at"`} {
+	for _, k := range []string{fmt.Sprintf(`"version":%d`, FormatVersion), `"id":"c"`, `"run":"r2"`, `"exit_code":1`, `"removed":true`, `"boot_id"`, `"finished_at"`} {
 		if !bytes.Contains(b, []byte(k)) {
 			t.Errorf("exit record %s lacks %s", b, k)
 		}
