@@ -99,7 +99,10 @@ func (w *lineWriter) close() {
 }
 
 func (w *lineWriter) emit(line []byte, partial bool) {
-	line = bytes.TrimSuffix(line, []byte("\r"))
+	if !partial {
+		// CRLF ends a line; a CR where a long line is cut is output.
+		line = bytes.TrimSuffix(line, []byte("\r"))
+	}
 	w.j.local.append(w.stream, partial, time.Now(), line)
 	vars := w.vars
 	if partial {
