@@ -21,4 +21,18 @@
 //
 // Requests on monitor.sock are one JSON line (Request), answered by one
 // JSON line (Reply); attach and exec connections then carry stream frames.
+// The types, paths and limits of both protocols are package contract's.
+//
+// Runtime calls go through containerd's go-runc with the run's recorded
+// runtime path and root; the monitor's reaper is go-runc's ProcessMonitor
+// (it is the one waiter of the process: a child subreaper that reaps every
+// child and orphan). The runtime hands the payload its own stdio, so the
+// monitor reads the payload's pipes while a runtime call runs: no runtime
+// output, however long, can block a call, and what was read goes to the
+// output's first reader. Runtime errors come from the runtime's JSON log
+// (the last error after the call began), cut to contract.MaxMessage.
+//
+// Signals: SIGTERM and SIGCONT (the scope's KillSignal, see package
+// systemd) ask for a stop: the container's stop signal through the
+// runtime, a thaw, SIGKILL to all of it after the stop timeout.
 package monitor
