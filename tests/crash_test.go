@@ -207,3 +207,36 @@ done`
 	}
 	noLeftovers(t)
 }
+
+// TestActivationKilled: a call whose activation of berthd fails because
+// berthd was killed while it started (the bus then answers the queued call
+// with an activation error, after its service_start_timeout, lowered here
+// to 3 s) is made once more by berthctl and succeeds.
+func TestActivationKilled(t *testing.T) {
+	fresh(t)
+	runDetached(t, "--name act -- sleep 1000")
+	must(t, `mkdir -p /etc/dbus-1 /run/systemd/system/berthd.service.d
+cat > /etc/dbus-1/system-local.conf <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><limit name="service_start_timeout">3000</limit></busconfig>
+EOF
+cat > /run/systemd/system/berthd.service.d/slow.conf <<'EOF'
+[Service]
+ExecStart=
+ExecStart=/bin/sh -c 'touch /run/berth-activating; sleep 1; exec /usr/bin/berthd'
+EOF
+systemctl daemon-reload && busctl call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig && systemctl stop berthd.service && rm -f /run/berth-activating`)
+	t.Cleanup(func() {
+		sh(t, "rm -f /etc/dbus-1/system-local.conf /run/systemd/system/berthd.service.d/slow.conf /run/berth-activating; systemctl daemon-reload; busctl call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig")
+	})
+	began := time.Now()
+	out := must(t, `(berthctl ps --format '{{.Names}}' >/tmp/act.out 2>&1; echo $? >/tmp/act.rc) &
+for i in $(seq 100); do [ -e /run/berth-activating ] && break; sleep 0.05; done
+kill -9 $(systemctl show -p MainPID --value berthd) && rm /run/berth-activating
+wait; cat /tmp/act.rc /tmp/act.out`)
+	t.Logf("ps took %s", time.Since(began))
+	if out != "0\nact" {
+		t.Fatalf("berthctl ps while its activation was killed: %q, want exit 0 and the container", out)
+	}
+	must(t, "berthctl rm -f act")
+}
