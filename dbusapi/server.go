@@ -153,7 +153,16 @@ func (s *Server) Lost() <-chan struct{} { return s.conn.Context().Done() }
 // Close closes the bus connection.
 func (s *Server) Close() { s.conn.Close() }
 
-// Export puts the manager and every known container on the bus.
+// ExportContainers puts containers on the bus: the lifecycle.Manager's
+// Loaded hook, so that every container is there before any call finds it.
+func (s *Server) ExportContainers(infos []lifecycle.Info) {
+	for _, info := range infos {
+		s.exportContainer(info)
+	}
+}
+
+// Export puts the manager on the bus (the containers come with
+// ExportContainers, once the manager has read them).
 func (s *Server) Export() error {
 	if err := s.watchCallers(); err != nil {
 		return err
@@ -185,9 +194,6 @@ func (s *Server) Export() error {
 	}}, dbus.ObjectPath(containerPrefix[:len(containerPrefix)-1]), "org.freedesktop.DBus.Introspectable")
 	if err != nil {
 		return err
-	}
-	for _, info := range s.mgr.List() {
-		s.exportContainer(info)
 	}
 	err = s.conn.Export(introspectable{children: s.imageIDs}, dbus.ObjectPath(imagePrefix[:len(imagePrefix)-1]), "org.freedesktop.DBus.Introspectable")
 	if err != nil {

@@ -49,6 +49,11 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 	// ctx ends: shutting down still needs them.
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	// Phase timings of the way to READY (debug level): activation is
+	// what a cold call waits for.
+	t0 := time.Now()
+	var phases []any
+	mark := func(name string) { phases = append(phases, name, time.Since(t0)) }
 
 	listeners, err := systemd.Listeners()
 	if err != nil {
@@ -75,6 +80,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 		return err
 	}
 
+	mark("roots_wrappers")
 	units, err := systemd.Connect(life)
 	if err != nil {
 		return err
@@ -83,6 +89,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 	live := config.NewLive(snap)
 	act := idle.New(time.Duration(snap.IdleTimeout))
 
+	mark("systemd")
 	var srv *dbusapi.Server
 	var mgr *lifecycle.Manager
 	imgs, err := images.Open(snap.DataRoot, func(id digest.Digest) bool { return mgr.ImageInUse(id) })
@@ -97,28 +104,40 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 				srv.OnEvent(ev)
 			}
 		},
+		Loaded: func(infos []lifecycle.Info) { srv.ExportContainers(infos) },
 	})
-	changed, err := mgr.Load(life)
-	if err != nil {
-		return fmt.Errorf("load state: %w", err)
-	}
-	defer mgr.Close()
-	// Wrappers that no created or live container recorded and that the
-	// snapshot does not use are left over from earlier configurations.
-	keep := mgr.RuntimePathsInUse()
-	for _, w := range snap.Wrappers() {
-		keep[w.Path] = true
-	}
-	if removed, err := runtimes.Clean(snap.WrapperDir(), keep); err != nil {
-		log.Warn("cannot remove stale runtime wrappers", "err", err)
-	} else if len(removed) > 0 {
-		log.Info("removed stale runtime wrappers", "wrappers", removed)
-	}
+	mark("images")
 	srv, err = dbusapi.NewServer(mgr, imgs, live, act, log, o.Version)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	mark("bus")
+	// The records are read while berthd takes its name: calls that need
+	// no container (a Ping, the manager's properties) are answered at
+	// once, the others wait for the records.
+	loaded := make(chan error, 1)
+	go func() {
+		changed, err := mgr.Load(life)
+		if err != nil {
+			loaded <- fmt.Errorf("load state: %w", err)
+			return
+		}
+		// Wrappers that no created or live container recorded and that
+		// the snapshot does not use are left over from earlier
+		// configurations.
+		keep := mgr.RuntimePathsInUse()
+		for _, w := range snap.Wrappers() {
+			keep[w.Path] = true
+		}
+		if removed, err := runtimes.Clean(snap.WrapperDir(), keep); err != nil {
+			log.Warn("cannot remove stale runtime wrappers", "err", err)
+		} else if len(removed) > 0 {
+			log.Info("removed stale runtime wrappers", "wrappers", removed)
+		}
+		log.Info("containers loaded", "containers", len(mgr.List()), "reconciled", changed)
+	}()
+	defer mgr.Close()
 	rl := &reloader{file: o.ConfigFile, dropIns: o.DropInDir, live: live, act: act, level: o.Level, applied: srv.SetSnapshot}
 	wake := make(chan struct{}, 1) // the idle timeout may have changed
 	srv.Reload = func(ctx context.Context) (string, error) {
@@ -146,8 +165,10 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 		go hs.Serve(l)
 	}
 
+	mark("exported_named")
 	systemd.Ready("serving")
-	log.Info("berthd ready", "version", o.Version, "containers", len(mgr.List()), "reconciled", changed, "digest", snap.Digest)
+	log.Debug("startup", phases...)
+	log.Info("berthd ready", "version", o.Version, "digest", snap.Digest)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, unix.SIGHUP)
@@ -168,6 +189,9 @@ loop:
 			}()
 		case <-ctx.Done():
 			log.Info("exiting", "cause", context.Cause(ctx))
+			break loop
+		case err := <-loaded:
+			result = err
 			break loop
 		case <-srv.Lost():
 			log.Error("system bus connection lost, exiting to be activated again")

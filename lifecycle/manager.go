@@ -68,13 +68,20 @@ type Manager struct {
 	monitorPath        string
 	bootID             string
 	events             func(Event)
+	loadedHook         func([]Info)
+
+	// ready is closed once Load has read every record (loadErr says
+	// whether it could); every lookup waits for it.
+	ready   chan struct{}
+	loadErr error
 
 	mu         sync.Mutex
 	containers map[string]*container
 	names      map[string]string
 	reserved   map[string]bool // names of containers being created
 
-	notifyConn *net.UnixConn
+	notifyConn *net.UnixConn // guarded by mu
+	closed     bool
 }
 
 // container is one container. rec.ID, rec.Name and rec.Spec never change
@@ -153,6 +160,10 @@ type Options struct {
 	Log         *slog.Logger
 	// Events is called, without locks held, for every change.
 	Events func(Event)
+	// Loaded is called with every container once Load has read and
+	// reconciled them, before any lookup is answered (so an edge can
+	// publish them first). It must not call the Manager.
+	Loaded func([]Info)
 }
 
 // New returns a Manager; call Load before use.
@@ -163,9 +174,15 @@ func New(o Options) *Manager {
 	}
 	return &Manager{
 		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images,
-		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev,
+		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev, loadedHook: o.Loaded, ready: make(chan struct{}),
 		containers: map[string]*container{}, names: map[string]string{}, reserved: map[string]bool{},
 	}
+}
+
+// wait waits until Load has read the records; it returns Load's error.
+func (m *Manager) wait() error {
+	<-m.ready
+	return m.loadErr
 }
 
 func (m *Manager) containerDir(id string) string { return filepath.Join(m.dataRoot, "containers", id) }
@@ -193,6 +210,9 @@ func (m *Manager) save(c *container) error {
 
 // lookup resolves a full id, a name or a unique id prefix.
 func (m *Manager) lookup(ref string) (*container, error) {
+	if err := m.wait(); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if ref == "" {
@@ -295,6 +315,9 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 	}
 	if !config.NameRE.MatchString(name) {
 		return Info{}, fmt.Errorf("container name %q: must match %s: %w", name, config.NameRE, errdefs.ErrInvalidArgument)
+	}
+	if err := m.wait(); err != nil {
+		return Info{}, err
 	}
 	m.mu.Lock()
 	if other, ok := m.names[name]; ok {

@@ -46,7 +46,19 @@ type loaded struct {
 // interrupted (its scope's monitor is adopted, or the scope cleaned), and
 // scopes that no record owns (killed, then their directories removed). It
 // returns the number of containers whose state changed.
-func (m *Manager) Load(ctx context.Context) (int, error) {
+//
+// Until Load returns, every call that looks up containers waits (berthd
+// answers what needs none, a Ping, before the records are read); if Load
+// fails, they fail with its error. Call it once.
+func (m *Manager) Load(ctx context.Context) (changed int, err error) {
+	defer func() {
+		if err != nil {
+			m.loadErr = fmt.Errorf("container records: %w", err)
+		} else if m.loadedHook != nil {
+			m.loadedHook(m.infos())
+		}
+		close(m.ready)
+	}()
 	t0 := time.Now()
 	// For root only (records, runtime state); existing ones are tightened.
 	for _, d := range []string{filepath.Join(m.dataRoot, "containers"), filepath.Join(m.execRoot, "containers"), filepath.Join(m.execRoot, "runc")} {
@@ -71,7 +83,6 @@ func (m *Manager) Load(ctx context.Context) (int, error) {
 	}
 	tList := time.Since(t0)
 
-	changed := 0
 	var settle []*container
 	var orphans []string
 	for _, f := range found {
@@ -446,7 +457,14 @@ func (m *Manager) listenNotify(ctx context.Context) error {
 		c.Close()
 		return fmt.Errorf("notify socket: SO_PASSCRED: %w", err)
 	}
+	m.mu.Lock()
+	closed := m.closed
 	m.notifyConn = c
+	m.mu.Unlock()
+	if closed {
+		c.Close()
+		return nil
+	}
 	go func() {
 		buf := make([]byte, 4096)
 		oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
@@ -548,14 +566,38 @@ func (m *Manager) poll(ctx context.Context) {
 	}
 }
 
-// Close stops listening for notices.
+// Close stops listening for notices (also while Load runs).
 func (m *Manager) Close() {
-	if m.notifyConn != nil {
-		m.notifyConn.Close()
+	m.mu.Lock()
+	m.closed = true
+	c := m.notifyConn
+	m.mu.Unlock()
+	if c != nil {
+		c.Close()
 	}
 }
 
+// infos copies every container's record without waiting for Load.
+func (m *Manager) infos() []Info {
+	m.mu.Lock()
+	cs := make([]*container, 0, len(m.containers))
+	for _, c := range m.containers {
+		cs = append(cs, c)
+	}
+	m.mu.Unlock()
+	out := make([]Info, 0, len(cs))
+	for _, c := range cs {
+		c.mu.Lock()
+		out = append(out, c.info())
+		c.mu.Unlock()
+	}
+	return out
+}
+
 func (m *Manager) all() []*container {
+	if m.wait() != nil {
+		return nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]*container, 0, len(m.containers))
