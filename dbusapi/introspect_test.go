@@ -6,6 +6,7 @@ import (
 
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
+	"github.com/berthd/berth/volumes"
 	"github.com/godbus/dbus/v5/introspect"
 )
 
@@ -79,6 +80,10 @@ func checkProps(t *testing.T, iface string, props map[string]any) {
 
 func TestContainerPropertiesMatchContract(t *testing.T) {
 	checkProps(t, ContainerInterface, containerProps(lifecycle.Info{}))
+}
+
+func TestVolumePropertiesMatchContract(t *testing.T) {
+	checkProps(t, VolumeInterface, volumeProps(volumes.Volume{}))
 }
 
 func TestImagePropertiesMatchContract(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"os/user"
@@ -22,6 +23,7 @@ import (
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
 	"github.com/berthd/berth/logs"
+	"github.com/berthd/berth/volumes"
 	"github.com/containerd/errdefs"
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
@@ -66,15 +68,17 @@ type Server struct {
 	// its digest (set by berthd before Export).
 	Reload func(ctx context.Context) (string, error)
 
-	images *images.Store // nil: no image support
+	images  *images.Store  // nil: no image support
+	volumes *volumes.Store // nil: no volumes
 
 	callersMu sync.Mutex
 	callers   map[string]map[*context.CancelFunc]bool // by unique bus name
 
-	mu        sync.Mutex
-	objects   map[string]*prop.Properties
-	imageObjs map[string]*prop.Properties
-	mprops    *prop.Properties
+	mu         sync.Mutex
+	objects    map[string]*prop.Properties
+	imageObjs  map[string]*prop.Properties
+	volumeObjs map[string]bool
+	mprops     *prop.Properties
 }
 
 // NewServer connects to the system bus and returns a server on that
@@ -182,7 +186,7 @@ func (s *Server) Export() error {
 		return err
 	}
 	s.mprops = props
-	if err := s.conn.Export(introspectable{iface: ManagerInterface, children: func() []string { return []string{"container", "image"} }}, ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+	if err := s.conn.Export(introspectable{iface: ManagerInterface, children: func() []string { return []string{"container", "image", "volume"} }}, ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return err
 	}
 	err = s.conn.Export(introspectable{children: func() []string {
@@ -200,6 +204,11 @@ func (s *Server) Export() error {
 		return err
 	}
 	s.syncImages()
+	err = s.conn.Export(introspectable{children: s.volumeNames}, dbus.ObjectPath(volumePrefix[:len(volumePrefix)-1]), "org.freedesktop.DBus.Introspectable")
+	if err != nil {
+		return err
+	}
+	s.syncVolumes()
 	return nil
 }
 
@@ -501,14 +510,18 @@ func (m *manager) UnpauseContainer(sender dbus.Sender, ref string) *dbus.Error {
 
 func (m *manager) RemoveContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
-		if err := knownOptions("RemoveContainer", options, "force"); err != nil {
+		if err := knownOptions("RemoveContainer", options, "force", "volumes"); err != nil {
 			return err
 		}
 		force, err := optBool(options, "force", false)
 		if err != nil {
 			return err
 		}
-		return m.s.mgr.Remove(ctx, ref, force)
+		vols, err := optBool(options, "volumes", false)
+		if err != nil {
+			return err
+		}
+		return m.s.mgr.RemoveWith(ctx, ref, lifecycle.RemoveOptions{Force: force, Volumes: vols})
 	})
 }
 
@@ -713,6 +726,13 @@ func inspectView(i lifecycle.Info) map[string]any {
 	if i.Run != nil {
 		v["RuntimePath"] = i.Run.RuntimePath
 	}
+	v["Mounts"] = mountsView(i)
+	hc, _ := v["HostConfig"].(map[string]any)
+	if hc == nil {
+		hc = map[string]any{}
+		v["HostConfig"] = hc
+	}
+	maps.Copy(hc, hostConfigMounts(i))
 	return v
 }
 
@@ -831,6 +851,9 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		"user": true, "hostname": true, "network": true, "runtime": true, "tty": true, "stdin": true,
 		"auto_remove": true, "no_new_privileges": true, "stop_signal": true, "stop_timeout": true,
 		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true, "console_size": true}
+	for _, k := range mountKeys {
+		known[k] = true
+	}
 	for k := range o {
 		if !known[k] {
 			return "", lifecycle.Spec{}, fmt.Errorf("option %q: unknown to CreateContainer: %w", k, errdefs.ErrInvalidArgument)
@@ -906,6 +929,9 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		}
 		v := int(t)
 		s.StopTimeout = &v
+	}
+	if err := mountsFromOptions(o, &s); err != nil {
+		return "", s, err
 	}
 	if s.Rootfs == "" && s.Image == "" {
 		return "", s, fmt.Errorf("option \"image\" or \"rootfs\" (a root file-system directory) is required: %w", errdefs.ErrInvalidArgument)

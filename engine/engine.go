@@ -18,6 +18,7 @@ import (
 	"github.com/berthd/berth/lifecycle"
 	"github.com/berthd/berth/runtimes"
 	"github.com/berthd/berth/systemd"
+	"github.com/berthd/berth/volumes"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
@@ -97,8 +98,12 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 		return fmt.Errorf("image store: %w", err)
 	}
 	imgs.LayerUser = func(chainHex string) bool { return mgr.LayerInUse(chainHex) }
+	vols, err := volumes.Open(snap.DataRoot, log)
+	if err != nil {
+		return fmt.Errorf("volume store: %w", err)
+	}
 	mgr = lifecycle.New(lifecycle.Options{
-		DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot, MonitorPath: o.MonitorPath, Units: units, Log: log, Images: imgs,
+		DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot, MonitorPath: o.MonitorPath, Units: units, Log: log, Images: imgs, Volumes: vols,
 		Events: func(ev lifecycle.Event) {
 			if srv != nil {
 				srv.OnEvent(ev)
@@ -111,6 +116,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 	if err != nil {
 		return err
 	}
+	srv.SetVolumes(vols)
 	defer srv.Close()
 	mark("bus")
 	// The records are read while berthd takes its name: calls that need

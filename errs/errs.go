@@ -35,6 +35,9 @@ var (
 	NoSuchContainer = New("no such container", errdefs.ErrNotFound)
 	NoSuchImage     = New("no such image", errdefs.ErrNotFound)
 	NoSuchRuntime   = New("no such runtime", errdefs.ErrNotFound)
+	// NoSuchVolume: a named volume does not exist (docker: "no such
+	// volume").
+	NoSuchVolume = New("no such volume", errdefs.ErrNotFound)
 	// NoSuchPlatform: an image index has no manifest for the host's
 	// platform.
 	NoSuchPlatform = New("no image for this platform", errdefs.ErrNotFound)

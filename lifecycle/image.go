@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,8 @@ import (
 
 // applyImage resolves spec.Image and fills in what its config gives, as
 // docker does: entrypoint, command (unless given), environment (given
-// entries win by name), working directory, user and stop signal.
+// entries win by name), working directory, user, stop signal and VOLUME
+// entries.
 func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
 	if m.images == nil {
 		return fmt.Errorf("images are not available: %w", errdefs.ErrNotImplemented)
@@ -54,6 +56,9 @@ func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
 	if spec.StopSignal == "" {
 		spec.StopSignal = c.StopSignal
 	}
+	// VOLUME entries become anonymous volumes unless a mount of the
+	// user's covers them.
+	spec.Volumes = slices.Sorted(maps.Keys(c.Volumes))
 	return nil
 }
 

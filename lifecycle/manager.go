@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ import (
 	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/systemd"
+	"github.com/berthd/berth/volumes"
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
 )
@@ -65,6 +68,7 @@ type Manager struct {
 	units              scopes
 	log                *slog.Logger
 	images             *images.Store
+	volumes            *volumes.Store
 	monitorPath        string
 	bootID             string
 	events             func(Event)
@@ -139,6 +143,11 @@ func (c *container) info() Info {
 	r.Spec.Entrypoint = append([]string(nil), r.Spec.Entrypoint...)
 	r.Spec.Layers = append([]string(nil), r.Spec.Layers...)
 	r.Spec.Env = append([]string(nil), r.Spec.Env...)
+	r.Spec.Binds = slices.Clone(r.Spec.Binds)
+	r.Spec.Mounts = slices.Clone(r.Spec.Mounts)
+	r.Spec.Tmpfs = maps.Clone(r.Spec.Tmpfs)
+	r.Spec.Volumes = slices.Clone(r.Spec.Volumes)
+	r.Spec.MountPoints = slices.Clone(r.Spec.MountPoints)
 	if r.Run != nil {
 		run := *r.Run
 		r.Run = &run
@@ -156,7 +165,8 @@ type Options struct {
 	ExecRoot    string
 	MonitorPath string
 	Units       scopes
-	Images      *images.Store // nil: containers from root file-system directories only
+	Images      *images.Store  // nil: containers from root file-system directories only
+	Volumes     *volumes.Store // nil: no volumes
 	Log         *slog.Logger
 	// Events is called, without locks held, for every change.
 	Events func(Event)
@@ -173,7 +183,7 @@ func New(o Options) *Manager {
 		ev = func(Event) {}
 	}
 	return &Manager{
-		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images,
+		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes,
 		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev, loadedHook: o.Loaded, ready: make(chan struct{}),
 		containers: map[string]*container{}, names: map[string]string{}, reserved: map[string]bool{},
 	}
@@ -305,6 +315,11 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 	} else if err := m.validate(snap, &spec); err != nil {
 		return Info{}, err
 	}
+	mps, err := resolveMounts(&spec)
+	if err != nil {
+		return Info{}, err
+	}
+	spec.MountPoints = mps
 	idb := make([]byte, 32)
 	if _, err := rand.Read(idb); err != nil {
 		return Info{}, err
@@ -339,7 +354,7 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 	// The record is complete and on disk before anyone can see it.
 	rec := Record{ID: id, Name: name, CreatedAt: time.Now().UTC(), Spec: spec, State: Created, Version: RecordVersion}
 	dir := m.containerDir(id)
-	err := os.Mkdir(dir, 0o700)
+	err = os.Mkdir(dir, 0o700)
 	if err == nil && fromImage {
 		// The container's own layer, mounted now so that the user and
 		// working directory are checked against the image's files.
@@ -348,10 +363,20 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 			err = m.validate(snap, &rec.Spec)
 		}
 	}
+	volumesTaken := false
+	if err == nil {
+		// Volumes last: nothing of theirs exists unless all else is
+		// valid.
+		err = m.acquireVolumes(id, rec.Spec.Rootfs, rec.Spec.MountPoints)
+		volumesTaken = err == nil
+	}
 	if err == nil {
 		err = atomicfile.WriteJSON(filepath.Join(dir, "container.json"), rec, 0o600)
 	}
 	if err != nil {
+		if volumesTaken {
+			m.releaseVolumes(id, rec.Spec.MountPoints, true)
+		}
 		unreserve()
 		unmountRootfs(dir)
 		os.RemoveAll(dir)

@@ -32,8 +32,16 @@ func specOptions(spec *Spec, cgroupsPath string) ocispec.Options {
 	return ocispec.Options{
 		Rootfs: spec.Rootfs, Args: append(slices.Clone(spec.Entrypoint), spec.Cmd...), Env: spec.Env, Cwd: spec.Workdir, User: spec.User,
 		Hostname: spec.Hostname, Network: spec.Network, TTY: spec.TTY, ConsoleSize: spec.ConsoleSize,
-		NoNewPrivileges: spec.NoNewPrivileges, CgroupsPath: cgroupsPath,
+		NoNewPrivileges: spec.NoNewPrivileges, CgroupsPath: cgroupsPath, Mounts: ociMounts(spec.MountPoints),
 	}
+}
+
+func ociMounts(mps []MountPoint) []specs.Mount {
+	var out []specs.Mount
+	for _, mp := range mps {
+		out = append(out, ociMount(mp))
+	}
+	return out
 }
 
 func buildSpec(spec *Spec, cgroupsPath string) (*specs.Spec, error) {
@@ -121,7 +129,7 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 			// As docker: an auto-remove container whose start fails
 			// is removed, whatever the client does next.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			if rerr := m.Remove(rctx, id, true); rerr != nil {
+			if rerr := m.RemoveWith(rctx, id, RemoveOptions{Force: true, Volumes: true}); rerr != nil {
 				m.log.Warn("cannot remove the auto-remove container after its failed start", "container", id, "err", rerr)
 			}
 			cancel()
@@ -290,7 +298,16 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if specOpts.Hostname == "" && specOpts.Network != "host" {
 		specOpts.Hostname = rec.ID[:12] // as docker does
 	}
-	spec, err := buildSpec(&specOpts, filepath.Join(cg, "container"))
+	if err := m.prepareMounts(rec.ID, specOpts.MountPoints); err != nil {
+		return fail(err)
+	}
+	etc, err := etcFiles(m.containerDir(rec.ID), specOpts.Rootfs, specOpts.ImageID != "", specOpts.Hostname, specOpts.Network == "host", specOpts.MountPoints, DNS{})
+	if err != nil {
+		return fail(err)
+	}
+	so := specOptions(&specOpts, filepath.Join(cg, "container"))
+	so.Mounts = append(so.Mounts, etc...)
+	spec, err := ocispec.Generate(so)
 	if err != nil {
 		return fail(err)
 	}
@@ -550,6 +567,20 @@ func (m *Manager) Wait(ctx context.Context, ref string) (int, error) {
 // root file system is unmounted, so a start meanwhile waits and then finds
 // no container.
 func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
+	return m.RemoveWith(ctx, ref, RemoveOptions{Force: force})
+}
+
+// RemoveOptions tune RemoveWith.
+type RemoveOptions struct {
+	Force bool // stop a running container with SIGKILL first
+	// Volumes removes the container's anonymous volumes that no other
+	// container uses (docker's rm -v).
+	Volumes bool
+}
+
+// RemoveWith is Remove with options.
+func (m *Manager) RemoveWith(ctx context.Context, ref string, o RemoveOptions) error {
+	force := o.Force
 	c, err := m.lookup(ref)
 	if err != nil {
 		return err
@@ -612,6 +643,7 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 	// The record goes first: a crash from here on leaves directories
 	// without a record, which Load removes.
 	os.Remove(filepath.Join(m.containerDir(id), "container.json"))
+	m.releaseVolumes(id, info.Spec.MountPoints, o.Volumes)
 	os.RemoveAll(m.runDir(id))
 	if err := os.RemoveAll(m.containerDir(id)); err != nil {
 		return fmt.Errorf("container %s: %w", info.Name, err)

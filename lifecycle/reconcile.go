@@ -106,6 +106,7 @@ func (m *Manager) Load(ctx context.Context) (changed int, err error) {
 		}
 		m.containers[f.id] = c
 		m.names[f.rec.Name] = f.id
+		m.refVolumes(f.id, f.rec.Spec.MountPoints)
 		if f.rec.Next != nil {
 			// Settled in the background; the container waits for it.
 			c.begin(OpStart)
@@ -664,6 +665,7 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 	if removed {
 		m.event(events.Removed, info)
 		m.forget(id)
+		m.releaseVolumes(id, info.Spec.MountPoints, true) // --rm takes its anonymous volumes, as docker
 		m.events(Event{Kind: EventRemoved, Info: info})
 		// The monitor removes the directories once it is done with the
 		// runtime; after a lost monitor, do it here, but only once the

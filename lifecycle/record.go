@@ -42,6 +42,16 @@ type Spec struct {
 	NanoCPUs        uint64  `json:"nano_cpus,omitempty"`
 	CPUShares       uint64  `json:"cpu_shares,omitempty"`
 	PidsLimit       uint64  `json:"pids_limit,omitempty"`
+	// Binds are docker's -v values as given (HOST:CTR[:MODE],
+	// NAME:CTR[:MODE], CTR), Mounts its --mount values, Tmpfs its --tmpfs
+	// (target → options) and Volumes the image's VOLUME entries.
+	Binds   []string          `json:"binds,omitempty"`
+	Mounts  []Mount           `json:"mounts,omitempty"`
+	Tmpfs   map[string]string `json:"tmpfs,omitempty"`
+	Volumes []string          `json:"volumes,omitempty"`
+	// MountPoints are all of these as resolved at create (volume names
+	// and paths filled in), in mount order.
+	MountPoints []MountPoint `json:"mount_points,omitempty"`
 }
 
 // Run is one start of a container: what it was resolved to at that moment.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -30,6 +31,10 @@ type Options struct {
 	ConsoleSize     [2]uint // [height, width] of the TTY at start; zero: unset
 	NoNewPrivileges bool
 	CgroupsPath     string
+	// Mounts are the container's own mounts (binds, volumes, tmpfs, its
+	// /etc files), after the runtime's: a parent before its children
+	// whatever the order given. One at /dev/shm replaces the default.
+	Mounts []specs.Mount
 }
 
 // DefaultCapabilities is docker's default capability set.
@@ -77,6 +82,11 @@ func check(o *Options) (*user.ExecUser, error) {
 	if !filepath.IsAbs(o.Cwd) {
 		return nil, invalid("working directory %q: not an absolute path", o.Cwd)
 	}
+	for _, m := range o.Mounts {
+		if err := CheckDestination(m.Destination); err != nil {
+			return nil, fmt.Errorf("mount target %q: %w", m.Destination, err)
+		}
+	}
 	return resolveUser(o.Rootfs, o.User)
 }
 
@@ -113,7 +123,7 @@ func Generate(o Options) (*specs.Spec, error) {
 			},
 			NoNewPrivileges: o.NoNewPrivileges,
 		},
-		Mounts: defaultMounts(o.Network == "host"),
+		Mounts: withMounts(defaultMounts(o.Network == "host"), o.Mounts),
 		Linux: &specs.Linux{
 			CgroupsPath:   o.CgroupsPath,
 			Namespaces:    namespaces(o.Network),
@@ -169,6 +179,48 @@ func defaultMounts(hostNet bool) []specs.Mount {
 		m[3] = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
 	}
 	return m
+}
+
+// runtimeManaged are the runtime's own mounts (and what lies under the
+// first two): the kernel's and runc's, not the user's to replace.
+var runtimeManaged = []string{"/proc", "/sys", "/dev", "/dev/pts", "/dev/mqueue"}
+
+// CheckDestination refuses a mount target (absolute and clean) that is
+// or lies under /proc or /sys, or is /dev, /dev/pts or /dev/mqueue: the
+// runtime mounts those itself (InvalidArgument). Other paths under /dev
+// (/dev/shm, /dev/log) are allowed, as with docker.
+func CheckDestination(dst string) error {
+	for _, r := range runtimeManaged {
+		under := (r == "/proc" || r == "/sys") && strings.HasPrefix(dst, r+"/")
+		if dst == r || under {
+			return invalid("%s is managed by the container runtime (/proc, /sys, /dev, /dev/pts, /dev/mqueue); mount elsewhere", r)
+		}
+	}
+	return nil
+}
+
+// withMounts appends the container's mounts to the defaults, shallower
+// targets first (a parent is mounted before its children), dropping a
+// default whose target one of them takes.
+func withMounts(defaults, own []specs.Mount) []specs.Mount {
+	if len(own) == 0 {
+		return defaults
+	}
+	taken := map[string]bool{}
+	for _, m := range own {
+		taken[m.Destination] = true
+	}
+	out := make([]specs.Mount, 0, len(defaults)+len(own))
+	for _, m := range defaults {
+		if !taken[m.Destination] {
+			out = append(out, m)
+		}
+	}
+	sorted := slices.Clone(own)
+	slices.SortStableFunc(sorted, func(a, b specs.Mount) int {
+		return strings.Count(filepath.Clean(a.Destination), "/") - strings.Count(filepath.Clean(b.Destination), "/")
+	})
+	return append(out, sorted...)
 }
 
 func withDefaults(env []string, hostname, home string, tty bool) []string {

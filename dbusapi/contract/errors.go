@@ -16,6 +16,7 @@ const (
 	ErrNoSuchImage          = "io.berth.Engine1.Error.NoSuchImage"
 	ErrNoSuchRuntime        = "io.berth.Engine1.Error.NoSuchRuntime"
 	ErrNoSuchPlatform       = "io.berth.Engine1.Error.NoSuchPlatform"
+	ErrNoSuchVolume         = "io.berth.Engine1.Error.NoSuchVolume"
 	ErrNameInUse            = "io.berth.Engine1.Error.NameInUse"
 	ErrCommandNotFound      = "io.berth.Engine1.Error.CommandNotFound"
 	ErrCommandNotExecutable = "io.berth.Engine1.Error.CommandNotExecutable"
@@ -42,6 +43,7 @@ var subjects = []struct {
 	{ErrNoSuchImage, errs.NoSuchImage},
 	{ErrNoSuchRuntime, errs.NoSuchRuntime},
 	{ErrNoSuchPlatform, errs.NoSuchPlatform},
+	{ErrNoSuchVolume, errs.NoSuchVolume},
 	{ErrNameInUse, errs.NameInUse},
 	{ErrCommandNotFound, errs.CommandNotFound},
 	{ErrCommandNotExecutable, errs.CommandNotExecutable},

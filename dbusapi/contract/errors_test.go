@@ -23,6 +23,7 @@ func TestErrorRoundTrip(t *testing.T) {
 		{fmt.Errorf("image %q: %w", "bb", errs.NoSuchImage), ErrNoSuchImage, `image "bb": no such image`, errs.NoSuchImage},
 		{fmt.Errorf("runtime %q: %w", "x", errs.NoSuchRuntime), ErrNoSuchRuntime, `runtime "x": no such runtime`, errs.NoSuchRuntime},
 		{fmt.Errorf("index sha256:ab: %w (linux/amd64)", errs.NoSuchPlatform), ErrNoSuchPlatform, "index sha256:ab: no image for this platform (linux/amd64)", errs.NoSuchPlatform},
+		{fmt.Errorf("volume %q: %w", "data", errs.NoSuchVolume), ErrNoSuchVolume, `volume "data": no such volume`, errs.NoSuchVolume},
 		{fmt.Errorf("container name %q: %w", "web", errs.NameInUse), ErrNameInUse, `container name "web": name already in use`, errs.NameInUse},
 		{fmt.Errorf("exec /nope: %w", errs.CommandNotFound), ErrCommandNotFound, "exec /nope: executable file not found", errs.CommandNotFound},
 		{fmt.Errorf("exec /etc: %w", errs.CommandNotExecutable), ErrCommandNotExecutable, "exec /etc: cannot execute", errs.CommandNotExecutable},

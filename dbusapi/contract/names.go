@@ -9,4 +9,5 @@ const (
 	ManagerInterface   = "io.berth.Engine1.Manager"
 	ContainerInterface = "io.berth.Engine1.Container"
 	ImageInterface     = "io.berth.Engine1.Image"
+	VolumeInterface    = "io.berth.Engine1.Volume"
 )

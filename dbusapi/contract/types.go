@@ -32,3 +32,15 @@ type LoadedImage struct {
 	ID   string
 	Tags []string
 }
+
+// VolumeEntry is one row of ListVolumes: (sssta{ss}buo).
+type VolumeEntry struct {
+	Name       string
+	Driver     string
+	Mountpoint string
+	CreatedAt  uint64 // µs since the epoch
+	Labels     map[string]string
+	Anonymous  bool
+	Users      uint32 // containers that use it
+	Path       dbus.ObjectPath
+}
