@@ -182,6 +182,9 @@ func atoi(t *testing.T, s string) int {
 //   - entry-docker.tar.gz: entry:v1 with Entrypoint, Cmd and StopSignal
 //     (gzipped afterwards, as docker save | gzip)
 //   - evil.tar: a layer with an entry "../../etc/evil-from-image"
+//   - vol-docker.tar: vol:v1, the root fs plus /srv/content (a directory
+//     of uid 1000, mode 0750, with file, uid 1000 gid 100, mode 0640) and
+//     /srv/empty, with VOLUME /srv/content and /srv/empty
 func makeImages(dir, rootfs string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -207,7 +210,31 @@ func makeImages(dir, rootfs string) error {
 			return err
 		}
 	}
+	vol := filepath.Join(layers, "vol")
+	if err := os.MkdirAll(filepath.Join(vol, "srv", "content"), 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(vol, "srv", "empty"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(vol, "srv", "content", "file"), []byte("from the image\n"), 0o640); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		p        string
+		uid, gid int
+		mode     os.FileMode
+	}{{"srv/content/file", 1000, 100, 0o640}, {"srv/content", 1000, 1000, 0o750}} {
+		if err := os.Chown(filepath.Join(vol, c.p), c.uid, c.gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(filepath.Join(vol, c.p), c.mode); err != nil {
+			return err
+		}
+	}
 	for _, args := range [][]string{
+		{"-format", "docker", "-ref", "vol:v1", "-cmd", `["sh"]`, "-volume", "/srv/content", "-volume", "/srv/empty",
+			"-o", filepath.Join(dir, "vol-docker.tar"), rootfs, vol},
 		{"-format", "docker", "-ref", "busybox:latest", "-cmd", `["sh"]`, "-o", filepath.Join(dir, "busybox-docker.tar"), rootfs},
 		{"-format", "oci", "-gzip", "-ref", "example.com/tools:v1", "-env", "GREETING=hi", "-workdir", "/data", "-user", "1000",
 			"-cmd", `["sh","-c","echo $GREETING from $(pwd) as $(id -u)"]`, "-o", filepath.Join(dir, "tools-oci.tar"),

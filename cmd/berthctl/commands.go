@@ -28,6 +28,7 @@ func containerCommands(cl *client) []*cobra.Command {
 }
 
 type createFlags struct {
+	volumes, mounts, tmpfs                                                      []string
 	name, rootfs, workdir, user, hostname, network, runtime, memory, stopSignal string
 	env, envFile                                                                []string
 	interactive, tty, rm, noNewPrivs, detach                                    bool
@@ -65,6 +66,9 @@ func (f *createFlags) register(fs *pflag.FlagSet, run bool) {
 	fs.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-terminal")
 	fs.BoolVar(&f.rm, "rm", false, "Remove the container when it exits")
 	fs.BoolVar(&f.noNewPrivs, "no-new-privileges", false, "Set no_new_privs for the container's processes")
+	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount HOST:CTR[:ro|rw][,z] (a missing HOST directory is created), a named volume NAME:CTR, or an anonymous volume CTR (repeatable)")
+	fs.StringArrayVar(&f.mounts, "mount", nil, "Mount: type=bind|volume|tmpfs,source=,target=[,readonly][,bind-propagation=][,volume-nocopy][,tmpfs-size=][,tmpfs-mode=] (repeatable)")
+	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: /PATH[:size=64m,mode=1777,…] (repeatable)")
 }
 
 // parseSize reads a size as docker does ("512m", "1g", "1.5GB"; binary
@@ -144,6 +148,23 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 	}
 	if f.pidsLimit != 0 {
 		o["pids_limit"] = dbus.MakeVariant(f.pidsLimit)
+	}
+	if len(f.volumes) > 0 {
+		o["binds"] = dbus.MakeVariant(f.volumes)
+	}
+	if len(f.mounts) > 0 {
+		o["mounts"] = dbus.MakeVariant(f.mounts)
+	}
+	if len(f.tmpfs) > 0 {
+		t := map[string]string{}
+		for _, v := range f.tmpfs {
+			dst, opts, _ := strings.Cut(v, ":")
+			if _, dup := t[dst]; dup {
+				return nil, usagef("--tmpfs %s: duplicate mount point", dst)
+			}
+			t[dst] = opts
+		}
+		o["tmpfs"] = dbus.MakeVariant(t)
 	}
 	if f.fs != nil && f.fs.Changed("stop-timeout") {
 		if f.stopTimeout < 0 {
@@ -411,11 +432,16 @@ func unpauseCommand(cl *client) *cobra.Command {
 }
 
 func rmCommand(cl *client) *cobra.Command {
-	var force bool
+	var force, vols bool
 	cmd := eachCommand(cl, "rm [OPTIONS] CONTAINER...", "Remove containers", false, func(r string) error {
-		return cl.call("RemoveContainer", nil, r, map[string]dbus.Variant{"force": dbus.MakeVariant(force)})
+		o := map[string]dbus.Variant{"force": dbus.MakeVariant(force)}
+		if vols {
+			o["volumes"] = dbus.MakeVariant(true)
+		}
+		return cl.call("RemoveContainer", nil, r, o)
 	})
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Stop running containers with SIGKILL first")
+	cmd.Flags().BoolVarP(&vols, "volumes", "v", false, "Remove the containers' anonymous volumes too")
 	return cmd
 }
 

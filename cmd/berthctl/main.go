@@ -75,6 +75,7 @@ func newRoot(cl *client) *cobra.Command {
 	root.SetVersionTemplate("berthctl version {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddGroup(&cobra.Group{ID: "containers", Title: "Containers:"}, &cobra.Group{ID: "images", Title: "Images:"},
+		&cobra.Group{ID: "volumes", Title: "Volumes:"},
 		&cobra.Group{ID: "engine", Title: "Engine:"})
 	for _, c := range containerCommands(cl) {
 		c.GroupID = "containers"
@@ -82,6 +83,10 @@ func newRoot(cl *client) *cobra.Command {
 	}
 	for _, c := range imageCommands(cl) {
 		c.GroupID = "images"
+		root.AddCommand(c)
+	}
+	for _, c := range volumeCommands(cl) {
+		c.GroupID = "volumes"
 		root.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{statusCommand(cl), reloadCommand(cl)} {

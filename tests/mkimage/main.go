@@ -4,7 +4,7 @@
 // directory is a whiteout, as in the layer format.
 //
 //	mkimage -format docker|oci -ref busybox:latest [-gzip] [-cmd '["sh"]']
-//	        [-entrypoint '["x"]'] [-env K=V]... [-workdir DIR] [-user U]
+//	        [-entrypoint '["x"]'] [-env K=V]... [-workdir DIR] [-user U] [-volume /PATH]...
 //	        [-small-layers N] [-junk BYTES] -o OUT.tar LAYERDIR...
 //
 // -small-layers N adds N small layers above the directories: layer i
@@ -42,8 +42,9 @@ func main() {
 	out := flag.String("o", "", "output file")
 	junk := flag.Int("junk", 0, "add an unreferenced archive member of this many bytes")
 	small := flag.Int("small-layers", 0, "add this many small layers (many/1 … many/N, whiteouts of many/gone-*)")
-	var env, evil multi
+	var env, evil, vols multi
 	flag.Var(&env, "env", "K=V (repeatable)")
+	flag.Var(&vols, "volume", "a VOLUME entry of the image config (repeatable)")
 	flag.Var(&evil, "evil-entry", "add a layer with one regular file of this exact name (e.g. ../../x), for tests of refusals")
 	flag.Parse()
 	if *out == "" || flag.NArg()+len(evil)+*small == 0 || *small < 0 {
@@ -58,6 +59,12 @@ func main() {
 	img.Config.WorkingDir = *workdir
 	img.Config.User = *user
 	img.Config.StopSignal = *stopSignal
+	if len(vols) > 0 {
+		img.Config.Volumes = map[string]struct{}{}
+		for _, v := range vols {
+			img.Config.Volumes[v] = struct{}{}
+		}
+	}
 	for flagValue, dst := range map[string]*[]string{*cmd: &img.Config.Cmd, *entrypoint: &img.Config.Entrypoint} {
 		if flagValue != "" {
 			if err := json.Unmarshal([]byte(flagValue), dst); err != nil {
