@@ -13,7 +13,9 @@
 #  - cold activation (berthd stopped before each call) to the first
 #    answer, D-Bus Ping and berthctl ps, with no container records and
 #    with 1000 records of which 200 are running (median of N each)
-# ONLY=run|reload|load|cold runs one part.
+#  - berthctl run --rm … true with two bind mounts, a named volume and a
+#    tmpfs vs the plain run --rm (median of N each, interleaved)
+# ONLY=run|reload|load|cold|mounts runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${BERTH_STAGE:?run through make bench}
@@ -78,6 +80,26 @@ done
 rss=$(awk '/^VmRSS:/ {print $2}' /proc/$(systemctl show -P MainPID berthd)/status)
 printf 'berth-monitor PSS with %d running: %.2f MB each (mean)\n' "$n" "$(echo "$pss/$n/1024" | bc -l)"
 printf 'berthd RSS with %d containers, idle: %.1f MB\n' "$n" "$(echo "$rss/1024" | bc -l)"
+fi
+if [ -z "$only" ] || [ "$only" = mounts ]; then
+# The targets exist in the busybox root file system (read-only here).
+mkdir -p /tmp/bm1 /tmp/bm2
+berthctl volume create benchvol >/dev/null
+mnt="-v /tmp/bm1:/root -v /tmp/bm2:/home/user:ro -v benchvol:/var/tmp --tmpfs /tmp:size=16m"
+berthctl run --rm --rootfs /srv/rootfs -- true   # warm
+berthctl run --rm --rootfs /srv/rootfs $mnt -- true
+: >/tmp/mp; : >/tmp/mm
+for i in $(seq "$runs"); do
+	a=$(date +%s%N); berthctl run --rm --rootfs /srv/rootfs -- true; b=$(date +%s%N)
+	echo $(( (b - a) / 1000 )) >>/tmp/mp
+	a=$(date +%s%N); berthctl run --rm --rootfs /srv/rootfs $mnt -- true; b=$(date +%s%N)
+	echo $(( (b - a) / 1000 )) >>/tmp/mm
+done
+med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mp=$(med /tmp/mp); mm=$(med /tmp/mm)
+printf 'run --rm true with two bind mounts, a named volume and a tmpfs, median of %d: %.1f ms vs plain run --rm %.1f ms: difference %.1f ms, ratio %.2f\n' \
+	"$runs" "$(echo "$mm/1000" | bc -l)" "$(echo "$mp/1000" | bc -l)" "$(echo "($mm-$mp)/1000" | bc -l)" "$(echo "$mm/$mp" | bc -l)"
+berthctl volume rm benchvol >/dev/null
 fi
 if [ -z "$only" ] || [ "$only" = load ]; then
 size=$(stat -c %s /srv/images/big.tar)
