@@ -33,11 +33,30 @@ ff02::2	ip6-allrouters
 // fallbackNameservers are docker's when no usable nameserver is left.
 var fallbackNameservers = []string{"8.8.8.8", "8.8.4.4"}
 
-// DNS is what a container's resolv.conf says beyond the host's
-// (docker's --dns, --dns-search, --dns-option); empty fields keep the
-// host's lines.
+// DNS is what a container's name files say beyond the defaults: its
+// resolv.conf's nameservers, search domains and options (docker's --dns,
+// --dns-search, --dns-option; empty fields keep the host's lines) and
+// extra /etc/hosts entries (docker's --add-host, "name:address" or
+// "name=address"), all checked at create.
 type DNS struct {
 	Servers, Search, Options []string
+	ExtraHosts               []string
+}
+
+// hostsFile is base with d's extra entries appended.
+func hostsFile(base []byte, d DNS) []byte {
+	out := bytes.NewBuffer(bytes.Clone(base))
+	if len(base) > 0 && base[len(base)-1] != '\n' {
+		out.WriteByte('\n')
+	}
+	for _, h := range d.ExtraHosts {
+		i := strings.IndexAny(h, ":=")
+		if i < 0 {
+			continue
+		}
+		out.WriteString(h[i+1:] + "\t" + h[:i] + "\n")
+	}
+	return out.Bytes()
 }
 
 // resolvConf makes a container's resolv.conf from the host's: with a
@@ -127,7 +146,7 @@ func etcFiles(containerDir, rootfs string, ownRootfs bool, hostname string, host
 		body         []byte
 	}{
 		{"hostname", "/etc/hostname", []byte(hostname + "\n")},
-		{"hosts", "/etc/hosts", hosts},
+		{"hosts", "/etc/hosts", hostsFile(hosts, d)},
 		{"resolv.conf", "/etc/resolv.conf", resolvConf(hostResolv(), hostNet, d)},
 	}
 	var out []specs.Mount

@@ -146,6 +146,13 @@ func TestResolveMounts(t *testing.T) {
 	}
 }
 
+func TestHostsFile(t *testing.T) {
+	got := string(hostsFile([]byte("127.0.0.1\tlocalhost"), DNS{ExtraHosts: []string{"db:10.0.0.5", "v6=fd00::1"}}))
+	if got != "127.0.0.1\tlocalhost\n10.0.0.5\tdb\nfd00::1\tv6\n" {
+		t.Fatalf("hosts: %q", got)
+	}
+}
+
 func TestResolvConf(t *testing.T) {
 	host := []byte("# comment\nsearch example.com\nnameserver 127.0.0.53\nnameserver ::1\nnameserver 192.0.2.1\noptions ndots:2\n")
 	if got := string(resolvConf(host, false, DNS{})); got != "# comment\nsearch example.com\noptions ndots:2\nnameserver 192.0.2.1\n" {
