@@ -114,12 +114,13 @@ func (m *mon) spawn(ctx context.Context, process *specs.Process, stdin, tty bool
 	os.Remove(pidFile)
 	s := &session{}
 	var cs runc.ConsoleSocket // an interface: nil without a TTY
+	var sock *runc.Socket
 	var consoleCh chan consoleResult
 	if tty {
 		path := filepath.Join(m.cfg.RunDir, tag+".console")
 		os.Remove(path)
-		sock, err := runc.NewConsoleSocket(path)
-		if err != nil {
+		var err error
+		if sock, err = runc.NewConsoleSocket(path); err != nil {
 			return nil, err
 		}
 		cs = sock
@@ -200,6 +201,13 @@ func (m *mon) spawn(ctx context.Context, process *specs.Process, stdin, tty bool
 	}
 	if err != nil {
 		s.close()
+		if tty && s.console == nil {
+			// A console the runtime sent before it failed is closed too.
+			sock.Close()
+			if res := <-consoleCh; res.c != nil {
+				res.c.Close()
+			}
+		}
 		return nil, err
 	}
 	return s, nil

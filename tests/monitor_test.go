@@ -141,3 +141,30 @@ func TestTTYStdinEOFInjectsNothing(t *testing.T) {
 	}
 	must(t, "berthctl rm -f eof")
 }
+
+// A TTY start or exec the runtime refuses fails at once with the
+// command's exit code and leaves no console behind.
+func TestTTYCommandNotFound(t *testing.T) {
+	fresh(t)
+	runDetached(t, "--name ttybox -- sleep 1000")
+	for _, tc := range []struct {
+		cmd  string
+		code int
+	}{
+		{"script -qec 'berthctl run --rm -it --rootfs " + rootfs + " /nonexistent' /dev/null </dev/null; exit $?", 127},
+		{"script -qec 'berthctl exec -it ttybox /etc' /dev/null </dev/null; exit $?", 126},
+	} {
+		start := time.Now()
+		_, _, code := sh(t, tc.cmd)
+		if code != tc.code || time.Since(start) > 10*time.Second {
+			t.Fatalf("%s: exit %d after %s, want %d at once", tc.cmd, code, time.Since(start), tc.code)
+		}
+	}
+	if n := must(t, "ls /run/berth/containers/*/ | grep -c console || true"); n != "0" {
+		t.Fatalf("%s console sockets left", n)
+	}
+	if out := must(t, "berthctl ps -a --format '{{.Names}}'"); out != "ttybox" {
+		t.Fatalf("left behind: %q", out)
+	}
+	must(t, "berthctl rm -f ttybox")
+}
