@@ -359,9 +359,6 @@ func (s *Store) Prune(ctx context.Context, all bool, filters []string) (Pruned, 
 		if len(s.refs[name]) > 0 || (!all && !v.Anonymous) || !f.Match(Entry{Volume: *v}) {
 			continue
 		}
-		if u, err := fs.DiskUsage(ctx, s.dataDir(name)); err == nil {
-			p.Bytes += uint64(u.Size)
-		}
 		t, err := s.trashLocked(name)
 		if err != nil {
 			s.log.Warn("cannot prune volume", "volume", name, "err", err)
@@ -377,6 +374,9 @@ func (s *Store) Prune(ctx context.Context, all bool, filters []string) (Pruned, 
 		s.notify()
 	}
 	for _, t := range trash {
+		if u, err := fs.DiskUsage(ctx, t); err == nil {
+			p.Bytes += uint64(u.Size)
+		}
 		os.RemoveAll(t)
 	}
 	return p, nil
