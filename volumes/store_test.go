@@ -125,8 +125,9 @@ func TestPruneAndFilters(t *testing.T) {
 	if _, err := s.List([]string{"colour=red"}); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("unknown filter: %v", err)
 	}
+	os.WriteFile(filepath.Join(s.root, "anon2", "_data", "f"), make([]byte, 10000), 0o644)
 	p, err := s.Prune(t.Context(), false, nil)
-	if err != nil || !slices.Equal(p.Names, []string{"anon2"}) {
+	if err != nil || !slices.Equal(p.Names, []string{"anon2"}) || p.Bytes < 10000 {
 		t.Fatalf("prune: %v %v", p, err)
 	}
 	p, _ = s.Prune(t.Context(), true, []string{"label!=team=a"})
