@@ -23,9 +23,16 @@ var (
 	ImageLoaded  = Kind{imageEvent, "load"}
 	ImagePulled  = Kind{imageEvent, "pull"}
 	ImageRemoved = Kind{imageEvent, "remove"}
+	// Volume events (docker's actions: create, destroy) share one
+	// MESSAGE_ID.
+	VolumeCreated   = Kind{volumeEvent, "create"}
+	VolumeDestroyed = Kind{volumeEvent, "destroy"}
 )
 
-const imageEvent = "5b0c1e4a9d7f4e6c8a2b3f1d0e9c7a64"
+const (
+	imageEvent  = "5b0c1e4a9d7f4e6c8a2b3f1d0e9c7a64"
+	volumeEvent = "b8a5e33fa631406689afb63e7dd4cc15"
+)
 
 // Field names of event entries.
 const (
@@ -35,6 +42,7 @@ const (
 	FieldExitCode      = "EXIT_CODE"
 	FieldImageID       = "IMAGE_ID"
 	FieldImageName     = "IMAGE_NAME"
+	FieldVolumeName    = "BERTH_VOLUME_NAME"
 )
 
 // Field is one journal field of an event; Name is upper case.

@@ -118,6 +118,8 @@ func TestVolumesNamed(t *testing.T) {
 	must(t, "berthctl rm -f runner second")
 	must(t, "berthctl volume rm data")
 	must(t, "test ! -e /var/lib/berth/volumes/data")
+	// Journal events, docker's actions.
+	eventually(t, 5*time.Second, "journalctl -o cat BERTH_VOLUME_NAME=data BERTH_EVENT=create | grep -qx 'volume data: create' && journalctl -o cat BERTH_VOLUME_NAME=data BERTH_EVENT=destroy | grep -qx 'volume data: destroy'")
 	if got := must(t, "berthctl volume ls -q"); got != "" {
 		t.Fatalf("volume ls after rm: %q", got)
 	}

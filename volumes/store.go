@@ -21,6 +21,7 @@ import (
 
 	"github.com/berthd/berth/atomicfile"
 	"github.com/berthd/berth/errs"
+	"github.com/berthd/berth/events"
 	"github.com/containerd/continuity/fs"
 	"github.com/containerd/errdefs"
 )
@@ -183,6 +184,7 @@ func (s *Store) createLocked(name string, labels map[string]string, anonymous bo
 	}
 	v.Mountpoint = s.dataDir(name)
 	s.vols[name] = v
+	event(events.VolumeCreated, name)
 	return s.copyOf(v), true, nil
 }
 
@@ -321,11 +323,17 @@ func (s *Store) Remove(ctx context.Context, name string, force bool, live func(i
 	if err != nil {
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
+	event(events.VolumeDestroyed, name)
 	s.notify()
 	if err := os.RemoveAll(trash); err != nil {
 		s.log.Warn("cannot delete a removed volume's content; the next start deletes it", "volume", name, "err", err)
 	}
 	return nil
+}
+
+// event writes a volume's event to the journal.
+func event(k events.Kind, name string) {
+	events.Emit(k, "berthd", "volume "+name+": "+k.Action, events.Field{Name: events.FieldVolumeName, Value: name})
 }
 
 // trashLocked renames the volume's directory out of the way.
@@ -367,6 +375,7 @@ func (s *Store) Prune(ctx context.Context, all bool, filters []string) (Pruned, 
 		delete(s.vols, name)
 		trash = append(trash, t)
 		p.Names = append(p.Names, name)
+		event(events.VolumeDestroyed, name)
 	}
 	s.mu.Unlock()
 	sort.Strings(p.Names)
