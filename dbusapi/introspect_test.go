@@ -7,6 +7,7 @@ import (
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
 	"github.com/berthd/berth/volumes"
+	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5/introspect"
 )
 
@@ -88,4 +89,19 @@ func TestVolumePropertiesMatchContract(t *testing.T) {
 
 func TestImagePropertiesMatchContract(t *testing.T) {
 	checkProps(t, ImageInterface, imageProps(images.Image{}))
+}
+
+func TestPathBusUnescape(t *testing.T) {
+	for _, id := range []string{"0123abcdef", "abcdef0123", "a", "x_y.z-1", ""} {
+		esc := sd.PathBusEscape(id)
+		got, ok := pathBusUnescape(esc)
+		if !ok || got != id {
+			t.Errorf("pathBusUnescape(%q) = %q, %v; want %q", esc, got, ok, id)
+		}
+	}
+	for _, bad := range []string{"_3", "_zz", "ab_4"} {
+		if got, ok := pathBusUnescape(bad); ok {
+			t.Errorf("pathBusUnescape(%q) = %q, accepted", bad, got)
+		}
+	}
 }

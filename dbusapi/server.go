@@ -75,7 +75,7 @@ type Server struct {
 	callers   map[string]map[*context.CancelFunc]bool // by unique bus name
 
 	mu         sync.Mutex
-	objects    map[string]*prop.Properties
+	emitted    map[string]map[string]any // container properties last signalled, by id
 	imageObjs  map[string]*prop.Properties
 	volumeObjs map[string]bool
 	mprops     *prop.Properties
@@ -89,7 +89,7 @@ func NewServer(mgr *lifecycle.Manager, imgs *images.Store, live *config.Live, ac
 		return nil, fmt.Errorf("system bus: %w", err)
 	}
 	return &Server{conn: conn, mgr: mgr, images: imgs, live: live, act: act, log: log, version: version,
-		objects: map[string]*prop.Properties{}, imageObjs: map[string]*prop.Properties{}, callers: map[string]map[*context.CancelFunc]bool{}}, nil
+		emitted: map[string]map[string]any{}, imageObjs: map[string]*prop.Properties{}, callers: map[string]map[*context.CancelFunc]bool{}}, nil
 }
 
 // watchCallers cancels the calls of a caller that leaves the bus (see
@@ -157,16 +157,7 @@ func (s *Server) Lost() <-chan struct{} { return s.conn.Context().Done() }
 // Close closes the bus connection.
 func (s *Server) Close() { s.conn.Close() }
 
-// ExportContainers puts containers on the bus: the lifecycle.Manager's
-// Loaded hook, so that every container is there before any call finds it.
-func (s *Server) ExportContainers(infos []lifecycle.Info) {
-	for _, info := range infos {
-		s.exportContainer(info)
-	}
-}
-
-// Export puts the manager on the bus (the containers come with
-// ExportContainers, once the manager has read them).
+// Export puts the manager, the containers and the images on the bus.
 func (s *Server) Export() error {
 	if err := s.watchCallers(); err != nil {
 		return err
@@ -189,14 +180,7 @@ func (s *Server) Export() error {
 	if err := s.conn.Export(introspectable{iface: ManagerInterface, children: func() []string { return []string{"container", "image", "volume"} }}, ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return err
 	}
-	err = s.conn.Export(introspectable{children: func() []string {
-		var c []string
-		for _, id := range s.containerIDs() {
-			c = append(c, strings.TrimPrefix(string(ContainerPath(id)), containerPrefix))
-		}
-		return c
-	}}, dbus.ObjectPath(containerPrefix[:len(containerPrefix)-1]), "org.freedesktop.DBus.Introspectable")
-	if err != nil {
+	if err := s.exportContainers(); err != nil {
 		return err
 	}
 	err = s.conn.Export(introspectable{children: s.imageIDs}, dbus.ObjectPath(imagePrefix[:len(imagePrefix)-1]), "org.freedesktop.DBus.Introspectable")
@@ -228,34 +212,20 @@ func (s *Server) RequestName() error {
 // berthd.
 func (s *Server) ReleaseName() { s.conn.ReleaseName(BusName) }
 
-// OnEvent is the lifecycle.Manager event hook: it keeps objects and
-// properties in step and emits signals.
+// OnEvent is the lifecycle.Manager event hook: it emits the manager's
+// signals and the container objects' PropertiesChanged.
 func (s *Server) OnEvent(ev lifecycle.Event) {
+	path := ContainerPath(ev.Info.ID)
 	switch ev.Kind {
 	case lifecycle.EventNew:
-		s.exportContainer(ev.Info)
-		s.conn.Emit(ManagerPath, ManagerInterface+".ContainerNew", ev.Info.ID, ContainerPath(ev.Info.ID))
+		s.propertiesChanged(ev.Info)
+		s.conn.Emit(ManagerPath, ManagerInterface+".ContainerNew", ev.Info.ID, path)
 	case lifecycle.EventChanged:
-		s.mu.Lock()
-		p := s.objects[ev.Info.ID]
-		s.mu.Unlock()
-		if p == nil {
-			s.exportContainer(ev.Info)
-			return
-		}
-		for k, v := range containerProps(ev.Info) {
-			if cur, err := p.Get(ContainerInterface, k); err == nil && fmt.Sprint(cur.Value()) == fmt.Sprint(v) {
-				continue
-			}
-			p.SetMust(ContainerInterface, k, v)
-		}
+		s.propertiesChanged(ev.Info)
 	case lifecycle.EventRemoved:
-		path := ContainerPath(ev.Info.ID)
 		s.mu.Lock()
-		delete(s.objects, ev.Info.ID)
+		delete(s.emitted, ev.Info.ID)
 		s.mu.Unlock()
-		s.conn.Export(nil, path, "org.freedesktop.DBus.Properties")
-		s.conn.Export(nil, path, "org.freedesktop.DBus.Introspectable")
 		s.conn.Emit(ManagerPath, ManagerInterface+".ContainerRemoved", ev.Info.ID, path)
 	}
 }
@@ -295,28 +265,6 @@ func imageOf(i lifecycle.Info) string {
 		return i.Spec.Image
 	}
 	return i.Spec.Rootfs
-}
-
-func (s *Server) exportContainer(info lifecycle.Info) {
-	path := ContainerPath(info.ID)
-	pm := prop.Map{ContainerInterface: {}}
-	for k, v := range containerProps(info) {
-		pm[ContainerInterface][k] = &prop.Prop{Value: v, Emit: prop.EmitTrue}
-	}
-	if k := pm[ContainerInterface]; k["Id"] != nil {
-		k["Id"].Emit = prop.EmitConst
-		k["Name"].Emit = prop.EmitConst
-		k["CreatedAt"].Emit = prop.EmitConst
-	}
-	p, err := prop.Export(s.conn, path, pm)
-	if err != nil {
-		s.log.Error("cannot export container", "container", info.ID, "err", err)
-		return
-	}
-	s.conn.Export(introspectable{iface: ContainerInterface}, path, "org.freedesktop.DBus.Introspectable")
-	s.mu.Lock()
-	s.objects[info.ID] = p
-	s.mu.Unlock()
 }
 
 func (s *Server) containerIDs() []string {

@@ -109,7 +109,6 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 				srv.OnEvent(ev)
 			}
 		},
-		Loaded: func(infos []lifecycle.Info) { srv.ExportContainers(infos) },
 	})
 	mark("images")
 	srv, err = dbusapi.NewServer(mgr, imgs, live, act, log, o.Version)
@@ -121,7 +120,8 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 	mark("bus")
 	// The records are read while berthd takes its name: calls that need
 	// no container (a Ping, the manager's properties) are answered at
-	// once, the others wait for the records.
+	// once, the others wait for the records (container objects are served
+	// from the manager when asked, so none is exported here).
 	loaded := make(chan error, 1)
 	go func() {
 		changed, err := mgr.Load(life)

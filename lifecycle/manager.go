@@ -72,7 +72,6 @@ type Manager struct {
 	monitorPath        string
 	bootID             string
 	events             func(Event)
-	loadedHook         func([]Info)
 
 	// ready is closed once Load has read every record (loadErr says
 	// whether it could); every lookup waits for it.
@@ -170,10 +169,6 @@ type Options struct {
 	Log         *slog.Logger
 	// Events is called, without locks held, for every change.
 	Events func(Event)
-	// Loaded is called with every container once Load has read and
-	// reconciled them, before any lookup is answered (so an edge can
-	// publish them first). It must not call the Manager.
-	Loaded func([]Info)
 }
 
 // New returns a Manager; call Load before use.
@@ -184,7 +179,7 @@ func New(o Options) *Manager {
 	}
 	return &Manager{
 		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes,
-		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev, loadedHook: o.Loaded, ready: make(chan struct{}),
+		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev, ready: make(chan struct{}),
 		containers: map[string]*container{}, names: map[string]string{}, reserved: map[string]bool{},
 	}
 }

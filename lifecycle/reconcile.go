@@ -54,8 +54,6 @@ func (m *Manager) Load(ctx context.Context) (changed int, err error) {
 	defer func() {
 		if err != nil {
 			m.loadErr = fmt.Errorf("container records: %w", err)
-		} else if m.loadedHook != nil {
-			m.loadedHook(m.infos())
 		}
 		close(m.ready)
 	}()
@@ -576,23 +574,6 @@ func (m *Manager) Close() {
 	if c != nil {
 		c.Close()
 	}
-}
-
-// infos copies every container's record without waiting for Load.
-func (m *Manager) infos() []Info {
-	m.mu.Lock()
-	cs := make([]*container, 0, len(m.containers))
-	for _, c := range m.containers {
-		cs = append(cs, c)
-	}
-	m.mu.Unlock()
-	out := make([]Info, 0, len(cs))
-	for _, c := range cs {
-		c.mu.Lock()
-		out = append(out, c.info())
-		c.mu.Unlock()
-	}
-	return out
 }
 
 func (m *Manager) all() []*container {
