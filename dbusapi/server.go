@@ -333,7 +333,7 @@ func entry(i lifecycle.Info) ContainerEntry {
 	return ContainerEntry{
 		ID: i.ID, Name: i.Name, Image: imageOf(i), Command: string(cmd), State: i.State.String(),
 		CreatedAt: micros(i.CreatedAt), StartedAt: micros(i.StartedAt()), FinishedAt: micros(i.FinishedAt),
-		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID),
+		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID), Labels: orEmptyMap(i.Spec.Labels),
 	}
 }
 
@@ -666,7 +666,7 @@ func inspectView(i lifecycle.Info) map[string]any {
 		"Created":    i.CreatedAt,
 		"State":      st,
 		"Image":      imageOf(i),
-		"Config":     i.Spec,
+		"Config":     configView(i),
 		"Unit":       i.Unit(),
 		"Runtime":    i.RuntimeName(),
 		"ObjectPath": ContainerPath(i.ID),
@@ -675,12 +675,9 @@ func inspectView(i lifecycle.Info) map[string]any {
 		v["RuntimePath"] = i.Run.RuntimePath
 	}
 	v["Mounts"] = mountsView(i)
-	hc, _ := v["HostConfig"].(map[string]any)
-	if hc == nil {
-		hc = map[string]any{}
-		v["HostConfig"] = hc
-	}
+	hc := hostConfigView(i)
 	maps.Copy(hc, hostConfigMounts(i))
+	v["HostConfig"] = hc
 	return v
 }
 
@@ -799,7 +796,7 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		"user": true, "hostname": true, "network": true, "runtime": true, "tty": true, "stdin": true,
 		"auto_remove": true, "no_new_privileges": true, "stop_signal": true, "stop_timeout": true,
 		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true, "console_size": true}
-	for _, k := range mountKeys {
+	for _, k := range append(slices.Clone(mountKeys), hostConfigKeys...) {
 		known[k] = true
 	}
 	for k := range o {
@@ -879,6 +876,9 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		s.StopTimeout = &v
 	}
 	if err := mountsFromOptions(o, &s); err != nil {
+		return "", s, err
+	}
+	if err := hostConfigFromOptions(o, &s); err != nil {
 		return "", s, err
 	}
 	if s.Rootfs == "" && s.Image == "" {

@@ -40,11 +40,20 @@ func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
 	c := cfg.Config
 	spec.ImageID = img.ID.String()
 	spec.Layers = dirs
-	if spec.Entrypoint == nil {
-		spec.Entrypoint = c.Entrypoint
+	// Docker's merge: an entrypoint given (even --entrypoint '', sent as
+	// [""]) drops the image's command too; an empty list keeps it.
+	if len(spec.Entrypoint) == 0 {
+		if len(spec.Cmd) == 0 {
+			spec.Cmd = c.Cmd
+		}
+		if spec.Entrypoint == nil {
+			spec.Entrypoint = c.Entrypoint
+		}
 	}
-	if len(spec.Cmd) == 0 {
-		spec.Cmd = c.Cmd
+	if len(c.Labels) > 0 {
+		labels := maps.Clone(c.Labels)
+		maps.Copy(labels, spec.Labels) // the container's win
+		spec.Labels = labels
 	}
 	spec.Env = mergeEnv(c.Env, spec.Env)
 	if spec.Workdir == "" {

@@ -147,6 +147,7 @@ func (c *container) info() Info {
 	r.Spec.Tmpfs = maps.Clone(r.Spec.Tmpfs)
 	r.Spec.Volumes = slices.Clone(r.Spec.Volumes)
 	r.Spec.MountPoints = slices.Clone(r.Spec.MountPoints)
+	r.Spec.cloneOptions()
 	if r.Run != nil {
 		run := *r.Run
 		r.Run = &run
@@ -394,6 +395,7 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 }
 
 func (m *Manager) validate(snap *config.Snapshot, spec *Spec) error {
+	resetEntrypoint(spec)
 	if len(spec.Entrypoint)+len(spec.Cmd) == 0 {
 		return fmt.Errorf("no command given (and the image has none): %w", errdefs.ErrInvalidArgument)
 	}

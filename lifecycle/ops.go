@@ -33,6 +33,10 @@ func specOptions(spec *Spec, cgroupsPath string) ocispec.Options {
 		Rootfs: spec.Rootfs, Args: append(slices.Clone(spec.Entrypoint), spec.Cmd...), Env: spec.Env, Cwd: spec.Workdir, User: spec.User,
 		Hostname: spec.Hostname, Network: spec.Network, TTY: spec.TTY, ConsoleSize: spec.ConsoleSize,
 		NoNewPrivileges: spec.NoNewPrivileges, CgroupsPath: cgroupsPath, Mounts: ociMounts(spec.MountPoints),
+		ReadonlyRootfs: spec.ReadonlyRootfs, CapAdd: spec.CapAdd, CapDrop: spec.CapDrop, Privileged: spec.Privileged,
+		Devices: spec.Devices, Ulimits: spec.Ulimits, Init: spec.Init, ShmSize: spec.ShmSize, GroupAdd: spec.GroupAdd,
+		Sysctls: spec.Sysctls, SecurityOpt: spec.SecurityOpt, PidMode: spec.PidMode, IpcMode: spec.IpcMode,
+		OomScoreAdj: spec.OomScoreAdj,
 	}
 }
 
@@ -301,7 +305,8 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if err := m.prepareMounts(rec.ID, specOpts.MountPoints); err != nil {
 		return fail(err)
 	}
-	etc, err := etcFiles(m.containerDir(rec.ID), specOpts.Rootfs, specOpts.ImageID != "", specOpts.Hostname, specOpts.Network == "host", specOpts.MountPoints, DNS{})
+	etc, err := etcFiles(m.containerDir(rec.ID), specOpts.Rootfs, specOpts.ImageID != "", specOpts.Hostname, specOpts.Network == "host", specOpts.MountPoints,
+		DNS{Servers: specOpts.DNS, Search: specOpts.DNSSearch, Options: specOpts.DNSOptions, ExtraHosts: specOpts.ExtraHosts})
 	if err != nil {
 		return fail(err)
 	}

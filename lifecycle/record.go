@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berthd/berth/monitor/contract"
+	"github.com/berthd/berth/ocispec"
 )
 
 // RecordVersion is the format version of container.json. Version 2 names
@@ -52,6 +53,28 @@ type Spec struct {
 	// MountPoints are all of these as resolved at create (volume names
 	// and paths filled in), in mount order.
 	MountPoints []MountPoint `json:"mount_points,omitempty"`
+
+	// Docker's everyday run options, named after its HostConfig and
+	// Config fields (see options.go for what each accepts).
+	Labels         map[string]string `json:"labels,omitempty"`
+	ReadonlyRootfs bool              `json:"readonly_rootfs,omitempty"`
+	CapAdd         []string          `json:"cap_add,omitempty"`
+	CapDrop        []string          `json:"cap_drop,omitempty"`
+	Privileged     bool              `json:"privileged,omitempty"`
+	Devices        []ocispec.Device  `json:"devices,omitempty"`
+	Ulimits        []ocispec.Ulimit  `json:"ulimits,omitempty"`
+	Init           bool              `json:"init,omitempty"`
+	ShmSize        uint64            `json:"shm_size,omitempty"`    // bytes; 0: 64 MiB
+	ExtraHosts     []string          `json:"extra_hosts,omitempty"` // "host:ip", for /etc/hosts
+	DNS            []string          `json:"dns,omitempty"`         // for /etc/resolv.conf
+	DNSSearch      []string          `json:"dns_search,omitempty"`
+	DNSOptions     []string          `json:"dns_options,omitempty"`
+	GroupAdd       []string          `json:"group_add,omitempty"`
+	Sysctls        map[string]string `json:"sysctls,omitempty"`
+	SecurityOpt    []string          `json:"security_opt,omitempty"`
+	PidMode        string            `json:"pid_mode,omitempty"` // "" or host
+	IpcMode        string            `json:"ipc_mode,omitempty"` // "" (private), private, shareable or host
+	OomScoreAdj    int               `json:"oom_score_adj,omitempty"`
 }
 
 // Run is one start of a container: what it was resolved to at that moment.

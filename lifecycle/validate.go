@@ -157,10 +157,14 @@ func checkSpec(s *Spec) error {
 	if err := checkEnv("env", s.Env); err != nil {
 		return err
 	}
-	if err := checkArgs("entrypoint", s.Entrypoint); err != nil {
+	ep := s.Entrypoint
+	if len(ep) == 1 && ep[0] == "" {
+		ep = nil // docker's --entrypoint '': none, not the image's
+	}
+	if err := checkArgs("entrypoint", ep); err != nil {
 		return err
 	}
-	if len(s.Entrypoint) == 0 {
+	if len(ep) == 0 {
 		if err := checkArgs("cmd", s.Cmd); err != nil {
 			return err
 		}
@@ -200,7 +204,7 @@ func checkSpec(s *Spec) error {
 	if s.NanoCPUs != 0 && s.NanoCPUs < MinNanoCPUs {
 		return invalid("nano_cpus %d: below the minimum of %d (0.01 CPUs)", s.NanoCPUs, int(MinNanoCPUs))
 	}
-	return nil
+	return checkOptions(s)
 }
 
 // validate checks an exec's options as Create checks a container's.

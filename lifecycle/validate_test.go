@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berthd/berth/ocispec"
 	"github.com/containerd/errdefs"
 )
 
@@ -27,7 +28,8 @@ func TestCheckSpec(t *testing.T) {
 		}, "cmd and env"},
 		{"cmd empty program", func(s *Spec) { s.Cmd = []string{""} }, "cmd: the program name is empty"},
 		{"cmd empty argument", func(s *Spec) { s.Cmd = []string{"echo", ""} }, ""},
-		{"entrypoint empty", func(s *Spec) { s.Entrypoint = []string{""} }, "entrypoint"},
+		{"entrypoint empty program", func(s *Spec) { s.Entrypoint = []string{"", "x"} }, "entrypoint"},
+		{"entrypoint reset", func(s *Spec) { s.Entrypoint = []string{""} }, ""},
 		{"cmd empty after entrypoint", func(s *Spec) { s.Entrypoint = []string{"echo"}; s.Cmd = []string{""} }, ""},
 		{"cmd argument too long", func(s *Spec) { s.Cmd = []string{"echo", strings.Repeat("x", MaxArgLen+1)} }, "cmd argument"},
 		{"workdir relative", func(s *Spec) { s.Workdir = "tmp" }, "workdir"},
@@ -49,6 +51,59 @@ func TestCheckSpec(t *testing.T) {
 		{"nano cpus too small", func(s *Spec) { s.NanoCPUs = 1 }, "nano_cpus"},
 		{"rootfs too long", func(s *Spec) { s.Rootfs = "/" + strings.Repeat("r", MaxPathLen) }, "rootfs"},
 		{"image too long", func(s *Spec) { s.Rootfs = ""; s.Image = strings.Repeat("i", MaxPathLen+1) }, "image"},
+		{"label empty name", func(s *Spec) { s.Labels = map[string]string{"": "x"} }, "label"},
+		{"labels", func(s *Spec) { s.Labels = map[string]string{"a": "", "b.c": "d=e"} }, ""},
+		{"add-host", func(s *Spec) { s.ExtraHosts = []string{"db:10.0.0.2", "v6=[::1]", "x:fe80::1"} }, ""},
+		{"add-host no ip", func(s *Spec) { s.ExtraHosts = []string{"db"} }, "add-host"},
+		{"add-host bad ip", func(s *Spec) { s.ExtraHosts = []string{"db:10.0.0.300"} }, "add-host"},
+		{"add-host gateway", func(s *Spec) { s.ExtraHosts = []string{"db:host-gateway"} }, "host-gateway"},
+		{"dns", func(s *Spec) { s.DNS = []string{"1.1.1.1", "2606:4700::1111"} }, ""},
+		{"dns not an address", func(s *Spec) { s.DNS = []string{"dns.example"} }, "dns"},
+		{"dns-search", func(s *Spec) { s.DNSSearch = []string{"example.com", ".", "corp."} }, ""},
+		{"dns-search bad", func(s *Spec) { s.DNSSearch = []string{"a b"} }, "dns-search"},
+		{"dns-option space", func(s *Spec) { s.DNSOptions = []string{"ndots:2 x"} }, "dns-option"},
+		{"cap-add unknown", func(s *Spec) { s.CapAdd = []string{"NOPE"} }, `cap-add "NOPE": unknown capability`},
+		{"cap-drop unknown", func(s *Spec) { s.CapDrop = []string{"cap_nope"} }, "cap-drop"},
+		{"cap-drop all", func(s *Spec) { s.CapDrop = []string{"all"} }, ""},
+		{"device not a device", func(s *Spec) {
+			s.Devices = []ocispec.Device{{PathOnHost: "/proc/self/status", PathInContainer: "/dev/x", CgroupPermissions: "rwm"}}
+		}, "not a device node"},
+		{"device missing", func(s *Spec) {
+			s.Devices = []ocispec.Device{{PathOnHost: "/dev/nonexistent", PathInContainer: "/dev/x", CgroupPermissions: "rwm"}}
+		}, "no such file"},
+		{"device bad permissions", func(s *Spec) {
+			s.Devices = []ocispec.Device{{PathOnHost: "/dev/null", PathInContainer: "/dev/x", CgroupPermissions: "rwx"}}
+		}, "permissions"},
+		{"device relative container path", func(s *Spec) {
+			s.Devices = []ocispec.Device{{PathOnHost: "/dev/null", PathInContainer: "x", CgroupPermissions: "r"}}
+		}, "not absolute"},
+		{"device", func(s *Spec) {
+			s.Devices = []ocispec.Device{{PathOnHost: "/dev/null", PathInContainer: "/dev/mynull", CgroupPermissions: "rw"}}
+		}, ""},
+		{"ulimit soft above hard", func(s *Spec) { s.Ulimits = []ocispec.Ulimit{{Name: "nofile", Soft: 20, Hard: 10}} }, "ulimit"},
+		{"ulimit unknown", func(s *Spec) { s.Ulimits = []ocispec.Ulimit{{Name: "nope", Soft: 1, Hard: 1}} }, "ulimit"},
+		{"ulimit", func(s *Spec) { s.Ulimits = []ocispec.Ulimit{{Name: "nofile", Soft: 100, Hard: 200}} }, ""},
+		{"sysctl not namespaced", func(s *Spec) { s.Sysctls = map[string]string{"kernel.panic": "1"} }, `sysctl "kernel.panic": not a namespaced sysctl`},
+		{"sysctl net with host network", func(s *Spec) { s.Network = "host"; s.Sysctls = map[string]string{"net.ipv4.ip_forward": "1"} }, "--network host"},
+		{"sysctl ipc with host ipc", func(s *Spec) { s.IpcMode = "host"; s.Sysctls = map[string]string{"kernel.shmmax": "1"} }, "--ipc host"},
+		{"sysctl path", func(s *Spec) { s.Sysctls = map[string]string{"net.x/../../y": "1"} }, "not a sysctl name"},
+		{"sysctls", func(s *Spec) {
+			s.Sysctls = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "1", "fs.mqueue.msg_max": "9"}
+		}, ""},
+		{"security-opt unknown", func(s *Spec) { s.SecurityOpt = []string{"label=disable"} }, "security-opt"},
+		{"security-opt no-new-privileges bad", func(s *Spec) { s.SecurityOpt = []string{"no-new-privileges=maybe"} }, "security-opt"},
+		{"security-opt seccomp bad", func(s *Spec) { s.SecurityOpt = []string{"seccomp={not json"} }, "seccomp"},
+		{"security-opt seccomp unknown action", func(s *Spec) {
+			s.SecurityOpt = []string{`seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"BOGUS"}]}`}
+		}, `unknown action "BOGUS"`},
+		{"security-opt", func(s *Spec) {
+			s.SecurityOpt = []string{"no-new-privileges", "seccomp=unconfined", "no-new-privileges:false"}
+		}, ""},
+		{"pid bad", func(s *Spec) { s.PidMode = "container:x" }, "pid"},
+		{"ipc bad", func(s *Spec) { s.IpcMode = "container:x" }, "ipc"},
+		{"ipc shareable", func(s *Spec) { s.IpcMode = "shareable" }, ""},
+		{"oom-score-adj out of range", func(s *Spec) { s.OomScoreAdj = 1001 }, "oom-score-adj"},
+		{"oom-score-adj", func(s *Spec) { s.OomScoreAdj = 500 }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := ok()

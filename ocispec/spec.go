@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
-	"github.com/moby/profiles/seccomp"
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -35,6 +34,20 @@ type Options struct {
 	// /etc files), after the runtime's: a parent before its children
 	// whatever the order given. One at /dev/shm replaces the default.
 	Mounts []specs.Mount
+
+	// Docker's HostConfig options (hostconfig.go).
+	ReadonlyRootfs   bool
+	CapAdd, CapDrop  []string // docker's names ("NET_ADMIN", "CAP_NET_ADMIN", "ALL")
+	Privileged       bool
+	Devices          []Device
+	Ulimits          []Ulimit
+	Init             bool   // run InitPath (a host init, bound read-only) as PID 1
+	ShmSize          uint64 // bytes of /dev/shm; 0: 64 MiB
+	GroupAdd         []string
+	Sysctls          map[string]string
+	SecurityOpt      []string
+	PidMode, IpcMode string
+	OomScoreAdj      int
 }
 
 // DefaultCapabilities is docker's default capability set.
@@ -59,14 +72,26 @@ func invalid(format string, a ...any) error {
 }
 
 // Validate checks the options that Generate would refuse (root file
-// system, command, working directory, user) without building a spec.
+// system, command, working directory, user, groups, host options) without
+// building a spec.
 func Validate(o Options) error {
-	_, err := check(&o)
+	_, _, err := check(&o)
 	return err
 }
 
-// check validates o, fills in defaults and resolves the user.
-func check(o *Options) (*user.ExecUser, error) {
+// check validates o, fills in defaults and resolves the user and the
+// host options.
+func check(o *Options) (*user.ExecUser, *resolved, error) {
+	r, err := hostConfig(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := checkProcess(o)
+	return u, r, err
+}
+
+// checkProcess validates the process options and resolves the user.
+func checkProcess(o *Options) (*user.ExecUser, error) {
 	if !filepath.IsAbs(o.Rootfs) {
 		return nil, invalid("root file system %q: not an absolute path", o.Rootfs)
 	}
@@ -87,19 +112,14 @@ func check(o *Options) (*user.ExecUser, error) {
 			return nil, fmt.Errorf("mount target %q: %w", m.Destination, err)
 		}
 	}
-	return resolveUser(o.Rootfs, o.User)
+	return resolveUser(o.Rootfs, o.User, o.GroupAdd)
 }
 
 // Generate builds the spec. The root file system must exist.
 func Generate(o Options) (*specs.Spec, error) {
-	u, err := check(&o)
+	u, r, err := check(&o)
 	if err != nil {
 		return nil, err
-	}
-	caps := append([]string(nil), DefaultCapabilities...)
-	if u.Uid != 0 {
-		// Like docker: a non-root user keeps the bounding set only.
-		caps = nil
 	}
 	env := withDefaults(o.Env, o.Hostname, u.Home, o.TTY)
 	s := &specs.Spec{
@@ -113,15 +133,10 @@ func Generate(o Options) (*specs.Spec, error) {
 				GID:            uint32(u.Gid),
 				AdditionalGids: toUint32(u.Sgids),
 			},
-			Args: o.Args,
-			Env:  env,
-			Cwd:  o.Cwd,
-			Capabilities: &specs.LinuxCapabilities{
-				Bounding:  DefaultCapabilities,
-				Effective: caps,
-				Permitted: caps,
-			},
-			NoNewPrivileges: o.NoNewPrivileges,
+			Args:         o.Args,
+			Env:          env,
+			Cwd:          o.Cwd,
+			Capabilities: &specs.LinuxCapabilities{}, // applyHostConfig
 		},
 		Mounts: withMounts(defaultMounts(o.Network == "host"), o.Mounts),
 		Linux: &specs.Linux{
@@ -144,11 +159,9 @@ func Generate(o Options) (*specs.Spec, error) {
 		// instruction; a resize after the start would race it.
 		s.Process.ConsoleSize = &specs.Box{Height: o.ConsoleSize[0], Width: o.ConsoleSize[1]}
 	}
-	sc, err := seccomp.GetDefaultProfile(s)
-	if err != nil {
-		return nil, fmt.Errorf("default seccomp profile: %w", err)
+	if err := applyHostConfig(s, &o, r, u.Uid); err != nil {
+		return nil, err
 	}
-	s.Linux.Seccomp = sc
 	return s, nil
 }
 
@@ -248,7 +261,9 @@ func withDefaults(env []string, hostname, home string, tty bool) []string {
 	return out
 }
 
-func resolveUser(rootfs, spec string) (*user.ExecUser, error) {
+// resolveUser resolves spec ("user[:group]") and the additional groups
+// (names or ids, --group-add) in the root file system's files.
+func resolveUser(rootfs, spec string, groupAdd []string) (*user.ExecUser, error) {
 	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
 	if spec == "" {
 		spec = "0:0"
@@ -274,6 +289,17 @@ func resolveUser(rootfs, spec string) (*user.ExecUser, error) {
 			return nil, invalid("user %q: not found in the root file system's /etc/passwd or /etc/group", spec)
 		}
 		return nil, invalid("user %q: %v", spec, err)
+	}
+	if len(groupAdd) > 0 {
+		gids, err := user.GetAdditionalGroups(groupAdd, open("etc/group"))
+		if err != nil {
+			return nil, invalid("group-add %q: %v", groupAdd, err)
+		}
+		for _, g := range gids {
+			if !slices.Contains(u.Sgids, g) {
+				u.Sgids = append(u.Sgids, g)
+			}
+		}
 	}
 	return u, nil
 }

@@ -137,7 +137,7 @@ func TestImageEntrypointAndStopSignal(t *testing.T) {
 		t.Fatalf("entrypoint + given cmd: %q", out)
 	}
 	must(t, "berthctl create --name entry entry:v1")
-	if insp := must(t, "berthctl inspect entry"); !strings.Contains(insp, `"stop_signal": "SIGUSR1"`) || !strings.Contains(insp, `"entrypoint": [`) {
+	if insp := must(t, "berthctl inspect entry"); !strings.Contains(insp, `"StopSignal": "SIGUSR1"`) || !strings.Contains(insp, `"Entrypoint": [`) {
 		t.Fatalf("inspect does not show the image's stop signal and entrypoint:\n%s", insp)
 	}
 }

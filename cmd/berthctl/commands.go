@@ -36,6 +36,7 @@ type createFlags struct {
 	cpuShares, pidsLimit                                                        uint64
 	stopTimeout                                                                 int
 	fs                                                                          *pflag.FlagSet
+	run                                                                         runFlags
 }
 
 // register declares the flags of create, and of run if run. -h is
@@ -69,6 +70,7 @@ func (f *createFlags) register(fs *pflag.FlagSet, run bool) {
 	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount HOST:CTR[:ro|rw][,z] (a missing HOST directory is created), a named volume NAME:CTR, or an anonymous volume CTR (repeatable)")
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Mount: type=bind|volume|tmpfs,source=,target=[,readonly][,bind-propagation=][,volume-nocopy][,tmpfs-size=][,tmpfs-mode=] (repeatable)")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: /PATH[:size=64m,mode=1777,…] (repeatable)")
+	f.run.register(fs)
 }
 
 // parseSize reads a size as docker does ("512m", "1g", "1.5GB"; binary
@@ -171,6 +173,9 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 			return nil, usagef("--stop-timeout %d: negative", f.stopTimeout)
 		}
 		o["stop_timeout"] = dbus.MakeVariant(int64(f.stopTimeout)) // berthd bounds it
+	}
+	if err := f.run.addOptions(o); err != nil {
+		return nil, usagef("%w", err)
 	}
 	return o, nil
 }
@@ -344,7 +349,7 @@ func startCommand(cl *client) *cobra.Command {
 type inspectView struct {
 	ID     string `json:"Id"`
 	Config struct {
-		TTY bool `json:"tty"`
+		TTY bool `json:"Tty"`
 	}
 }
 

@@ -25,6 +25,10 @@ func lookupFrom(env map[string]string) func(string) (string, bool) {
 // TestRunGrammar: docker's grammar for run and create, through the real
 // flag definitions.
 func TestRunGrammar(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{"LABELFILE": filepath.Join(dir, "labels"), "SECCOMPFILE": filepath.Join(dir, "seccomp.json")}
+	os.WriteFile(files["LABELFILE"], []byte("# labels\n\n  a=from file\nb=x=y\nbare\n"), 0o644)
+	os.WriteFile(files["SECCOMPFILE"], []byte("{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\"\n}\n"), 0o644)
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -51,12 +55,50 @@ func TestRunGrammar(t *testing.T) {
 		{name: "no image", args: []string{"--rm"}, wantErr: "give an image"},
 		{name: "rootfs without a command", args: []string{"--rootfs", "/x"}, wantErr: "no command"},
 		{name: "bad size", args: []string{"-m", "lots", "busybox"}, wantErr: `--memory: invalid size "lots"`},
+		{name: "entrypoint", args: []string{"--entrypoint", "/bin/echo", "busybox", "hi"},
+			want: map[string]any{"entrypoint": []string{"/bin/echo"}, "cmd": []string{"hi"}}},
+		{name: "entrypoint cleared", args: []string{"--entrypoint=", "busybox"}, want: map[string]any{"entrypoint": []string{""}}},
+		{name: "labels: -l wins over the file", args: []string{"--label-file", "LABELFILE", "-l", "a=1", "--label", "flag", "busybox"},
+			want: map[string]any{"labels": map[string]string{"a": "1", "b": "x=y", "flag": "", "bare": ""}}},
+		{name: "label without a name", args: []string{"-l", "=x", "busybox"}, wantErr: `--label "=x"`},
+		{name: "missing label file", args: []string{"--label-file", "/nonexistent", "busybox"}, wantErr: "--label-file"},
+		{name: "host options", args: []string{"--read-only", "--privileged", "--init", "--cap-add", "NET_ADMIN", "--cap-drop=ALL",
+			"--add-host", "db:10.0.0.2", "--dns", "1.1.1.1", "--dns-search", "example.com", "--dns-option", "ndots:2",
+			"--group-add", "audio", "--pid", "host", "--ipc", "shareable", "--oom-score-adj", "-5", "--shm-size", "1g", "busybox"},
+			want: map[string]any{"readonly_rootfs": true, "privileged": true, "init": true, "cap_add": []string{"NET_ADMIN"},
+				"cap_drop": []string{"ALL"}, "extra_hosts": []string{"db:10.0.0.2"}, "dns": []string{"1.1.1.1"},
+				"dns_search": []string{"example.com"}, "dns_options": []string{"ndots:2"}, "group_add": []string{"audio"},
+				"pid_mode": "host", "ipc_mode": "shareable", "oom_score_adj": int64(-5), "shm_size": uint64(1 << 30)}},
+		{name: "oom-score-adj only when given", args: []string{"busybox"}, absent: []string{"oom_score_adj", "entrypoint", "labels", "devices"}},
+		{name: "devices", args: []string{"--device", "/dev/fuse", "--device", "/dev/null:r", "--device", "/dev/zero:/dev/z", "--device", "/dev/a:/dev/b:rw", "busybox"},
+			want: map[string]any{"devices": []deviceRow{{"/dev/fuse", "", ""}, {"/dev/null", "", "r"}, {"/dev/zero", "/dev/z", ""}, {"/dev/a", "/dev/b", "rw"}}}},
+		{name: "device bad permissions", args: []string{"--device", "/dev/a:/dev/b:rwx", "busybox"}, wantErr: `permissions "rwx"`},
+		{name: "device too many fields", args: []string{"--device", "/dev/a:/b:r:x", "busybox"}, wantErr: "HOST[:CONTAINER[:rwm]]"},
+		{name: "ulimits", args: []string{"--ulimit", "nofile=100:200", "--ulimit", "nproc=50", "busybox"},
+			want: map[string]any{"ulimits": []ulimitRow{{"nofile", 100, 200}, {"nproc", 50, 50}}}},
+		{name: "ulimit soft above hard", args: []string{"--ulimit", "nofile=300:200", "busybox"}, wantErr: "--ulimit"},
+		{name: "ulimit unknown", args: []string{"--ulimit", "bogus=1", "busybox"}, wantErr: `--ulimit "bogus=1"`},
+		{name: "sysctls", args: []string{"--sysctl", "net.ipv4.ip_forward=1", "busybox"},
+			want: map[string]any{"sysctls": map[string]string{"net.ipv4.ip_forward": "1"}}},
+		{name: "sysctl without a value", args: []string{"--sysctl", "net.x", "busybox"}, wantErr: `--sysctl "net.x"`},
+		{name: "bad shm size", args: []string{"--shm-size", "big", "busybox"}, wantErr: "--shm-size"},
+		{name: "security opts", args: []string{"--security-opt", "no-new-privileges", "--security-opt", "seccomp=SECCOMPFILE", "busybox"},
+			want: map[string]any{"security_opt": []string{"no-new-privileges", `seccomp={"defaultAction":"SCMP_ACT_ALLOW"}`}}},
+		{name: "seccomp file missing", args: []string{"--security-opt", "seccomp=/nonexistent.json", "busybox"}, wantErr: "--security-opt seccomp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var f createFlags
 			fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 			f.register(fs, true)
-			if err := fs.Parse(tc.args); err != nil {
+			args := slices.Clone(tc.args)
+			for i, a := range args {
+				if p, ok := files[a]; ok {
+					args[i] = p
+				} else if k, v, ok := strings.Cut(a, "="); ok && files[v] != "" {
+					args[i] = k + "=" + files[v]
+				}
+			}
+			if err := fs.Parse(args); err != nil {
 				t.Fatal(err)
 			}
 			if f.detach != tc.detach {
@@ -179,7 +221,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"missing argument", []string{"pause"}, `"berthctl pause" requires at least 1 argument`},
 		{"too many", []string{"logs", "a", "b"}, `"berthctl logs" requires exactly 1 argument`},
 		{"bad filter", []string{"ps", "--filter", "status=sleepy"}, `invalid status`},
-		{"label filter", []string{"ps", "-f", "label=a=b"}, `no labels`},
+		{"label filter without a key", []string{"ps", "-f", "label==b"}, `want label=KEY`},
 		{"bad template", []string{"ps", "--format", "{{.ID"}, `--format`},
 		{"bad since", []string{"logs", "--since", "yesterday", "c"}, `--since: "yesterday": not a time`},
 	} {
@@ -197,9 +239,9 @@ func TestCommandLineMistakes(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
-	web := entry{ID: "aaaa1111bbbb2222", Name: "web", Image: "busybox", State: "running"}
+	web := entry{ID: "aaaa1111bbbb2222", Name: "web", Image: "busybox", State: "running", Labels: map[string]string{"tier": "front", "team": "a"}}
 	old := entry{ID: "cccc3333dddd4444", Name: "old-web", Image: "docker.io/library/busybox:latest", State: "exited", ExitCode: 3}
-	db := entry{ID: "eeee5555ffff6666", Name: "db", Image: "example.com/db:v1", State: "exited", ExitCode: 0}
+	db := entry{ID: "eeee5555ffff6666", Name: "db", Image: "example.com/db:v1", State: "exited", ExitCode: 0, Labels: map[string]string{"tier": "back", "empty": ""}}
 	all := []entry{web, old, db}
 	for _, tc := range []struct {
 		name    string
@@ -219,6 +261,11 @@ func TestFilters(t *testing.T) {
 		{"exited 0 is not running", []string{"exited=0"}, []string{"db"}},
 		{"ancestor normalised", []string{"ancestor=busybox:latest"}, []string{"web", "old-web"}},
 		{"ancestor other", []string{"ancestor=example.com/db:v1"}, []string{"db"}},
+		{"label key", []string{"label=tier"}, []string{"web", "db"}},
+		{"label key and value", []string{"label=tier=back"}, []string{"db"}},
+		{"label empty value", []string{"label=empty="}, []string{"db"}},
+		{"labels all must match", []string{"label=tier", "label=team=a"}, []string{"web"}},
+		{"labels none match", []string{"label=tier=back", "label=team"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := parseFilters(tc.filters)
@@ -236,7 +283,7 @@ func TestFilters(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"nokey", "color=red", "status=sleeping", "exited=x", "label=a", "name=("} {
+	for _, bad := range []string{"nokey", "color=red", "status=sleeping", "exited=x", "label=", "name=("} {
 		if _, err := parseFilters([]string{bad}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
 			t.Errorf("%s: error %v does not name the filter", bad, err)
 		}

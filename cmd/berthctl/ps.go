@@ -33,7 +33,7 @@ func psCommand(cl *client) *cobra.Command {
 			"a \"table\" prefix prints aligned columns with a header. --format json prints a JSON array.\n\n" +
 			"--filter (repeatable; the same key repeated matches any of its values, different keys must all match): " +
 			"id=REGEXP, name=REGEXP, status=created|running|paused|restarting|removing|exited|dead (implies -a), " +
-			"ancestor=IMAGE, exited=CODE. berth containers have no labels yet, so label= is refused.\n\n" +
+			"ancestor=IMAGE, exited=CODE, label=KEY or label=KEY=VALUE.\n\n" +
 			"-s/--size: berth does not measure a container's writable layer yet; SIZE shows N/A.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return ps(cl, &f) },
@@ -42,7 +42,7 @@ func psCommand(cl *client) *cobra.Command {
 	fs.BoolVarP(&f.all, "all", "a", false, "Show all containers, not only running ones")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "Print ids only")
 	fs.StringVar(&f.format, "format", "", "table (default), json, or a Go template (\"table ...\" for columns)")
-	fs.StringArrayVarP(&f.filters, "filter", "f", nil, "Filter on KEY=VALUE (id, name, status, ancestor, exited; repeatable)")
+	fs.StringArrayVarP(&f.filters, "filter", "f", nil, "Filter on KEY=VALUE (id, name, status, ancestor, exited, label; repeatable)")
 	fs.IntVarP(&f.last, "last", "n", 0, "Show the N most recently created containers, in any state")
 	fs.BoolVarP(&f.latest, "latest", "l", false, "Show the most recently created container, in any state")
 	fs.BoolVar(&f.noTrunc, "no-trunc", false, "Do not truncate ids and commands")
@@ -170,10 +170,17 @@ func (r psRow) Status() string     { return status(r.e) }
 func (r psRow) Size() string       { return "N/A" }
 func (r psRow) Unit() string       { return "berth-" + r.e.ID + ".scope" }
 func (r psRow) ExitCode() int32    { return r.e.ExitCode }
-func (r psRow) Labels() string     { return "" }
-func (r psRow) Ports() string      { return "" }
-func (r psRow) Mounts() string     { return "" }
-func (r psRow) Networks() string   { return "" }
+func (r psRow) Labels() string {
+	var l []string
+	for k, v := range r.e.Labels {
+		l = append(l, k+"="+v)
+	}
+	slices.Sort(l)
+	return strings.Join(l, ",")
+}
+func (r psRow) Ports() string    { return "" }
+func (r psRow) Mounts() string   { return "" }
+func (r psRow) Networks() string { return "" }
 
 // MarshalJSON gives {{json .}} docker's shape: every field by name.
 func (r psRow) MarshalJSON() ([]byte, error) {
@@ -247,20 +254,39 @@ func parseFilters(args []string) (filters, error) {
 			}
 		case "ancestor":
 		case "label":
-			return nil, fmt.Errorf("--filter %q: berth containers have no labels yet", a)
+			if k, _, _ := strings.Cut(v, "="); k == "" {
+				return nil, fmt.Errorf("--filter %q: want label=KEY or label=KEY=VALUE", a)
+			}
 		default:
-			return nil, fmt.Errorf("--filter %q: unknown filter (berth knows id, name, status, ancestor, exited)", a)
+			return nil, fmt.Errorf("--filter %q: unknown filter (berth knows id, name, status, ancestor, exited, label)", a)
 		}
 		f[k] = append(f[k], v)
 	}
 	return f, nil
 }
 
+func all(vs []string, f func(string) bool) bool {
+	for _, v := range vs {
+		if !f(v) {
+			return false
+		}
+	}
+	return true
+}
+
 // match reports whether a container passes every key; a key matches if
 // any of its values does, as docker's.
 func (f filters) match(e entry) bool {
 	for k, vs := range f {
-		if !slices.ContainsFunc(vs, func(v string) bool { return matchOne(k, v, e) }) {
+		one := func(v string) bool { return matchOne(k, v, e) }
+		if k == "label" {
+			// docker's: every label= filter must match.
+			if !all(vs, one) {
+				return false
+			}
+			continue
+		}
+		if !slices.ContainsFunc(vs, one) {
 			return false
 		}
 	}
@@ -282,6 +308,11 @@ func matchOne(key, value string, e entry) bool {
 		return e.State == "exited" && int(e.ExitCode) == code
 	case "ancestor":
 		return sameImage(value, e.Image)
+	case "label":
+		// docker's: label=KEY has the label, label=KEY=VALUE with that value.
+		k, v, withValue := strings.Cut(value, "=")
+		have, ok := e.Labels[k]
+		return ok && (!withValue || have == v)
 	}
 	return false
 }

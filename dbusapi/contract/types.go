@@ -2,7 +2,7 @@ package contract
 
 import "github.com/godbus/dbus/v5"
 
-// ContainerEntry is one row of ListContainers: (ssssstttio).
+// ContainerEntry is one row of ListContainers: (ssssstttioa{ss}).
 type ContainerEntry struct {
 	ID         string
 	Name       string
@@ -14,6 +14,7 @@ type ContainerEntry struct {
 	FinishedAt uint64
 	ExitCode   int32
 	Path       dbus.ObjectPath
+	Labels     map[string]string // Config.Labels, for ps --filter label=
 }
 
 // ImageEntry is one row of ListImages: (sasasttso).
