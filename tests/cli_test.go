@@ -96,8 +96,8 @@ func TestCLIGrammar(t *testing.T) {
 	if out := must(t, "berthctl ps -s | head -1"); !strings.Contains(out, "SIZE") {
 		t.Fatalf("ps -s: %q", out)
 	}
-	if msg := fails(t, "berthctl ps --filter label=a=b"); !strings.Contains(msg, "no labels") {
-		t.Fatalf("label filter: %q", msg)
+	if msg := fails(t, "berthctl ps --filter label==b"); !strings.Contains(msg, "want label=KEY") {
+		t.Fatalf("label filter without a key: %q", msg)
 	}
 	if msg := fails(t, "berthctl ps --filter status=asleep"); !strings.Contains(msg, `"status=asleep": invalid status`) {
 		t.Fatalf("bad status filter: %q", msg)
