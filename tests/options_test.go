@@ -161,8 +161,10 @@ func TestRunOptions(t *testing.T) {
 		{"oom-score-adj", "berthctl run --rm --oom-score-adj 500" + r + "cat /proc/self/oom_score_adj", "500"},
 		{"no-new-privileges", "berthctl run --rm --security-opt no-new-privileges" + r + "grep NoNewPrivs /proc/self/status | cut -f2", "1"},
 		{"seccomp unconfined", "berthctl run --rm --security-opt seccomp=unconfined" + r + "grep Seccomp: /proc/self/status | cut -f2", "0"},
-		{"add-host", "berthctl run --rm --add-host db:10.1.2.3 --add-host v6=fd00::7" + r + "tail -2 /etc/hosts", "10.1.2.3\tdb\nfd00::7\tv6"},
-		{"dns", "berthctl run --rm --dns 10.0.0.53 --dns 10.0.0.54 --dns-search example.test --dns-option ndots:3" + r + "grep -v '^#' /etc/resolv.conf | sort",
+		// The name files need a root of berth's own (an image's), or one
+		// that has them.
+		{"add-host", "berthctl run --rm --add-host db:10.1.2.3 --add-host v6=fd00::7 --entrypoint tail entry:v1 -2 /etc/hosts", "10.1.2.3\tdb\nfd00::7\tv6"},
+		{"dns", "berthctl run --rm --dns 10.0.0.53 --dns 10.0.0.54 --dns-search example.test --dns-option ndots:3 --entrypoint '' entry:v1 grep -v '^#' /etc/resolv.conf | sort",
 			"nameserver 10.0.0.53\nnameserver 10.0.0.54\noptions ndots:3\nsearch example.test"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
