@@ -12,6 +12,18 @@
 //	<exec-root>/runc/                           the runtime's state (--root)
 //	<data-root>/containers/<id>/lower/<n>       short links to the image's
 //	                                            layers, for the overlay
+//	<data-root>/containers/<id>/hostname,       the container's own /etc
+//	  hosts, resolv.conf                        files, written at each start
+//	                                            and bind-mounted (0644)
+//
+// Mounts: a container's binds, volumes and tmpfs are resolved at create
+// (Spec.MountPoints) and made by the runtime inside the container's mount
+// namespace; the overlay at containers/<id>/rootfs is the only mount berth
+// keeps on the host. Volumes are package volumes' store; the manager
+// references them per container (Create, Load) and releases them (Remove,
+// an auto-remove exit), so the store never takes the manager's locks
+// except through VolumeUserActive, which the store calls with its own
+// mutex held (lock order: store, then manager, then container).
 //
 // Both containers/ directories, runc/ and each container's directory are
 // 0700 and notify.sock 0600: for root only (Load tightens older ones).
