@@ -1,6 +1,7 @@
 package dbusapi
 
 import (
+	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/berthd/berth/lifecycle"
 	"github.com/godbus/dbus/v5"
 )
@@ -54,6 +55,22 @@ func mountsView(i lifecycle.Info) []map[string]any {
 			}
 		}
 		out = append(out, m)
+	}
+	return out
+}
+
+// mountEntries are a ListContainers row's mounts, never nil.
+func mountEntries(i lifecycle.Info) []contract.MountEntry {
+	out := []contract.MountEntry{}
+	for _, mp := range i.Spec.MountPoints {
+		name := mp.Name
+		switch mp.Type {
+		case lifecycle.MountBind:
+			name = mp.Source
+		case lifecycle.MountTmpfs:
+			name = "tmpfs"
+		}
+		out = append(out, contract.MountEntry{Name: name, Destination: mp.Destination})
 	}
 	return out
 }

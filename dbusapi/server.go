@@ -334,6 +334,7 @@ func entry(i lifecycle.Info) ContainerEntry {
 		ID: i.ID, Name: i.Name, Image: imageOf(i), Command: string(cmd), State: i.State.String(),
 		CreatedAt: micros(i.CreatedAt), StartedAt: micros(i.StartedAt()), FinishedAt: micros(i.FinishedAt),
 		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID), Labels: orEmptyMap(i.Spec.Labels),
+		Mounts: mountEntries(i),
 	}
 }
 

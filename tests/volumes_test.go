@@ -102,6 +102,13 @@ func TestVolumesNamed(t *testing.T) {
 	if len(m) != 1 || m[0]["Type"] != "volume" || m[0]["Name"] != "data" || m[0]["Source"] != "/var/lib/berth/volumes/data/_data" || m[0]["RW"] != true {
 		t.Fatalf("Mounts: %v", m)
 	}
+	// ps: docker's volume= filter and .Mounts.
+	if got := must(t, "berthctl ps -a --filter volume=data --format '{{.Names}} {{.Mounts}}'"); got != "second data" {
+		t.Fatalf("ps --filter volume=data: %q", got)
+	}
+	if got := must(t, "berthctl ps -a -q --filter volume=/data | wc -l; berthctl ps -a -q --filter volume=other | wc -l"); got != "1\n0" {
+		t.Fatalf("ps --filter volume=/data, volume=other: %q", got)
+	}
 	// In use by a stopped container: refused without -f.
 	errOut := fails(t, "berthctl volume rm data")
 	if !strings.Contains(errOut, "in use") {
@@ -223,6 +230,12 @@ func TestVolumesTmpfs(t *testing.T) {
 	}
 	if got := must(t, "berthctl run --rm --mount type=tmpfs,target=/run/t,tmpfs-size=64m,tmpfs-mode=700 busybox stat -c %a /run/t"); got != "700" {
 		t.Fatalf("tmpfs-mode: %q", got)
+	}
+	// --read-only with --tmpfs /tmp and a volume: the payload writes
+	// there only.
+	out = must(t, "berthctl run --rm --read-only --tmpfs /tmp -v ro-vol:/data busybox sh -c 'echo t > /tmp/t && echo d > /data/d && cat /tmp/t /data/d; (touch /etc/x) 2>&1 || true'")
+	if !strings.HasPrefix(out, "t\nd\n") || !strings.Contains(out, "Read-only file system") {
+		t.Fatalf("--read-only --tmpfs /tmp: %q", out)
 	}
 	// The busybox root file system at /srv/rootfs is read-only in the
 	// sandbox: only the tmpfs takes writes.

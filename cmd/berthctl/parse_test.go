@@ -241,7 +241,8 @@ func TestCommandLineMistakes(t *testing.T) {
 func TestFilters(t *testing.T) {
 	web := entry{ID: "aaaa1111bbbb2222", Name: "web", Image: "busybox", State: "running", Labels: map[string]string{"tier": "front", "team": "a"}}
 	old := entry{ID: "cccc3333dddd4444", Name: "old-web", Image: "docker.io/library/busybox:latest", State: "exited", ExitCode: 3}
-	db := entry{ID: "eeee5555ffff6666", Name: "db", Image: "example.com/db:v1", State: "exited", ExitCode: 0, Labels: map[string]string{"tier": "back", "empty": ""}}
+	db := entry{ID: "eeee5555ffff6666", Name: "db", Image: "example.com/db:v1", State: "exited", ExitCode: 0, Labels: map[string]string{"tier": "back", "empty": ""},
+		Mounts: []contract.MountEntry{{Name: "dbdata", Destination: "/var/lib/db"}, {Name: "/srv/conf", Destination: "/etc/db"}}}
 	all := []entry{web, old, db}
 	for _, tc := range []struct {
 		name    string
@@ -266,6 +267,10 @@ func TestFilters(t *testing.T) {
 		{"label empty value", []string{"label=empty="}, []string{"db"}},
 		{"labels all must match", []string{"label=tier", "label=team=a"}, []string{"web"}},
 		{"labels none match", []string{"label=tier=back", "label=team"}, nil},
+		{"volume name", []string{"volume=dbdata"}, []string{"db"}},
+		{"volume target", []string{"volume=/etc/db"}, []string{"db"}},
+		{"volume bind source", []string{"volume=/srv/conf"}, []string{"db"}},
+		{"volume other", []string{"volume=web"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := parseFilters(tc.filters)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/distribution/reference"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -33,7 +34,7 @@ func psCommand(cl *client) *cobra.Command {
 			"a \"table\" prefix prints aligned columns with a header. --format json prints a JSON array.\n\n" +
 			"--filter (repeatable; the same key repeated matches any of its values, different keys must all match): " +
 			"id=REGEXP, name=REGEXP, status=created|running|paused|restarting|removing|exited|dead (implies -a), " +
-			"ancestor=IMAGE, exited=CODE, label=KEY or label=KEY=VALUE.\n\n" +
+			"ancestor=IMAGE, exited=CODE, label=KEY or label=KEY=VALUE, volume=NAME|HOST-PATH|TARGET.\n\n" +
 			"-s/--size: berth does not measure a container's writable layer yet; SIZE shows N/A.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return ps(cl, &f) },
@@ -42,7 +43,7 @@ func psCommand(cl *client) *cobra.Command {
 	fs.BoolVarP(&f.all, "all", "a", false, "Show all containers, not only running ones")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "Print ids only")
 	fs.StringVar(&f.format, "format", "", "table (default), json, or a Go template (\"table ...\" for columns)")
-	fs.StringArrayVarP(&f.filters, "filter", "f", nil, "Filter on KEY=VALUE (id, name, status, ancestor, exited, label; repeatable)")
+	fs.StringArrayVarP(&f.filters, "filter", "f", nil, "Filter on KEY=VALUE (id, name, status, ancestor, exited, label, volume; repeatable)")
 	fs.IntVarP(&f.last, "last", "n", 0, "Show the N most recently created containers, in any state")
 	fs.BoolVarP(&f.latest, "latest", "l", false, "Show the most recently created container, in any state")
 	fs.BoolVar(&f.noTrunc, "no-trunc", false, "Do not truncate ids and commands")
@@ -178,8 +179,18 @@ func (r psRow) Labels() string {
 	slices.Sort(l)
 	return strings.Join(l, ",")
 }
-func (r psRow) Ports() string    { return "" }
-func (r psRow) Mounts() string   { return "" }
+func (r psRow) Ports() string { return "" }
+
+// Mounts lists volume names and bind sources, as docker's .Mounts.
+func (r psRow) Mounts() string {
+	var m []string
+	for _, e := range r.e.Mounts {
+		if e.Name != "tmpfs" {
+			m = append(m, e.Name)
+		}
+	}
+	return strings.Join(m, ",")
+}
 func (r psRow) Networks() string { return "" }
 
 // MarshalJSON gives {{json .}} docker's shape: every field by name.
@@ -252,13 +263,13 @@ func parseFilters(args []string) (filters, error) {
 			if _, err := strconv.Atoi(v); err != nil {
 				return nil, fmt.Errorf("--filter %q: want an exit code", a)
 			}
-		case "ancestor":
+		case "ancestor", "volume":
 		case "label":
 			if k, _, _ := strings.Cut(v, "="); k == "" {
 				return nil, fmt.Errorf("--filter %q: want label=KEY or label=KEY=VALUE", a)
 			}
 		default:
-			return nil, fmt.Errorf("--filter %q: unknown filter (berth knows id, name, status, ancestor, exited, label)", a)
+			return nil, fmt.Errorf("--filter %q: unknown filter (berth knows id, name, status, ancestor, exited, label, volume)", a)
 		}
 		f[k] = append(f[k], v)
 	}
@@ -308,6 +319,10 @@ func matchOne(key, value string, e entry) bool {
 		return e.State == "exited" && int(e.ExitCode) == code
 	case "ancestor":
 		return sameImage(value, e.Image)
+	case "volume":
+		// docker's: a volume's name (or a bind's host path) or a mount's
+		// target.
+		return slices.ContainsFunc(e.Mounts, func(m contract.MountEntry) bool { return m.Name == value || m.Destination == value })
 	case "label":
 		// docker's: label=KEY has the label, label=KEY=VALUE with that value.
 		k, v, withValue := strings.Cut(value, "=")

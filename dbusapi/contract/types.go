@@ -2,7 +2,7 @@ package contract
 
 import "github.com/godbus/dbus/v5"
 
-// ContainerEntry is one row of ListContainers: (ssssstttioa{ss}).
+// ContainerEntry is one row of ListContainers: (ssssstttioa{ss}a(ss)).
 type ContainerEntry struct {
 	ID         string
 	Name       string
@@ -15,6 +15,14 @@ type ContainerEntry struct {
 	ExitCode   int32
 	Path       dbus.ObjectPath
 	Labels     map[string]string // Config.Labels, for ps --filter label=
+	Mounts     []MountEntry      // for ps --filter volume= and .Mounts
+}
+
+// MountEntry is one mount of a ListContainers row: (ss), the volume's
+// name (a bind's host path, a tmpfs's "tmpfs") and the target.
+type MountEntry struct {
+	Name        string
+	Destination string
 }
 
 // ImageEntry is one row of ListImages: (sasasttso).
