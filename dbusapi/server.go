@@ -319,8 +319,9 @@ func (s *Server) call(sender dbus.Sender, f func(ctx context.Context, snap *conf
 // synchronously after the method returns, so our copy is closed a little
 // later rather than at once.
 func passFD(f *os.File) dbus.UnixFD {
+	fd := dbus.UnixFD(f.Fd()) // before the close is scheduled
 	time.AfterFunc(5*time.Second, func() { f.Close() })
-	return dbus.UnixFD(f.Fd())
+	return fd
 }
 
 type manager struct{ s *Server }
