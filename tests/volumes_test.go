@@ -156,6 +156,9 @@ func TestVolumesNamed(t *testing.T) {
 	if got := must(t, "berthctl volume ls -q --filter name=la --filter dangling=true"); got != "lab" {
 		t.Fatalf("ls --filter name=la: %q", got)
 	}
+	if got := must(t, "berthctl __complete volume rm l 2>/dev/null"); got != "lab\n:4" {
+		t.Fatalf("completion of volume names: %q", got)
+	}
 	if got := must(t, "berthctl volume inspect -f '{{.Labels.tier}} {{.Mountpoint}} {{.Driver}}' lab"); got != "db /var/lib/berth/volumes/lab/_data local" {
 		t.Fatalf("inspect: %q", got)
 	}

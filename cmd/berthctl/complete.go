@@ -45,3 +45,20 @@ func completeImages(cl *client) cobra.CompletionFunc {
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
+
+// completeVolumes completes every argument with volume names.
+func completeVolumes(cl *client) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var list []volumeEntry
+		if err := cl.call("ListVolumes", []any{&list}, noOpts()); err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, e := range list {
+			if strings.HasPrefix(e.Name, prefix) {
+				out = append(out, e.Name)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}

@@ -157,9 +157,10 @@ func volumeLsCommand(cl *client) *cobra.Command {
 func volumeInspectCommand(cl *client) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] VOLUME...",
-		Short: "Show volumes as JSON",
-		Args:  minArgs(1),
+		Use:               "inspect [OPTIONS] VOLUME...",
+		Short:             "Show volumes as JSON",
+		Args:              minArgs(1),
+		ValidArgsFunction: completeVolumes(cl),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return inspectAll(cl, "InspectVolume", format, args)
 		},
@@ -171,10 +172,11 @@ func volumeInspectCommand(cl *client) *cobra.Command {
 func volumeRmCommand(cl *client) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:     "rm [OPTIONS] VOLUME...",
-		Aliases: []string{"remove"},
-		Short:   "Remove volumes (refused while a container uses one, unless -f and none of them runs)",
-		Args:    minArgs(1),
+		Use:               "rm [OPTIONS] VOLUME...",
+		Aliases:           []string{"remove"},
+		Short:             "Remove volumes (refused while a container uses one, unless -f and none of them runs)",
+		Args:              minArgs(1),
+		ValidArgsFunction: completeVolumes(cl),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return each(args, func(name string) error {
 				return cl.call("RemoveVolume", nil, name, map[string]dbus.Variant{"force": dbus.MakeVariant(force)})
