@@ -413,7 +413,7 @@ func (m *Manager) validate(snap *config.Snapshot, spec *Spec) error {
 		spec.Runtime = snap.DefaultRuntime
 	}
 	if _, _, err := snap.RuntimePath(spec.Runtime); err != nil {
-		return fmt.Errorf("%w (%w)", err, errdefs.ErrInvalidArgument)
+		return err // errs.NoSuchRuntime, naming the runtime and the known ones
 	}
 	// Again: the image may have added environment, a command or a stop
 	// signal.

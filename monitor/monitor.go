@@ -198,6 +198,14 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 		os.RemoveAll(m.cfg.RunDir)
 	} else {
 		os.Remove(sock)
+		// As docker, a stopped container's root file system is not left
+		// mounted: the next start mounts it again once this scope is
+		// gone, and a removal finds nothing to unmount.
+		if m.cfg.RootfsMount != "" {
+			if err := unix.Unmount(m.cfg.RootfsMount, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
+				m.jlog.event(systemd.PriWarning, "unmount root file system: "+err.Error())
+			}
+		}
 	}
 	return 0, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Load a docker save archive and an OCI archive, run from each; the image
@@ -251,4 +252,23 @@ done < /tmp/berth-paths; true'`)
 		t.Fatalf("after a restart: %q", out)
 	}
 	check()
+}
+
+// A stopped container's overlay is unmounted (as docker does), mounted
+// again by the next start, and a removal leaves no mount.
+func TestExitedContainerRootfsUnmounted(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+	id := must(t, "berthctl run -d --name unmount busybox sh -c 'echo run >>/ran; cat /ran | wc -l'")
+	if code := must(t, "berthctl wait unmount"); code != "0" {
+		t.Fatalf("wait: %s", code)
+	}
+	eventually(t, 10*time.Second, "! grep -q "+id+"/rootfs /proc/self/mountinfo")
+	// The container's own layer kept what the first run wrote.
+	must(t, "berthctl start -a unmount | grep -qx 2")
+	eventually(t, 10*time.Second, "! grep -q "+id+"/rootfs /proc/self/mountinfo")
+	must(t, "berthctl rm unmount")
+	if out, _, _ := sh(t, "grep -c "+id+" /proc/self/mountinfo"); strings.TrimSpace(out) != "0" {
+		t.Fatalf("mounts left after rm: %s", out)
+	}
 }

@@ -625,8 +625,9 @@ func logsCommand(cl *client) *cobra.Command {
 	var lf logsFlags
 	cmd := &cobra.Command{
 		Use:   "logs [OPTIONS] CONTAINER",
-		Short: "Show a container's output from the journal",
-		Long: "Show a container's output from the journal.\n\n" +
+		Short: "Show a container's output",
+		Long: "Show a container's output, read from its local log (every line, or a notice naming how many were lost);\n" +
+			"journald has the same lines (journalctl CONTAINER_NAME=NAME) as far as its rate limit lets them through.\n\n" +
 			"--since and --until take docker's forms: RFC 3339 (2026-11-29T10:00:00Z, 2026-11-29T10:00:00.5+01:00), " +
 			"a date and time without a zone (local time: 2026-11-29T10:00:00, 2026-11-29), " +
 			"unix seconds (1764410400, 1764410400.5) or a duration before now (10m, 1h30m).",

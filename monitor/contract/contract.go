@@ -43,8 +43,9 @@ type Config struct {
 	StopSignal   int    `json:"stop_signal"`
 	StopTimeout  int    `json:"stop_timeout"` // seconds
 	AutoRemove   bool   `json:"auto_remove"`
-	// RootfsMount is the container's overlay mount, unmounted before an
-	// --rm removal (empty for a root file-system directory).
+	// RootfsMount is the container's overlay mount, unmounted when the
+	// run ends (before an --rm removal; the next start mounts it again);
+	// empty for a root file-system directory.
 	RootfsMount string `json:"rootfs_mount,omitempty"`
 	BootID      string `json:"boot_id"`
 }
