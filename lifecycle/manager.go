@@ -359,11 +359,12 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 			err = m.validate(snap, &rec.Spec)
 		}
 	}
+	var volumesMade []string
 	volumesTaken := false
 	if err == nil {
 		// Volumes last: nothing of theirs exists unless all else is
 		// valid.
-		err = m.acquireVolumes(id, rec.Spec.Rootfs, rec.Spec.MountPoints)
+		volumesMade, err = m.acquireVolumes(id, rec.Spec.Rootfs, rec.Spec.MountPoints)
 		volumesTaken = err == nil
 	}
 	if err == nil {
@@ -371,7 +372,8 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 	}
 	if err != nil {
 		if volumesTaken {
-			m.releaseVolumes(id, rec.Spec.MountPoints, true)
+			m.releaseVolumes(id, rec.Spec.MountPoints, false)
+			m.removeVolumes(volumesMade)
 		}
 		unreserve()
 		unmountRootfs(dir)

@@ -14,18 +14,15 @@ import (
 // acquireVolumes creates (on first use) and references the volumes of the
 // container's mount points, fills in their names and paths, and copies the
 // image's content into each new or empty one (unless nocopy). rootfs is
-// the container's root file system, mounted. On error it releases what it
-// took and removes the volumes it created.
-func (m *Manager) acquireVolumes(id, rootfs string, mps []MountPoint) error {
-	var created []string
+// the container's root file system, mounted. It returns the volumes it
+// created; on error it releases what it took and removes those.
+func (m *Manager) acquireVolumes(id, rootfs string, mps []MountPoint) (created []string, err error) {
 	var taken []string
 	undo := func() {
 		for _, n := range taken {
 			m.volumes.Release(n, id)
 		}
-		for _, n := range created {
-			m.volumes.Remove(context.Background(), n, true, nil)
-		}
+		m.removeVolumes(created)
 	}
 	for i := range mps {
 		mp := &mps[i]
@@ -34,7 +31,7 @@ func (m *Manager) acquireVolumes(id, rootfs string, mps []MountPoint) error {
 		}
 		if m.volumes == nil {
 			undo()
-			return fmt.Errorf("volumes are not available: %w", errdefs.ErrNotImplemented)
+			return nil, fmt.Errorf("volumes are not available: %w", errdefs.ErrNotImplemented)
 		}
 		if mp.Name == "" {
 			mp.Name = volumes.NewAnonymousName()
@@ -42,7 +39,7 @@ func (m *Manager) acquireVolumes(id, rootfs string, mps []MountPoint) error {
 		v, isNew, err := m.volumes.Acquire(mp.Name, id, mp.Anonymous)
 		if err != nil {
 			undo()
-			return err
+			return nil, err
 		}
 		taken = append(taken, mp.Name)
 		if isNew {
@@ -57,14 +54,24 @@ func (m *Manager) acquireVolumes(id, rootfs string, mps []MountPoint) error {
 		src, err := fs.RootPath(rootfs, mp.Destination)
 		if err != nil {
 			undo()
-			return fmt.Errorf("volume %s at %s: %w", mp.Name, mp.Destination, err)
+			return nil, fmt.Errorf("volume %s at %s: %w", mp.Name, mp.Destination, err)
 		}
 		if _, err := m.volumes.CopyUp(mp.Name, src); err != nil {
 			undo()
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return created, nil
+}
+
+// removeVolumes removes volumes a failed create made (no one else uses
+// them unless they did so meanwhile, and then they stay).
+func (m *Manager) removeVolumes(names []string) {
+	for _, n := range names {
+		if err := m.volumes.Remove(context.Background(), n, false, nil); err != nil && !errdefs.IsNotFound(err) {
+			m.log.Warn("volume made by a failed create kept", "volume", n, "err", err)
+		}
+	}
 }
 
 // refVolumes records the container's volumes as used (at load).
