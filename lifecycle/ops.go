@@ -721,7 +721,11 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (*os.File
 		p.Cwd = o.Workdir
 	}
 	if o.User != "" {
-		ps, err := buildSpec(&Spec{Rootfs: spec.Rootfs, Cmd: o.Cmd, User: o.User}, "")
+		// The container's options (capabilities, groups) with the
+		// other user, as its own process has them.
+		es := spec
+		es.Entrypoint, es.Cmd, es.User, es.Init = nil, o.Cmd, o.User, false
+		ps, err := buildSpec(&es, "")
 		if err != nil {
 			return nil, err
 		}

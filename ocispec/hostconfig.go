@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/apparmor"
 	"github.com/containerd/containerd/v2/pkg/cap"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/continuity/fs"
 	"github.com/docker/go-units"
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -53,6 +54,31 @@ func FindInit() (string, error) {
 		}
 	}
 	return "", invalid("init: no init binary on this host (looked for %s; install Debian's tini)", strings.Join(InitCandidates, ", "))
+}
+
+// checkInitTarget refuses --init when the runtime could not create the
+// init's mount point: InitPath is not in the root file system and the
+// nearest directory that is cannot be written (a read-only directory
+// given as the root file system).
+func checkInitTarget(rootfs string) error {
+	target, err := fs.RootPath(rootfs, InitPath)
+	if err != nil {
+		return invalid("init: %s in the root file system: %v", InitPath, err)
+	}
+	if _, err := os.Lstat(target); err == nil {
+		return nil
+	}
+	dir := filepath.Dir(target)
+	for len(dir) > len(rootfs) {
+		if _, err := os.Stat(dir); err == nil {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return invalid("init: the root file system has no %s and %s cannot be written to add it: %v", InitPath, dir, err)
+	}
+	return nil
 }
 
 // nsSysctls are the kernel.* sysctls that an IPC namespace scopes

@@ -112,6 +112,11 @@ func checkProcess(o *Options) (*user.ExecUser, error) {
 			return nil, fmt.Errorf("mount target %q: %w", m.Destination, err)
 		}
 	}
+	if o.Init {
+		if err := checkInitTarget(o.Rootfs); err != nil {
+			return nil, err
+		}
+	}
 	return resolveUser(o.Rootfs, o.User, o.GroupAdd)
 }
 

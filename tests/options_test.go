@@ -29,6 +29,13 @@ func TestCapabilities(t *testing.T) {
 	if got := capEff(t, "--cap-drop chown --cap-drop CAP_KILL "+r); got != "00000000a80425da" {
 		t.Fatalf("--cap-drop chown,CAP_KILL: CapEff %s", got)
 	}
+	// exec, also as another user, keeps the container's capabilities.
+	runDetached(t, "--name nocaps --cap-drop ALL -- sleep 1000")
+	for _, u := range []string{"", "-u root ", "-u user "} {
+		if got := must(t, "berthctl exec "+u+"nocaps grep CapBnd /proc/self/status | cut -f2"); got != "0000000000000000" {
+			t.Fatalf("exec %sinto a --cap-drop ALL container: CapBnd %s", u, got)
+		}
+	}
 	// Privileged: the bounding set berthd has (systemd's, PID 1 here).
 	held := must(t, "grep CapBnd /proc/1/status | cut -f2")
 	if got := capEff(t, "--privileged "+r); got != held {
@@ -228,6 +235,7 @@ func TestRunOptionsBadInput(t *testing.T) {
 		{"add-host", "berthctl run --add-host nohost" + r, `add-host "nohost"`},
 		{"dns", "berthctl run --dns resolver.example" + r, `dns "resolver.example"`},
 		{"group-add", "berthctl run --group-add nosuchgroup" + r, "group-add"},
+		{"init on a read-only root", "berthctl run --init" + r, "init: the root file system has no /sbin/docker-init"},
 		{"label", "berthctl run -l =x" + r, "--label"},
 		{"shm-size (D-Bus)", call + "shm_size t 0", "shm_size"},
 		{"devices wrong type (D-Bus)", call + "devices as 1 /dev/null", `option "devices"`},
