@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,9 +38,15 @@ func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
 	if err != nil {
 		return err
 	}
-	c := cfg.Config
 	spec.ImageID = img.ID.String()
 	spec.Layers = dirs
+	mergeImageConfig(spec, cfg.Config)
+	return nil
+}
+
+// mergeImageConfig fills in what the image's config c gives, as docker's
+// merge does.
+func mergeImageConfig(spec *Spec, c ocispecs.ImageConfig) {
 	// Docker's merge: an entrypoint given (even --entrypoint '', sent as
 	// [""]) drops the image's command too; an empty list keeps it.
 	if len(spec.Entrypoint) == 0 {
@@ -68,7 +75,6 @@ func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
 	// VOLUME entries become anonymous volumes unless a mount of the
 	// user's covers them.
 	spec.Volumes = slices.Sorted(maps.Keys(c.Volumes))
-	return nil
 }
 
 // mergeEnv returns base with each entry of over replacing the one of the

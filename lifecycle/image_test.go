@@ -2,12 +2,15 @@ package lifecycle
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/moby/sys/mountinfo"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // An overlay of 200 layers with long paths mounts (their plain lowerdir
@@ -66,5 +69,40 @@ func TestMountRootfsManyLayers(t *testing.T) {
 	}
 	if err := unmountRootfs(dir); err != nil {
 		t.Fatalf("unmount of what is not mounted: %v", err)
+	}
+}
+
+// TestMergeImageConfig: docker's merge of the image's config with what
+// the user gave: an entrypoint given drops the image's command, [""]
+// drops the image's entrypoint, labels merge with the user's winning.
+func TestMergeImageConfig(t *testing.T) {
+	img := ocispecs.ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"default"},
+		Labels: map[string]string{"vendor": "acme", "tier": "image"}}
+	for _, tc := range []struct {
+		name           string
+		spec           Spec
+		wantEntrypoint []string
+		wantCmd        []string
+	}{
+		{"nothing given", Spec{}, []string{"/entry"}, []string{"default"}},
+		{"cmd given", Spec{Cmd: []string{"mine"}}, []string{"/entry"}, []string{"mine"}},
+		{"entrypoint given", Spec{Entrypoint: []string{"/mine"}}, []string{"/mine"}, nil},
+		{"entrypoint and cmd given", Spec{Entrypoint: []string{"/mine"}, Cmd: []string{"x"}}, []string{"/mine"}, []string{"x"}},
+		{"entrypoint cleared", Spec{Entrypoint: []string{""}, Cmd: []string{"echo"}}, nil, []string{"echo"}},
+		{"entrypoint cleared, no cmd", Spec{Entrypoint: []string{""}}, nil, nil},
+		{"entrypoint empty list", Spec{Entrypoint: []string{}}, []string{}, []string{"default"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.spec
+			s.Labels = map[string]string{"tier": "mine"}
+			mergeImageConfig(&s, img)
+			resetEntrypoint(&s)
+			if !slices.Equal(s.Entrypoint, tc.wantEntrypoint) || !slices.Equal(s.Cmd, tc.wantCmd) {
+				t.Fatalf("entrypoint %q cmd %q, want %q %q", s.Entrypoint, s.Cmd, tc.wantEntrypoint, tc.wantCmd)
+			}
+			if !maps.Equal(s.Labels, map[string]string{"vendor": "acme", "tier": "mine"}) {
+				t.Fatalf("labels %v", s.Labels)
+			}
+		})
 	}
 }
