@@ -197,7 +197,7 @@ EOF`)
 	}
 	must(t, "berthctl create --name full --cap-add NET_ADMIN --cap-drop MKNOD --device /dev/null:/dev/n --ulimit nofile=10:20 "+
 		"--sysctl net.ipv4.ip_forward=1 --read-only --init --pid host --ipc shareable --oom-score-adj 10 --shm-size 1m "+
-		"--security-opt no-new-privileges --group-add 7 --entrypoint /bin/echo"+r+"x")
+		"--security-opt no-new-privileges --group-add 7 --entrypoint /bin/echo entry:v1 x")
 	want = `["NET_ADMIN"] ["MKNOD"] [{"CgroupPermissions":"rwm","PathInContainer":"/dev/n","PathOnHost":"/dev/null"}] [{"Hard":20,"Name":"nofile","Soft":10}] {"net.ipv4.ip_forward":"1"} true true host shareable 10 1048576 ["no-new-privileges"] ["7"] ["/bin/echo"]`
 	if got := must(t, "berthctl inspect -f '{{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}} {{json .HostConfig.Devices}} {{json .HostConfig.Ulimits}} {{json .HostConfig.Sysctls}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Init}} {{.HostConfig.PidMode}} {{.HostConfig.IpcMode}} {{json .HostConfig.OomScoreAdj}} {{json .HostConfig.ShmSize}} {{json .HostConfig.SecurityOpt}} {{json .HostConfig.GroupAdd}} {{json .Config.Entrypoint}}' full"); got != want {
 		t.Fatalf("inspect:\n%s\nwant\n%s", got, want)
