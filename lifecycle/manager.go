@@ -136,6 +136,34 @@ func (c *container) end() {
 	c.busy = nil
 }
 
+// current reports whether run is still the container's live run; c.mu
+// must be held. Every run of a container shares its scope's name and its
+// runtime id, so anything that kills the scope or deletes the runtime's
+// state for a run must check this first, under a transition of its own,
+// or it would end the container's next run.
+func (c *container) current(run Run) bool {
+	return c.rec.State.Live() && c.rec.Run != nil && c.rec.Run.ID == run.ID && c.rec.Run.Seq == run.Seq
+}
+
+// claim begins a transition op on c if no transition is under way and
+// run is still its live run; it reports whether it did (release ends it).
+func (c *container) claim(run Run, op Op) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.busy != nil || !c.current(run) {
+		return false
+	}
+	c.begin(op)
+	return true
+}
+
+// release ends a transition begun by claim or begin, taking c.mu.
+func (c *container) release() {
+	c.mu.Lock()
+	c.end()
+	c.mu.Unlock()
+}
+
 func (c *container) info() Info {
 	r := c.rec
 	r.Spec.Cmd = append([]string(nil), r.Spec.Cmd...)

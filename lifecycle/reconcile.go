@@ -422,6 +422,13 @@ func (m *Manager) reconcile(ctx context.Context, c *container, states map[string
 	if !lost {
 		return false
 	}
+	// What follows deletes the runtime's state by the container's id: only
+	// while this run is still the container's, and no start, stop or
+	// removal is under way (the next poll looks again).
+	if !c.claim(run, OpExit) {
+		return false
+	}
+	defer c.release()
 	// The monitor may have written its record just before its scope went.
 	if ex, err := contract.ReadExit(m.containerDir(id)); err == nil && run.owns(*ex) {
 		m.recordExit(id, *ex)
@@ -672,7 +679,28 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 // status is lost with its reaper, so the exit code is 128 + the signal
 // that ended it, as for a payload that does not catch it.
 func (m *Manager) endOrphan(ctx context.Context, c *container, run Run, timeout int) {
+	// The runtime id and the scope's name are shared by every run of the
+	// container: act only while run is still its live run, as a
+	// transition of its own, so that no start of a next run interleaves.
+	if err := c.lockIdle(ctx); err != nil {
+		return
+	}
 	id := c.rec.ID
+	if !c.current(run) {
+		c.mu.Unlock()
+		return
+	}
+	c.begin(OpStop)
+	c.mu.Unlock()
+	defer c.release()
+	// A monitor that ended normally recorded the exit before it went.
+	if ex, err := contract.ReadExit(m.containerDir(id)); err == nil && run.owns(*ex) {
+		m.recordExit(id, *ex)
+		return
+	}
+	if m.monitorAlive(ctx, run) {
+		return
+	}
 	rt := runtimeFor(run)
 	m.log.Warn("the container's monitor is gone: stopping the payload through the runtime", "container", id, "unit", run.Unit)
 	payload := ""
