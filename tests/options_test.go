@@ -63,7 +63,8 @@ func TestCapabilities(t *testing.T) {
 	}
 }
 
-// TestReadOnlyRootfs: --read-only refuses writes to the root file system.
+// TestReadOnlyRootfs: --read-only refuses writes to the root file system,
+// and a tmpfs mounted over it takes them.
 func TestReadOnlyRootfs(t *testing.T) {
 	fresh(t)
 	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
@@ -74,6 +75,10 @@ func TestReadOnlyRootfs(t *testing.T) {
 	must(t, "berthctl run --rm busybox touch /new-file")
 	if got := must(t, "berthctl run --rm --read-only busybox sh -c 'echo x > /dev/shm/f && cat /dev/shm/f'"); got != "x" {
 		t.Fatalf("/dev/shm under --read-only: %q", got)
+	}
+	// With a tmpfs at /tmp the payload writes there only.
+	if got := must(t, "berthctl run --rm --read-only --tmpfs /tmp busybox sh -c 'echo y > /tmp/f && cat /tmp/f; touch /etc/f 2>&1; true'"); got != "y\ntouch: /etc/f: Read-only file system" {
+		t.Fatalf("--read-only --tmpfs /tmp: %q", got)
 	}
 }
 
