@@ -46,7 +46,9 @@ func TestSpecFromOptionsRefuses(t *testing.T) {
 		value     any
 		want      string
 	}{
-		{"unknown key", "Force", true, `option "Force": unknown to CreateContainer`},
+		{"unknown key", "Force", true, `option "Force": unknown to CreateContainer (known: `},
+		{"unknown key lists stop_signal", "stop-signal", "TERM", `, stop_signal, `},
+		{"image and rootfs", "image", "busybox", `options "image" and "rootfs" given together`},
 		{"cpus NaN", "cpus", math.NaN(), `option "cpus"`},
 		{"cpus Inf", "cpus", math.Inf(1), `option "cpus"`},
 		{"cpus 1e300", "cpus", 1e300, `option "cpus"`},

@@ -801,10 +801,8 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 	for _, k := range append(slices.Clone(mountKeys), hostConfigKeys...) {
 		known[k] = true
 	}
-	for k := range o {
-		if !known[k] {
-			return "", lifecycle.Spec{}, fmt.Errorf("option %q: unknown to CreateContainer: %w", k, errdefs.ErrInvalidArgument)
-		}
+	if err := knownOptions("CreateContainer", o, slices.Sorted(maps.Keys(known))...); err != nil {
+		return "", lifecycle.Spec{}, err
 	}
 	var s lifecycle.Spec
 	var err error
@@ -885,6 +883,9 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 	}
 	if s.Rootfs == "" && s.Image == "" {
 		return "", s, fmt.Errorf("option \"image\" or \"rootfs\" (a root file-system directory) is required: %w", errdefs.ErrInvalidArgument)
+	}
+	if s.Rootfs != "" && s.Image != "" {
+		return "", s, fmt.Errorf("options \"image\" and \"rootfs\" given together: a container runs either an image or a root file-system directory: %w", errdefs.ErrInvalidArgument)
 	}
 	return name, s, nil
 }

@@ -336,6 +336,8 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 		if err := m.applyImage(ctx, &spec); err != nil {
 			return Info{}, err
 		}
+	} else if err := checkRootfsDir(spec.Rootfs, m.dataRoot, m.execRoot); err != nil {
+		return Info{}, err
 	} else if err := m.validate(snap, &spec); err != nil {
 		return Info{}, err
 	}

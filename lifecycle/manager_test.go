@@ -466,6 +466,33 @@ func TestManagerRecordExit(t *testing.T) {
 	}
 }
 
+// TestManagerStartResetsExitCode: a started container's exit code is 0,
+// not the code of its previous run (docker's State.ExitCode).
+func TestManagerStartResetsExitCode(t *testing.T) {
+	e := newTestManager(t, newFakeScopes())
+	c, err := e.m.Create(t.Context(), e.snap, "", Spec{Rootfs: e.rootfs, Cmd: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.m.recordExit(c.ID, contract.Exit{ID: c.ID, Run: started.Run.ID, ExitCode: 137})
+	e.units.set(started.Run.Unit, "inactive")
+	if info, err := e.m.Get(c.ID); err != nil || info.State != Exited || info.ExitCode != 137 {
+		t.Fatalf("after the exit: %s %d (%v), want exited 137", info.State, info.ExitCode, err)
+	}
+	again, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.State != Running || again.ExitCode != 0 {
+		t.Fatalf("started again: %s %d, want running 0", again.State, again.ExitCode)
+	}
+	e.m.Stop(t.Context(), c.ID, nil)
+}
+
 // TestManagerReconcile: Load brings a record that says running in line
 // with its exit record and with systemd.
 func TestManagerReconcile(t *testing.T) {

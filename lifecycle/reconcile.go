@@ -597,13 +597,14 @@ func (m *Manager) all() []*container {
 }
 
 // commitRun makes run the container's current run, running payload pid,
-// and saves the record (unless early says the run was removed already).
+// clears the previous run's exit code, and saves the record (unless early says the run was removed already).
 // c.mu is held and c is busy with the start.
 func (m *Manager) commitRun(c *container, run *Run, pid int, early *contract.Exit) {
 	c.rec.Run = run
 	c.rec.Next = nil
 	c.rec.State = Running
 	c.rec.Pid = pid
+	c.rec.ExitCode = 0 // as docker: a running container's code is 0, not its last run's
 	c.rec.Stopped = false
 	c.exited = make(chan struct{})
 	if early == nil || !early.Removed {

@@ -136,6 +136,33 @@ func CheckStopTimeout(field string, t int64) error {
 	return nil
 }
 
+// checkRootfsDir refuses a root file-system directory the runtime cannot
+// pivot into or that would expose berth's own state: the host's root, or
+// a directory that holds one of own (berth's data-root and exec-root).
+// Paths are compared after symbolic links are resolved; a rootfs that
+// does not exist is left to the later existence check.
+func checkRootfsDir(rootfs string, own ...string) error {
+	resolve := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return filepath.Clean(p)
+	}
+	r := resolve(rootfs)
+	if r == "/" {
+		return invalid("rootfs %s: the host's root file system cannot be a container's root", quote(rootfs))
+	}
+	for _, o := range own {
+		if o == "" {
+			continue
+		}
+		if rel, err := filepath.Rel(r, resolve(o)); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return invalid("rootfs %s: holds berth's own state directory %s", quote(rootfs), o)
+		}
+	}
+	return nil
+}
+
 // CPUsToNano converts docker's --cpus (a number of CPUs) to nano-CPUs,
 // refusing what is not a finite number from 0.01 to max.
 func CPUsToNano(cpus float64, max int) (uint64, error) {

@@ -2,6 +2,8 @@ package lifecycle
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -182,5 +184,46 @@ func TestCheckName(t *testing.T) {
 	err := CheckName(strings.Repeat("n", 1<<20))
 	if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "container name") || len(err.Error()) > 200 {
 		t.Fatalf("1 MB name: %v", err)
+	}
+}
+
+func TestCheckRootfsDir(t *testing.T) {
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "var", "lib", "berth")
+	run := filepath.Join(tmp, "run", "berth")
+	srv := filepath.Join(tmp, "srv", "rootfs")
+	for _, d := range []string{data, run, srv} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(tmp, "toroot")
+	if err := os.Symlink("/", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rootfs, want string // want "" means accepted
+	}{
+		{"/", "the host's root file system"},
+		{"/.", "the host's root file system"},
+		{link, "the host's root file system"},
+		{filepath.Join(tmp, "var"), "holds berth's own state directory " + data},
+		{data, "holds berth's own state directory " + data},
+		{filepath.Join(tmp, "run") + "/", "holds berth's own state directory " + run},
+		{tmp, "holds berth's own state directory"},
+		{srv, ""},
+		{filepath.Join(tmp, "var", "lib", "berthx"), ""},
+		{filepath.Join(data, "containers", "x", "rootfs"), ""},
+	} {
+		err := checkRootfsDir(tc.rootfs, data, run)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.rootfs, err)
+			}
+			continue
+		}
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "rootfs ") {
+			t.Errorf("%s: got %v, want %q", tc.rootfs, err, tc.want)
+		}
 	}
 }
