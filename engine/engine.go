@@ -118,32 +118,8 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 	srv.SetVolumes(vols)
 	defer srv.Close()
 	mark("bus")
-	// The records are read while berthd takes its name: calls that need
-	// no container (a Ping, the manager's properties) are answered at
-	// once, the others wait for the records (container objects are served
-	// from the manager when asked, so none is exported here).
-	loaded := make(chan error, 1)
-	go func() {
-		changed, err := mgr.Load(life)
-		if err != nil {
-			loaded <- fmt.Errorf("load state: %w", err)
-			return
-		}
-		// Wrappers that no created or live container recorded and that
-		// the snapshot does not use are left over from earlier
-		// configurations.
-		keep := mgr.RuntimePathsInUse()
-		for _, w := range snap.Wrappers() {
-			keep[w.Path] = true
-		}
-		if removed, err := runtimes.Clean(snap.WrapperDir(), keep); err != nil {
-			log.Warn("cannot remove stale runtime wrappers", "err", err)
-		} else if len(removed) > 0 {
-			log.Info("removed stale runtime wrappers", "wrappers", removed)
-		}
-		log.Info("containers loaded", "containers", len(mgr.List()), "reconciled", changed)
-	}()
 	defer mgr.Close()
+	loaded := make(chan error, 1) // Load's failure ends berthd
 	rl := &reloader{file: o.ConfigFile, dropIns: o.DropInDir, live: live, act: act, level: o.Level, applied: srv.SetSnapshot}
 	wake := make(chan struct{}, 1) // the idle timeout may have changed
 	srv.Reload = func(ctx context.Context) (string, error) {
@@ -165,6 +141,31 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 	if err := srv.RequestName(); err != nil {
 		return err
 	}
+	// The records are read once berthd has its name (not before: on
+	// two cores that would slow the way there): calls that need no
+	// container (a Ping, the manager's properties) are answered at once,
+	// the others wait for the records (container objects are served from
+	// the manager when asked, so none is exported before).
+	go func() {
+		changed, err := mgr.Load(life)
+		if err != nil {
+			loaded <- fmt.Errorf("load state: %w", err)
+			return
+		}
+		// Wrappers that no created or live container recorded and that
+		// the snapshot does not use are left over from earlier
+		// configurations.
+		keep := mgr.RuntimePathsInUse()
+		for _, w := range snap.Wrappers() {
+			keep[w.Path] = true
+		}
+		if removed, err := runtimes.Clean(snap.WrapperDir(), keep); err != nil {
+			log.Warn("cannot remove stale runtime wrappers", "err", err)
+		} else if len(removed) > 0 {
+			log.Info("removed stale runtime wrappers", "wrappers", removed)
+		}
+		log.Info("containers loaded", "containers", len(mgr.List()), "reconciled", changed)
+	}()
 
 	hs := httpServer(act)
 	for _, l := range listeners {
