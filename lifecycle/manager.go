@@ -44,6 +44,7 @@ type scopes interface {
 	// patterns in one call.
 	UnitStates(ctx context.Context, patterns ...string) (map[string]string, error)
 	KillUnit(ctx context.Context, name string, signal unix.Signal) error
+	StopUnit(ctx context.Context, name string) error
 }
 
 // EventKind tells what changed.

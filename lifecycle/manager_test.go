@@ -182,6 +182,11 @@ func (f *fakeScopes) KillUnit(ctx context.Context, name string, signal unix.Sign
 	return nil
 }
 
+func (f *fakeScopes) StopUnit(ctx context.Context, name string) error {
+	f.set(name, "inactive")
+	return nil
+}
+
 func (f *fakeScopes) set(name, state string) {
 	f.mu.Lock()
 	f.states[name] = state

@@ -273,9 +273,14 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	go cmd.Wait() // berthd is the monitor's parent until berthd exits
 	tFork = time.Since(t0)
 
+	scopeAsked := false
 	fail := func(err error) (int, error) {
 		ours.Close()
 		cmd.Process.Kill()
+		if scopeAsked {
+			// The scope may exist without its process (see endScope).
+			m.endScope(context.WithoutCancel(ctx), run.Unit)
+		}
 		return 0, err
 	}
 	timeoutStop := time.Duration(stopTimeout(rec.Spec)+5) * time.Second
@@ -289,6 +294,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if rec.Spec.CPUShares > 0 {
 		scope.CPUWeight = sharesToWeight(rec.Spec.CPUShares)
 	}
+	scopeAsked = true
 	if err := m.units.StartScope(ctx, scope); err != nil {
 		return fail(fmt.Errorf("scope %s: %w", run.Unit, err))
 	}

@@ -289,11 +289,8 @@ func (m *Manager) findRun(ctx context.Context, id string, run Run) (pid, monitor
 		time.Sleep(100 * time.Millisecond)
 	}
 	// A scope whose monitor does not serve this run: end all of it.
-	m.log.Warn("the scope of an interrupted start has no serving monitor: killing it", "unit", run.Unit)
-	m.units.KillUnit(ctx, run.Unit, unix.SIGKILL)
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	m.units.WaitGone(wctx, run.Unit)
-	cancel()
+	m.log.Warn("the scope of an interrupted start has no serving monitor: ending it", "unit", run.Unit)
+	m.endScope(ctx, run.Unit)
 	if m.deleteRuntimeState(ctx, id, run) {
 		e := run.exitOf(id, 128+int(unix.SIGKILL))
 		return 0, 0, &e
@@ -307,13 +304,8 @@ func (m *Manager) findRun(ctx context.Context, id string, run Run) (pid, monitor
 // directories, only once the scope is gone.
 func (m *Manager) cleanOrphanScope(ctx context.Context, id string) {
 	unit := UnitName(id)
-	m.log.Warn("a scope without a container record: killing it", "unit", unit)
-	if err := m.units.KillUnit(ctx, unit, unix.SIGKILL); err != nil {
-		m.log.Warn("cannot kill an orphan scope", "unit", unit, "err", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := m.units.WaitGone(wctx, unit); err != nil {
+	m.log.Warn("a scope without a container record: ending it", "unit", unit)
+	if err := m.endScope(ctx, unit); err != nil {
 		m.log.Error("an orphan scope does not go; its directories stay", "unit", unit, "err", err)
 		return
 	}
@@ -327,6 +319,19 @@ func (m *Manager) cleanOrphanScope(ctx context.Context, id string) {
 		return // a record after all (it came back): reconcile owns it
 	}
 	m.removeDirs(id)
+}
+
+// endScope kills every process of a scope and stops it, and waits (up to
+// 10 s) until it is gone. The stop matters: a scope whose only process died
+// before systemd moved it there (berthd and the monitor it had just forked
+// killed together) never becomes populated, so systemd never sees it
+// empty, and it stays active with nothing in it until stopped.
+func (m *Manager) endScope(ctx context.Context, unit string) error {
+	m.units.KillUnit(ctx, unit, unix.SIGKILL)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	m.units.StopUnit(ctx, unit)
+	return m.units.WaitGone(ctx, unit)
 }
 
 // deleteRuntimeState deletes the runtime's state of container id if any
@@ -728,12 +733,9 @@ func (m *Manager) endOrphan(ctx context.Context, c *container, run Run, timeout 
 	}
 	m.deleteRuntimeState(ctx, id, run)
 	// Whatever else is left in the scope goes with it.
-	m.units.KillUnit(ctx, run.Unit, unix.SIGKILL)
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	if err := m.units.WaitGone(wctx, run.Unit); err != nil {
+	if err := m.endScope(ctx, run.Unit); err != nil {
 		m.log.Warn("the scope of a container whose monitor is gone does not go", "unit", run.Unit, "err", err)
 	}
-	cancel()
 	m.recordExit(id, run.exitOf(id, code))
 }
 
