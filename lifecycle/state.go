@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/containerd/errdefs"
 )
@@ -131,8 +132,16 @@ func (e *TransitionError) Error() string {
 	case e.Op == OpRemove && e.From.Live():
 		return fmt.Sprintf("cannot remove a %s container: stop it first or force the removal", e.From)
 	default:
-		return fmt.Sprintf("cannot %s a %s container", e.Op, e.From)
+		return fmt.Sprintf("cannot %s %s %s container", e.Op, article(e.From.String()), e.From)
 	}
+}
+
+// article is the indefinite article before word: "an" before a vowel.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // Unwrap makes errors.Is(err, errdefs.ErrConflict) true.

@@ -78,6 +78,23 @@ func TestRemoveRunningMessage(t *testing.T) {
 	}
 }
 
+func TestTransitionMessageArticle(t *testing.T) {
+	for _, tc := range []struct {
+		from State
+		op   Op
+		want string
+	}{
+		{Exited, OpExec, "cannot exec an exited container"},
+		{Exited, OpAttach, "cannot attach an exited container"},
+		{Paused, OpExec, "cannot exec a paused container"},
+		{Running, OpStart, "cannot start a running container"},
+	} {
+		if err := Check(tc.from, tc.op); err == nil || err.Error() != tc.want {
+			t.Errorf("%s %s: got %v, want %q", tc.op, tc.from, err, tc.want)
+		}
+	}
+}
+
 func TestMergeEnv(t *testing.T) {
 	got := mergeEnv([]string{"PATH=/bin", "A=1", "B=2"}, []string{"A=x", "C=3", "B"})
 	want := []string{"PATH=/bin", "A=x", "B", "C=3"}

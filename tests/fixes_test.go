@@ -58,3 +58,34 @@ func TestExitCodeResetAtStart(t *testing.T) {
 	}
 	must(t, "berthctl rm -f p1")
 }
+
+// TestMessagesAndWaitList: wait goes on past a missing container and exits
+// 1 at the end; refusals say "an exited"; a multi-container verb names the
+// container once; an invalid reference is refused before any look-up; an
+// unknown completion shell fails.
+func TestMessagesAndWaitList(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl create --name w1 --rootfs "+rootfs+" -- sh -c 'exit 3' && berthctl create --name w2 --rootfs "+rootfs+" -- true")
+	must(t, "berthctl start w1 && berthctl start w2")
+	out, errOut, code := sh(t, "berthctl wait w1 nosuch w2")
+	if code != 1 || strings.Fields(out)[0] != "3" || len(strings.Fields(out)) != 2 || strings.Fields(out)[1] != "0" {
+		t.Fatalf("wait w1 nosuch w2: exit %d, printed %q, want 3 and 0, exit 1", code, out)
+	}
+	if want := `berthctl wait: container "nosuch": no such container`; !strings.Contains(errOut, want) {
+		t.Fatalf("wait: %q, want %q", errOut, want)
+	}
+	if errOut := fails(t, "berthctl exec w1 true"); !strings.Contains(errOut, "cannot exec an exited container") {
+		t.Fatalf("exec on an exited container: %q", errOut)
+	}
+	errOut = fails(t, "berthctl stop nosuch")
+	if strings.Count(errOut, "nosuch") != 1 || !strings.HasPrefix(errOut, "berthctl stop: ") {
+		t.Fatalf("stop nosuch: %q, want the verb and the name once", errOut)
+	}
+	_, errOut, code = sh(t, "berthctl run --rm localhost/x/bb@sha256:abc echo")
+	if code != 125 || strings.Contains(errOut, "Unable to find") || !strings.Contains(errOut, "invalid reference format") {
+		t.Fatalf("run of an invalid reference: exit %d, %q", code, errOut)
+	}
+	if _, _, code := sh(t, "berthctl completion nosh"); code != 125 {
+		t.Fatalf("completion nosh: exit %d, want 125", code)
+	}
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/berthd/berth/errs"
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
@@ -209,6 +211,9 @@ func create(cl *client, f *createFlags, args []string) (string, error) {
 	err = cl.call("CreateContainer", []any{&id, &path}, o)
 	if img, ok := o["image"]; ok && errors.Is(contract.FromDBus(err), errs.NoSuchImage) {
 		ref := img.Value().(string)
+		if err := pullable(ref); err != nil {
+			return "", err
+		}
 		fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", ref)
 		if _, perr := pull(cl, ref, term.IsTerminal(int(os.Stderr.Fd()))); perr != nil {
 			return "", perr
@@ -219,6 +224,16 @@ func create(cl *client, f *createFlags, args []string) (string, error) {
 		return "", err
 	}
 	return id, nil
+}
+
+// pullable refuses, as docker does before it looks anything up, a
+// missing image's reference that cannot be pulled because it does not
+// parse.
+func pullable(ref string) error {
+	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+		return fmt.Errorf("image %q: invalid reference format: %w", ref, errdefs.ErrInvalidArgument)
+	}
+	return nil
 }
 
 func noOpts() map[string]dbus.Variant { return map[string]dbus.Variant{} }
@@ -364,11 +379,11 @@ func (c *client) inspect(ref string) (*inspectView, error) {
 
 // each runs f for every container named, reporting each failure, as
 // docker does for stop, kill and rm.
-func each(refs []string, f func(ref string) error) error {
+func each(cmd *cobra.Command, refs []string, f func(ref string) error) error {
 	failed := false
 	for _, r := range refs {
 		if err := f(r); err != nil {
-			fmt.Fprintln(os.Stderr, "berthctl: "+r+": "+describe(err))
+			reportRef(cmd, r, err)
 			failed = true
 			continue
 		}
@@ -378,6 +393,21 @@ func each(refs []string, f func(ref string) error) error {
 		return &statusError{code: 1}
 	}
 	return nil
+}
+
+// reportRef prints the failure of cmd on one of several refs, as
+// "berthctl stop: container "x": ...", naming ref once.
+func reportRef(cmd *cobra.Command, ref string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %s\n", cmd.CommandPath(), refMessage(ref, err))
+}
+
+// refMessage is err's description, led by ref unless it names ref already.
+func refMessage(ref string, err error) string {
+	msg := describe(err)
+	if !strings.Contains(msg, ref) {
+		msg = ref + ": " + msg
+	}
+	return msg
 }
 
 // timeoutOpts passes -t/--time when it was given.
@@ -396,7 +426,7 @@ func eachCommand(cl *client, use, short string, running bool, f func(ref string)
 		Short:             short,
 		Args:              minArgs(1),
 		ValidArgsFunction: completeContainers(cl, running),
-		RunE:              func(cmd *cobra.Command, args []string) error { return each(args, f) },
+		RunE:              func(cmd *cobra.Command, args []string) error { return each(cmd, args, f) },
 	}
 }
 
@@ -457,12 +487,20 @@ func waitCommand(cl *client) *cobra.Command {
 		Args:              minArgs(1),
 		ValidArgsFunction: completeContainers(cl, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// As docker: a container that cannot be waited for is
+			// reported, the others are still waited for, exit 1.
+			failed := false
 			for _, r := range args {
 				code, err := cl.wait(r)
 				if err != nil {
-					return err
+					reportRef(cmd, r, err)
+					failed = true
+					continue
 				}
 				fmt.Println(code)
+			}
+			if failed {
+				return &statusError{code: 1}
 			}
 			return nil
 		},

@@ -94,6 +94,18 @@ func newRoot(cl *client) *cobra.Command {
 		root.AddCommand(c)
 	}
 	addGenerators(root)
+	// cobra's completion verb prints its help, exit 0, for a shell it
+	// does not know; a typo in a packaging script should fail instead.
+	root.InitDefaultCompletionCmd()
+	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp != root {
+		comp.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown shell %q: want one of bash, zsh, fish, powershell", args[0])
+			}
+			return nil
+		}
+		comp.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
 	var flagsInUse func(c *cobra.Command)
 	flagsInUse = func(c *cobra.Command) {
 		c.DisableFlagsInUseLine = true // every Use line says [OPTIONS] itself

@@ -224,6 +224,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"label filter without a key", []string{"ps", "-f", "label==b"}, `want label=KEY`},
 		{"bad template", []string{"ps", "--format", "{{.ID"}, `--format`},
 		{"bad since", []string{"logs", "--since", "yesterday", "c"}, `--since: "yesterday": not a time`},
+		{"unknown shell", []string{"completion", "nosh"}, `unknown shell "nosh"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRoot(&client{})
@@ -446,6 +447,33 @@ func TestDescribe(t *testing.T) {
 	} {
 		if got := describe(tc.err); got != tc.want {
 			t.Errorf("describe: %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestPullable(t *testing.T) {
+	for ref, ok := range map[string]bool{"busybox": true, "localhost:5000/x/bb:v1": true, "abc123": true,
+		"localhost/x/bb@sha256:abc": false, "Busybox": false, "a:b:c": false, "busybox:": false} {
+		if err := pullable(ref); (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "invalid reference format")) {
+			t.Errorf("%s: %v", ref, err)
+		}
+	}
+}
+
+// TestRefMessage: a multi-container verb names each failing container
+// once.
+func TestRefMessage(t *testing.T) {
+	for _, tc := range []struct {
+		ref  string
+		err  error
+		want string
+	}{
+		{"nosuch", *contract.ToDBus(fmt.Errorf("container %q: %w", "nosuch", errs.NoSuchContainer)), `container "nosuch": no such container`},
+		{"dup", errors.New("container dup: cannot remove a running container"), "container dup: cannot remove a running container"},
+		{"c1", errors.New("cannot pause a paused container"), "c1: cannot pause a paused container"},
+	} {
+		if got := refMessage(tc.ref, tc.err); got != tc.want {
+			t.Errorf("refMessage: %q, want %q", got, tc.want)
 		}
 	}
 }

@@ -178,7 +178,7 @@ func volumeRmCommand(cl *client) *cobra.Command {
 		Args:              minArgs(1),
 		ValidArgsFunction: completeVolumes(cl),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return each(args, func(name string) error {
+			return each(cmd, args, func(name string) error {
 				return cl.call("RemoveVolume", nil, name, map[string]dbus.Variant{"force": dbus.MakeVariant(force)})
 			})
 		},
