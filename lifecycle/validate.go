@@ -2,11 +2,11 @@ package lifecycle
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
 
+	"github.com/berthd/berth/limits"
 	"github.com/containerd/errdefs"
 )
 
@@ -30,13 +30,12 @@ const (
 	// MaxUserLen bounds "user[:group]" (names are at most 32 bytes in
 	// shadow-utils; numeric ids fewer).
 	MaxUserLen = 256
-	// MaxStopTimeout bounds stop timeouts (seconds): about 68 years, so
-	// that every duration derived from it fits.
-	MaxStopTimeout = math.MaxInt32
+	// MaxStopTimeout bounds stop timeouts (seconds).
+	MaxStopTimeout = limits.MaxStopTimeout
 	// MinMemory is docker's minimum memory limit (6 MiB).
-	MinMemory = 6 << 20
+	MinMemory = limits.MinMemory
 	// MinNanoCPUs is docker's smallest --cpus (0.01).
-	MinNanoCPUs = 1e7
+	MinNanoCPUs = limits.MinNanoCPUs
 )
 
 // hostnameRE is one RFC 1123 host name: labels of letters, digits and
@@ -127,11 +126,8 @@ func checkUser(field, u string) error {
 // CheckStopTimeout refuses a stop timeout (seconds) that is negative or
 // too large to become a duration.
 func CheckStopTimeout(field string, t int64) error {
-	if t < 0 {
-		return invalid("%s %d: negative", field, t)
-	}
-	if t > MaxStopTimeout {
-		return invalid("%s %d: more than %d seconds", field, t, MaxStopTimeout)
+	if err := limits.StopTimeout(t); err != nil {
+		return invalid("%s %d: %v", field, t, err)
 	}
 	return nil
 }
@@ -166,10 +162,11 @@ func checkRootfsDir(rootfs string, own ...string) error {
 // CPUsToNano converts docker's --cpus (a number of CPUs) to nano-CPUs,
 // refusing what is not a finite number from 0.01 to max.
 func CPUsToNano(cpus float64, max int) (uint64, error) {
-	if math.IsNaN(cpus) || math.IsInf(cpus, 0) || cpus*1e9 < MinNanoCPUs || cpus > float64(max) {
-		return 0, invalid("cpus %v: want a number from 0.01 to %d (the CPUs available)", cpus, max)
+	n, err := limits.CPUsToNano(cpus, max)
+	if err != nil {
+		return 0, invalid("cpus %v: %v", cpus, err)
 	}
-	return uint64(math.Round(cpus * 1e9)), nil
+	return n, nil
 }
 
 // checkSpec checks what the user gave, before anything is resolved: the
@@ -225,8 +222,8 @@ func checkSpec(s *Spec) error {
 			return err
 		}
 	}
-	if s.Memory != 0 && s.Memory < MinMemory {
-		return invalid("memory %d: below the minimum of %d bytes (6 MiB)", s.Memory, MinMemory)
+	if err := limits.Memory(s.Memory); err != nil {
+		return invalid("memory %d: %v", s.Memory, err)
 	}
 	if s.NanoCPUs != 0 && s.NanoCPUs < MinNanoCPUs {
 		return invalid("nano_cpus %d: below the minimum of %d (0.01 CPUs)", s.NanoCPUs, int(MinNanoCPUs))

@@ -89,3 +89,37 @@ func TestMessagesAndWaitList(t *testing.T) {
 		t.Fatalf("completion nosh: exit %d, want 125", code)
 	}
 }
+
+// TestFlagBoundsNamedAsTyped: bounds berthd enforces are checked by
+// berthctl first, so the message names the flag as typed, exits 125 and
+// points at --help; docker's --pids-limit -1 and 0 mean no limit.
+func TestFlagBoundsNamedAsTyped(t *testing.T) {
+	fresh(t)
+	for _, pl := range []string{"-1", "0"} {
+		if out := must(t, "berthctl run --rm --pids-limit "+pl+" --rootfs "+rootfs+" -- echo ok"); out != "ok" {
+			t.Fatalf("--pids-limit %s: %q", pl, out)
+		}
+	}
+	runDetached(t, "--name b1 -- sleep 1000")
+	for _, tc := range []struct{ cmd, verb, want string }{
+		{"run --rm --stop-timeout 99999999999 --rootfs " + rootfs + " -- true", "run", "--stop-timeout 99999999999: more than"},
+		{"run --rm --stop-timeout -1 --rootfs " + rootfs + " -- true", "run", "--stop-timeout -1: negative"},
+		{"run --rm --cpus NaN --rootfs " + rootfs + " -- true", "run", "--cpus NaN: want a number"},
+		{"create -m 1 --rootfs " + rootfs + " -- true", "create", "--memory 1: below the minimum"},
+		{"stop -t -1 b1", "stop", "-t/--time -1: negative"},
+		{"restart -t 99999999999 b1", "restart", "-t/--time 99999999999: more than"},
+		{"logs --since 1h --until 2h b1", "logs", "--until 2h is before --since 1h"},
+	} {
+		_, errOut, code := sh(t, "berthctl "+tc.cmd)
+		if code != 125 || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "See 'berthctl "+tc.verb+" --help'") {
+			t.Errorf("%s: exit %d, %q; want 125, %q and the help hint", tc.cmd, code, errOut, tc.want)
+		}
+	}
+	if got := must(t, "berthctl inspect -f '{{.State.Status}}' b1"); got != "running" {
+		t.Fatalf("b1 after refused stop/restart: %s", got)
+	}
+	if out := must(t, "berthctl ps -aq | wc -l"); out != "1" {
+		t.Fatalf("refused creates left containers: %s", out)
+	}
+	must(t, "berthctl rm -f b1")
+}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/berthd/berth/errs"
+	"github.com/berthd/berth/limits"
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/docker/go-units"
@@ -35,7 +37,8 @@ type createFlags struct {
 	env, envFile                                                                []string
 	interactive, tty, rm, noNewPrivs, detach                                    bool
 	cpus                                                                        float64
-	cpuShares, pidsLimit                                                        uint64
+	cpuShares                                                                   uint64
+	pidsLimit                                                                   int64
 	stopTimeout                                                                 int
 	fs                                                                          *pflag.FlagSet
 	run                                                                         runFlags
@@ -62,7 +65,7 @@ func (f *createFlags) register(fs *pflag.FlagSet, run bool) {
 	fs.StringVarP(&f.memory, "memory", "m", "", "Memory limit (MemoryMax=), e.g. 64m, 1g")
 	fs.Float64Var(&f.cpus, "cpus", 0, "CPU limit in CPUs (CPUQuota=)")
 	fs.Uint64VarP(&f.cpuShares, "cpu-shares", "c", 0, "Relative CPU weight, docker's scale (CPUWeight=)")
-	fs.Uint64Var(&f.pidsLimit, "pids-limit", 0, "Task limit (TasksMax=)")
+	fs.Int64Var(&f.pidsLimit, "pids-limit", 0, "Task limit (TasksMax=); 0 or -1: unlimited")
 	fs.StringVar(&f.stopSignal, "stop-signal", "", "Signal that stops the container (default SIGTERM)")
 	fs.IntVar(&f.stopTimeout, "stop-timeout", 0, "Seconds between the stop signal and SIGKILL (default: the image's, else 10)")
 	fs.BoolVarP(&f.interactive, "interactive", "i", false, "Keep standard input open")
@@ -142,16 +145,22 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 		if err != nil {
 			return nil, usagef("--memory: %w", err)
 		}
+		if err := limits.Memory(n); err != nil {
+			return nil, usagef("--memory %s: %v", f.memory, err)
+		}
 		o["memory"] = dbus.MakeVariant(n)
 	}
 	if f.cpus != 0 {
+		if _, err := limits.CPUsToNano(f.cpus, runtime.NumCPU()); err != nil {
+			return nil, usagef("--cpus %v: %v", f.cpus, err)
+		}
 		o["cpus"] = dbus.MakeVariant(f.cpus)
 	}
 	if f.cpuShares != 0 {
 		o["cpu_shares"] = dbus.MakeVariant(f.cpuShares)
 	}
-	if f.pidsLimit != 0 {
-		o["pids_limit"] = dbus.MakeVariant(f.pidsLimit)
+	if f.pidsLimit > 0 { // as docker: 0 and negative are unlimited
+		o["pids_limit"] = dbus.MakeVariant(uint64(f.pidsLimit))
 	}
 	if len(f.volumes) > 0 {
 		o["binds"] = dbus.MakeVariant(f.volumes)
@@ -171,10 +180,10 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 		o["tmpfs"] = dbus.MakeVariant(t)
 	}
 	if f.fs != nil && f.fs.Changed("stop-timeout") {
-		if f.stopTimeout < 0 {
-			return nil, usagef("--stop-timeout %d: negative", f.stopTimeout)
+		if err := checkStopTimeout("--stop-timeout", int64(f.stopTimeout)); err != nil {
+			return nil, err
 		}
-		o["stop_timeout"] = dbus.MakeVariant(int64(f.stopTimeout)) // berthd bounds it
+		o["stop_timeout"] = dbus.MakeVariant(int64(f.stopTimeout))
 	}
 	if err := f.run.addOptions(o); err != nil {
 		return nil, usagef("%w", err)
@@ -410,13 +419,29 @@ func refMessage(ref string, err error) string {
 	return msg
 }
 
-// timeoutOpts passes -t/--time when it was given.
-func timeoutOpts(cmd *cobra.Command, t int) map[string]dbus.Variant {
+// checkStopTimeout checks a stop timeout flag (seconds) against berthd's
+// bounds, so that a mistake names the flag as typed. A negative one is
+// docker's "no timeout", which berth does not have.
+func checkStopTimeout(flag string, t int64) error {
+	if t < 0 {
+		return usagef("%s %d: negative; berth always ends a stop with SIGKILL after a timeout (docker's -1, wait without one, is not supported): give the seconds to wait", flag, t)
+	}
+	if err := limits.StopTimeout(t); err != nil {
+		return usagef("%s %d: %v", flag, t, err)
+	}
+	return nil
+}
+
+// timeoutOpts passes -t/--time when it was given, checked first.
+func timeoutOpts(cmd *cobra.Command, t int) (map[string]dbus.Variant, error) {
 	o := noOpts()
 	if cmd.Flags().Changed("time") {
-		o["timeout"] = dbus.MakeVariant(int64(t)) // berthd bounds it
+		if err := checkStopTimeout("-t/--time", int64(t)); err != nil {
+			return nil, err
+		}
+		o["timeout"] = dbus.MakeVariant(int64(t))
 	}
-	return o
+	return o, nil
 }
 
 // eachCommand is a verb applied to every container named.
@@ -433,8 +458,10 @@ func eachCommand(cl *client, use, short string, running bool, f func(ref string)
 func stopCommand(cl *client) *cobra.Command {
 	var t int
 	var cmd *cobra.Command
+	var o map[string]dbus.Variant
 	cmd = eachCommand(cl, "stop [OPTIONS] CONTAINER...", "Stop containers (stop signal, then SIGKILL)", true,
-		func(r string) error { return cl.call("StopContainer", nil, r, timeoutOpts(cmd, t)) })
+		func(r string) error { return cl.call("StopContainer", nil, r, o) })
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) (err error) { o, err = timeoutOpts(cmd, t); return err }
 	cmd.Flags().IntVarP(&t, "time", "t", 0, "Seconds to wait before SIGKILL (default: the container's stop timeout)")
 	return cmd
 }
@@ -442,8 +469,10 @@ func stopCommand(cl *client) *cobra.Command {
 func restartCommand(cl *client) *cobra.Command {
 	var t int
 	var cmd *cobra.Command
+	var o map[string]dbus.Variant
 	cmd = eachCommand(cl, "restart [OPTIONS] CONTAINER...", "Restart containers", false,
-		func(r string) error { return cl.call("RestartContainer", nil, r, timeoutOpts(cmd, t)) })
+		func(r string) error { return cl.call("RestartContainer", nil, r, o) })
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) (err error) { o, err = timeoutOpts(cmd, t); return err }
 	cmd.Flags().IntVarP(&t, "time", "t", 0, "Seconds to wait before SIGKILL (default: the container's stop timeout)")
 	return cmd
 }

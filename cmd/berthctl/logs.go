@@ -30,7 +30,8 @@ func (f *logsFlags) options(now time.Time) (map[string]dbus.Variant, error) {
 			o["tail"] = dbus.MakeVariant(n)
 		}
 	}
-	for _, t := range []struct{ flag, value, key string }{{"--since", f.since, "since"}, {"--until", f.until, "until"}} {
+	var bounds [2]time.Time
+	for i, t := range []struct{ flag, value, key string }{{"--since", f.since, "since"}, {"--until", f.until, "until"}} {
 		if t.value == "" {
 			continue
 		}
@@ -38,7 +39,14 @@ func (f *logsFlags) options(now time.Time) (map[string]dbus.Variant, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.flag, err)
 		}
+		if at.UnixMicro() < 0 {
+			return nil, fmt.Errorf("%s %s: before 1970-01-01", t.flag, t.value)
+		}
+		bounds[i] = at
 		o[t.key] = dbus.MakeVariant(at.UnixMicro())
+	}
+	if since, until := bounds[0], bounds[1]; !since.IsZero() && !until.IsZero() && until.Before(since) {
+		return nil, fmt.Errorf("--until %s is before --since %s", f.until, f.since)
 	}
 	if f.timestamps {
 		o["timestamps"] = dbus.MakeVariant(true)

@@ -225,6 +225,14 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"bad template", []string{"ps", "--format", "{{.ID"}, `--format`},
 		{"bad since", []string{"logs", "--since", "yesterday", "c"}, `--since: "yesterday": not a time`},
 		{"unknown shell", []string{"completion", "nosh"}, `unknown shell "nosh"`},
+		{"stop timeout too large", []string{"run", "--stop-timeout", "99999999999", "busybox", "true"}, "--stop-timeout 99999999999: more than 2147483647 seconds"},
+		{"stop timeout negative", []string{"create", "--stop-timeout", "-1", "busybox"}, "--stop-timeout -1: negative; berth always ends a stop"},
+		{"stop -t negative", []string{"stop", "-t", "-1", "c"}, "-t/--time -1: negative"},
+		{"restart -t too large", []string{"restart", "-t", "99999999999", "c"}, "-t/--time 99999999999: more than"},
+		{"cpus NaN", []string{"run", "--cpus", "NaN", "busybox", "true"}, "--cpus NaN: want a number from 0.01"},
+		{"cpus too small", []string{"run", "--cpus", "0.001", "busybox", "true"}, "--cpus 0.001: want a number"},
+		{"memory too small", []string{"run", "-m", "1", "busybox", "true"}, "--memory 1: below the minimum of 6291456 bytes"},
+		{"until before since", []string{"logs", "--since", "1h", "--until", "2h", "c"}, "--until 2h is before --since 1h"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRoot(&client{})
@@ -391,8 +399,8 @@ func TestLogsOptions(t *testing.T) {
 		{"tail", logsFlags{tail: "3", follow: true}, map[string]any{"follow": true, "tail": int64(3)}},
 		{"tail 0", logsFlags{tail: "0"}, map[string]any{"follow": false, "tail": int64(0)}},
 		{"negative tail is all", logsFlags{tail: "-1"}, map[string]any{"follow": false}},
-		{"since until timestamps", logsFlags{tail: "all", since: "10m", until: "1764417600", timestamps: true},
-			map[string]any{"follow": false, "since": now.Add(-10 * time.Minute).UnixMicro(), "until": int64(1764417600_000000), "timestamps": true}},
+		{"since until timestamps", logsFlags{tail: "all", since: "10m", until: "1795953600", timestamps: true},
+			map[string]any{"follow": false, "since": now.Add(-10 * time.Minute).UnixMicro(), "until": int64(1795953600_000000), "timestamps": true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := tc.f.options(now)
@@ -411,6 +419,9 @@ func TestLogsOptions(t *testing.T) {
 	}
 	if _, err := (&logsFlags{tail: "lots"}).options(now); err == nil {
 		t.Fatal("--tail lots accepted")
+	}
+	if _, err := (&logsFlags{since: "1h", until: "2h"}).options(now); err == nil || err.Error() != "--until 2h is before --since 1h" {
+		t.Fatalf("--since 1h --until 2h: %v", err)
 	}
 }
 
@@ -447,6 +458,26 @@ func TestDescribe(t *testing.T) {
 	} {
 		if got := describe(tc.err); got != tc.want {
 			t.Errorf("describe: %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestPidsLimitUnlimited: docker's --pids-limit 0 and -1 mean no limit.
+func TestPidsLimitUnlimited(t *testing.T) {
+	for v, want := range map[string]any{"-1": nil, "0": nil, "100": uint64(100)} {
+		var f createFlags
+		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+		f.register(fs, true)
+		if err := fs.Parse([]string{"--pids-limit", v, "busybox"}); err != nil {
+			t.Fatalf("--pids-limit %s: %v", v, err)
+		}
+		o, err := f.options(fs.Args(), lookupFrom(nil))
+		if err != nil {
+			t.Fatalf("--pids-limit %s: %v", v, err)
+		}
+		got, ok := o["pids_limit"]
+		if (want == nil) == ok || (ok && got.Value() != want) {
+			t.Errorf("--pids-limit %s: pids_limit %v (set %v), want %v", v, got, ok, want)
 		}
 	}
 }
