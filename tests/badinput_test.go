@@ -74,7 +74,8 @@ func TestCreateRefusesWhatStartWouldRefuse(t *testing.T) {
 		{"stop signal", create + "--stop-signal SIGNOPE -- true", `signal "SIGNOPE"`},
 		{"stop timeout int64 max (D-Bus)", call + `CreateContainer a{sv} 2 ` + rootfsOpt + ` stop_timeout x 9223372036854775807`, `stop_timeout`},
 		{"stop timeout uint64 max (D-Bus)", call + `CreateContainer a{sv} 2 ` + rootfsOpt + ` stop_timeout t 18446744073709551615`, `too large`},
-		{"stop timeout 1e11", create + "--stop-timeout 100000000000 -- true", "stop_timeout"},
+		{"stop timeout 1e11", create + "--stop-timeout 100000000000 -- true", "--stop-timeout 100000000000"}, // berthctl names its flag
+		{"stop timeout 1e11 (D-Bus)", call + `CreateContainer a{sv} 2 ` + rootfsOpt + ` stop_timeout x 100000000000`, `option "stop_timeout"`},
 		{"cpus NaN", create + "--cpus NaN -- true", "cpus"},
 		{"cpus Inf", create + "--cpus Inf -- true", "cpus"},
 		{"cpus 1e300", create + "--cpus 1e300 -- true", "cpus"},
