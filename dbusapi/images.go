@@ -15,6 +15,7 @@ import (
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
+	ocispecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Image objects.
@@ -160,7 +161,7 @@ func (m *manager) InspectImage(sender dbus.Sender, ref string) (out string, derr
 		}
 		b, err := json.MarshalIndent(map[string]any{
 			"Id": img.ID.String(), "RepoTags": familiar(img.RepoTags), "RepoDigests": familiar(img.RepoDigests), "Created": img.Created, "Architecture": img.Architecture,
-			"Os": img.OS, "Size": img.Size, "Config": cfg.Config, "RootFS": cfg.RootFS,
+			"Os": img.OS, "Size": img.Size, "Config": cfg.Config, "RootFS": rootFSView(cfg.RootFS),
 			"Manifest": img.Manifest.Digest.String(), "ManifestMediaType": img.Manifest.MediaType,
 			"ObjectPath": ImagePath(img.ID.String()),
 		}, "", "  ")
@@ -168,6 +169,16 @@ func (m *manager) InspectImage(sender dbus.Sender, ref string) (out string, derr
 		return err
 	})
 	return
+}
+
+// rootFSView is an image's RootFS in docker's inspect shape: Type and
+// Layers (the OCI config spells them type and diff_ids).
+func rootFSView(r ocispecv1.RootFS) map[string]any {
+	layers := make([]string, 0, len(r.DiffIDs))
+	for _, d := range r.DiffIDs {
+		layers = append(layers, d.String())
+	}
+	return map[string]any{"Type": r.Type, "Layers": layers}
 }
 
 // LoadedImage is one row of LoadImage's answer.

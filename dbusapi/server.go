@@ -267,6 +267,15 @@ func imageOf(i lifecycle.Info) string {
 	return i.Spec.Rootfs
 }
 
+// imageIDOf is the top-level Image of inspect: docker's image id, or for
+// a container of a root file-system directory that directory.
+func imageIDOf(i lifecycle.Info) string {
+	if i.Spec.ImageID != "" {
+		return i.Spec.ImageID
+	}
+	return imageOf(i)
+}
+
 func (s *Server) containerIDs() []string {
 	var ids []string
 	for _, i := range s.mgr.List() {
@@ -664,10 +673,10 @@ func inspectView(i lifecycle.Info) map[string]any {
 	}
 	v := map[string]any{
 		"Id":         i.ID,
-		"Name":       i.Name,
+		"Name":       "/" + i.Name, // docker's form
 		"Created":    i.CreatedAt,
 		"State":      st,
-		"Image":      imageOf(i),
+		"Image":      imageIDOf(i),
 		"Config":     configView(i),
 		"Unit":       i.Unit(),
 		"Runtime":    i.RuntimeName(),

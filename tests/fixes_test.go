@@ -123,3 +123,23 @@ func TestFlagBoundsNamedAsTyped(t *testing.T) {
 	}
 	must(t, "berthctl rm -f b1")
 }
+
+// TestInspectDockerTemplates: docker's everyday inspect templates read
+// the values, for containers and images.
+func TestInspectDockerTemplates(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	must(t, "berthctl create --name insp -e A=1 --stop-signal SIGUSR1 busybox sleep 5")
+	got := must(t, `berthctl inspect -f '{{.Name}}|{{.Config.Image}}|{{.Config.Env}}|{{.Config.Cmd}}|{{.Config.StopSignal}}' insp`)
+	if !strings.HasPrefix(got, "/insp|busybox|[") || !strings.Contains(got, "A=1") || !strings.HasSuffix(got, "|[sleep 5]|SIGUSR1") {
+		t.Fatalf("container inspect: %q", got)
+	}
+	id := must(t, "berthctl image inspect -f '{{.Id}}' busybox")
+	if img := must(t, "berthctl inspect -f '{{.Image}}' insp"); img != id {
+		t.Fatalf("container's .Image %q, want the image id %q", img, id)
+	}
+	if n := must(t, "berthctl image inspect -f '{{len .RootFS.Layers}} {{.RootFS.Type}}' busybox"); n == "" || !strings.HasSuffix(n, " layers") || strings.HasPrefix(n, "0 ") {
+		t.Fatalf("image inspect RootFS: %q", n)
+	}
+	must(t, "berthctl rm insp")
+}
