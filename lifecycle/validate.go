@@ -30,6 +30,12 @@ const (
 	// MaxUserLen bounds "user[:group]" (names are at most 32 bytes in
 	// shadow-utils; numeric ids fewer).
 	MaxUserLen = 256
+	// MaxLabelKeyLen bounds a label's key (docker has no limit; keys are
+	// reverse-DNS names in practice).
+	MaxLabelKeyLen = 1024
+	// MaxLabelsTotal bounds keys and values of all labels together: they
+	// are in every record, inspect and ps answer.
+	MaxLabelsTotal = 256 << 10
 	// MaxStopTimeout bounds stop timeouts (seconds).
 	MaxStopTimeout = limits.MaxStopTimeout
 	// MinMemory is docker's minimum memory limit (6 MiB).
@@ -59,6 +65,25 @@ func quote(s string) string {
 func CheckName(name string) error {
 	if len(name) > MaxNameLen {
 		return invalid("container name %s: longer than %d bytes", quote(name), MaxNameLen)
+	}
+	return nil
+}
+
+// checkLabels bounds labels: each key non-empty and at most
+// MaxLabelKeyLen bytes, keys and values together at most MaxLabelsTotal.
+func checkLabels(labels map[string]string) error {
+	n := 0
+	for k, v := range labels {
+		switch {
+		case k == "":
+			return invalid("label with value %s: the key is empty", quote(v))
+		case len(k) > MaxLabelKeyLen:
+			return invalid("label key %s: longer than %d bytes", quote(k), MaxLabelKeyLen)
+		}
+		n += len(k) + len(v)
+	}
+	if n > MaxLabelsTotal {
+		return invalid("labels: %d bytes together, more than %d", n, MaxLabelsTotal)
 	}
 	return nil
 }
@@ -197,6 +222,9 @@ func checkSpec(s *Spec) error {
 	}
 	if n := argsSize(s.Entrypoint, s.Cmd, s.Env); n > MaxArgsTotal {
 		return invalid("cmd and env: %d bytes together, more than %d", n, MaxArgsTotal)
+	}
+	if err := checkLabels(s.Labels); err != nil {
+		return err
 	}
 	if err := checkWorkdir("workdir", s.Workdir); err != nil {
 		return err

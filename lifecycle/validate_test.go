@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -34,6 +35,16 @@ func TestCheckSpec(t *testing.T) {
 		{"entrypoint reset", func(s *Spec) { s.Entrypoint = []string{""} }, ""},
 		{"cmd empty after entrypoint", func(s *Spec) { s.Entrypoint = []string{"echo"}; s.Cmd = []string{""} }, ""},
 		{"cmd argument too long", func(s *Spec) { s.Cmd = []string{"echo", strings.Repeat("x", MaxArgLen+1)} }, "cmd argument"},
+		{"labels ok", func(s *Spec) { s.Labels = map[string]string{"com.example.role": "web", "empty": ""} }, ""},
+		{"label empty key", func(s *Spec) { s.Labels = map[string]string{"": "v"} }, "the key is empty"},
+		{"label key 1 MB", func(s *Spec) { s.Labels = map[string]string{strings.Repeat("k", 1<<20): "v"} }, "label key"},
+		{"label value 1 MB", func(s *Spec) { s.Labels = map[string]string{"k": strings.Repeat("v", 1<<20)} }, "labels:"},
+		{"100000 labels", func(s *Spec) {
+			s.Labels = map[string]string{}
+			for i := range 100000 {
+				s.Labels[fmt.Sprint("k", i)] = "v"
+			}
+		}, "labels:"},
 		{"workdir relative", func(s *Spec) { s.Workdir = "tmp" }, "workdir"},
 		{"workdir too long", func(s *Spec) { s.Workdir = "/" + strings.Repeat("a", MaxPathLen) }, "workdir"},
 		{"user too long", func(s *Spec) { s.User = strings.Repeat("u", MaxUserLen+1) }, "user"},

@@ -254,29 +254,38 @@ func (m *mon) notify(rec contract.Exit) bool {
 }
 
 // stop delivers the stop signal through the runtime (and thaws a paused
-// container), then SIGKILL after timeout seconds. Only the first request
-// counts.
+// container) once, at the first request, then SIGKILL after timeout
+// seconds: the shortest timeout of all requests wins, as when docker stop
+// is called again.
 func (m *mon) stop(ctx context.Context, timeout int) {
-	if !m.stopping.CompareAndSwap(false, true) {
-		return
+	// The first request delivers the stop signal; each request, the
+	// first included, SIGKILLs after its own timeout, so a later stop
+	// with a shorter timeout (say rm -f, or a stop -t 0 after an
+	// abandoned stop -t 3600) is not held up by an earlier, longer one.
+	first := m.stopping.CompareAndSwap(false, true)
+	if first {
+		m.attachOnce.Do(func() { close(m.firstAttach) })
 	}
-	m.attachOnce.Do(func() { close(m.firstAttach) })
 	go func() {
 		select {
 		case <-m.exited:
 			return
 		default:
 		}
-		sig := m.cfg.StopSignal
-		if sig == 0 {
-			sig = int(unix.SIGTERM)
+		if first {
+			sig := m.cfg.StopSignal
+			if sig == 0 {
+				sig = int(unix.SIGTERM)
+			}
+			m.rt.Kill(ctx, m.cfg.ID, sig, nil)
+			// A paused container only acts on the signal once thawed.
+			m.rt.Resume(ctx, m.cfg.ID)
 		}
-		m.rt.Kill(ctx, m.cfg.ID, sig, nil)
-		// A paused container only acts on the signal once thawed.
-		m.rt.Resume(ctx, m.cfg.ID)
+		t := time.NewTimer(time.Duration(timeout) * time.Second)
+		defer t.Stop()
 		select {
 		case <-m.exited:
-		case <-time.After(time.Duration(timeout) * time.Second):
+		case <-t.C:
 			m.rt.Kill(ctx, m.cfg.ID, int(unix.SIGKILL), &runc.KillOpts{All: true})
 		}
 	}()

@@ -168,3 +168,25 @@ func TestTTYCommandNotFound(t *testing.T) {
 	}
 	must(t, "berthctl rm -f ttybox")
 }
+
+// A stop given up by its caller with a long timeout does not pin the
+// container: a later stop -t 0 (or rm -f) kills at once, as with docker,
+// where each stop SIGKILLs after its own timeout.
+func TestLaterShorterStopWins(t *testing.T) {
+	fresh(t)
+	runDetached(t, `--name pinned -- sh -c 'trap "" TERM; echo up; while :; do sleep 1; done'`)
+	eventually(t, 5*time.Second, "berthctl logs pinned | grep -q up")
+	sh(t, "timeout 2 berthctl stop -t 3600 pinned")
+	// Before, this stop failed ("did not stop within 15s") and the
+	// container stayed up.
+	must(t, "berthctl stop -t 0 pinned")
+	if st := must(t, "berthctl inspect -f '{{.State.Status}} {{.State.ExitCode}}' pinned"); st != "exited 137" {
+		t.Fatalf("state %q, want exited 137", st)
+	}
+	runDetached(t, `--name pinned2 -- sh -c 'trap "" TERM; while :; do sleep 1; done'`)
+	sh(t, "timeout 2 berthctl stop -t 3600 pinned2")
+	must(t, "berthctl rm -f pinned2")
+	if n := must(t, "berthctl ps -a -q --filter name=pinned2 | wc -l"); n != "0" {
+		t.Fatalf("pinned2 still there after rm -f")
+	}
+}
