@@ -2,6 +2,7 @@ package contract
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/berthd/berth/errs"
@@ -76,15 +77,28 @@ func ToDBus(err error) *dbus.Error {
 	}
 	for _, s := range subjects {
 		if errors.Is(err, s.subject) {
-			return dbus.NewError(s.name, []any{err.Error()})
+			return dbus.NewError(s.name, []any{cut(err.Error())})
 		}
 	}
 	for _, c := range classes {
 		if errors.Is(err, c.class) {
-			return dbus.NewError(c.name, []any{message(err, c.class)})
+			return dbus.NewError(c.name, []any{cut(message(err, c.class))})
 		}
 	}
-	return dbus.NewError(ErrInternal, []any{err.Error()})
+	return dbus.NewError(ErrInternal, []any{cut(err.Error())})
+}
+
+// MaxMessage bounds an error message on the bus: a message that quotes a
+// huge argument back (a 1 MB name, say) is cut in the middle, keeping its
+// start (the subject) and its end (the reason).
+const MaxMessage = 2048
+
+func cut(s string) string {
+	if len(s) <= MaxMessage {
+		return s
+	}
+	half := MaxMessage / 2
+	return fmt.Sprintf("%s …(%d bytes cut)… %s", strings.ToValidUTF8(s[:half], ""), len(s)-2*half, strings.ToValidUTF8(s[len(s)-half:], ""))
 }
 
 // message drops the trailing ": <class>" that wrapping leaves, so users

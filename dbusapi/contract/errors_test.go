@@ -3,6 +3,7 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/berthd/berth/errs"
@@ -110,5 +111,21 @@ func TestActivationFailed(t *testing.T) {
 		if got := ActivationFailed(tc.name); got != tc.want {
 			t.Errorf("ActivationFailed(%s) = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A message that quotes a huge argument back is cut, keeping both ends.
+func TestLongMessagesCut(t *testing.T) {
+	huge := strings.Repeat("a", 1<<20)
+	de := ToDBus(fmt.Errorf("network %q: want none or host: %w", huge, errdefs.ErrInvalidArgument))
+	msg := de.Body[0].(string)
+	if len(msg) > MaxMessage+64 {
+		t.Fatalf("message of %d bytes", len(msg))
+	}
+	if !strings.HasPrefix(msg, `network "aaa`) || !strings.HasSuffix(msg, `": want none or host`) || !strings.Contains(msg, "bytes cut") {
+		t.Fatalf("message %q...%q", msg[:40], msg[len(msg)-40:])
+	}
+	if de.Name != ErrInvalidArgument {
+		t.Fatalf("name %q", de.Name)
 	}
 }
