@@ -357,6 +357,11 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 // codes 127 and 126 follow from those); anything else is an invalid
 // argument. msg is the runtime's message.
 func startError(rootfs string, p *specs.Process, msg string) error {
+	if strings.Contains(msg, "preparing rootfs") {
+		// runc failed before it looked for the command (a mount of the
+		// root file system or of a volume): not the command's fault.
+		return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
+	}
 	err := ocispec.CheckExecutable(rootfs, p)
 	switch {
 	case errors.Is(err, errs.CommandNotFound):

@@ -30,6 +30,8 @@ func TestStartErrorClassesTheCommand(t *testing.T) {
 		// Whatever the runtime says, the file system decides.
 		{"missing, other wording", "nope", "some other words", errs.CommandNotFound},
 		{"present: another failure", "sh", `chdir to cwd ("/x"): no such file or directory`, errdefs.ErrInvalidArgument},
+		// A failure before the runtime looked for the command.
+		{"rootfs mount failed", "nope", `error during container init: error preparing rootfs: mount /srv/rootfs:/srv/rootfs, flags: 0x5000: no such file or directory`, errdefs.ErrInvalidArgument},
 		// The runtime saw another file system: its words decide.
 		{"present, runtime says missing", "sh", `exec: "sh": executable file not found in $PATH`, errs.CommandNotFound},
 	} {
