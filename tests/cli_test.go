@@ -52,7 +52,7 @@ func TestCLIGrammar(t *testing.T) {
 	if len(id) != 64 {
 		t.Fatalf("run -dit printed %q", id)
 	}
-	if out := must(t, "berthctl inspect -f '{{.State.Status}} {{json .Config.Tty}} {{.Name | upper}}' dit"); out != "running true DIT" {
+	if out := must(t, "berthctl inspect -f '{{.State.Status}} {{json .Config.Tty}} {{.Name | upper}}' dit"); out != "running true /DIT" { // docker: Name has a leading /
 		t.Fatalf("inspect -f: %q", out)
 	}
 	if out := must(t, "berthctl run --rm -h myhost --rootfs "+rootfs+" hostname"); out != "myhost" {
