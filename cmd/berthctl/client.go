@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"time"
 
 	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/godbus/dbus/v5"
@@ -36,9 +39,9 @@ func (c *client) call(method string, out []any, args ...any) error {
 	if err := c.connect(); err != nil {
 		return err
 	}
-	call := c.conn.Object(contract.BusName, contract.ManagerPath).Call(contract.ManagerInterface+"."+method, 0, args...)
+	call := c.callWatched(method, args...)
 	if activationFailed(call.Err) {
-		call = c.conn.Object(contract.BusName, contract.ManagerPath).Call(contract.ManagerInterface+"."+method, 0, args...)
+		call = c.callWatched(method, args...)
 	}
 	if call.Err != nil {
 		return call.Err
@@ -47,6 +50,78 @@ func (c *client) call(method string, out []any, args ...any) error {
 		return call.Store(out...)
 	}
 	return nil
+}
+
+// engineSocket is berthd.socket's stream: a connection to it makes
+// systemd start berthd (design.md).
+const engineSocket = "/run/berth/berth.sock"
+
+// berthdUnit is berthd.service's object in systemd.
+const berthdUnit = dbus.ObjectPath("/org/freedesktop/systemd1/unit/berthd_2eservice")
+
+// callWatched makes a manager call. A call made while berthd is not on the
+// bus waits in dbus-daemon for berthd's activation, and if berthd dies
+// while it starts (a kill, a crash), dbus-daemon keeps the call until its
+// service_start_timeout (25 s): systemd does not tell it that the start
+// failed, and a call made again only joins the same pending activation.
+// So while berthd has no name, berthctl watches berthd.service; when a
+// start ends without berthd on the bus, it connects to berthd.socket once,
+// which starts berthd again, and the waiting call is then delivered to it.
+func (c *client) callWatched(method string, args ...any) *dbus.Call {
+	obj := c.conn.Object(contract.BusName, contract.ManagerPath)
+	if c.nameOwned() {
+		return obj.Call(contract.ManagerInterface+"."+method, 0, args...)
+	}
+	unit := c.conn.Object("org.freedesktop.systemd1", berthdUnit)
+	_, since, _ := unitEnded(unit)
+	done := make(chan *dbus.Call, 1)
+	go func() {
+		done <- obj.CallWithContext(context.Background(), contract.ManagerInterface+"."+method, 0, args...)
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case call := <-done:
+			return call
+		case <-tick.C:
+		}
+		if c.nameOwned() {
+			return <-done // berthd is up: the call is its to answer
+		}
+		ended, at, err := unitEnded(unit)
+		if err != nil || !ended || at <= since {
+			continue
+		}
+		if conn, err := net.DialTimeout("unix", engineSocket, time.Second); err == nil {
+			conn.Close()
+		}
+		return <-done
+	}
+}
+
+// nameOwned reports whether berthd holds its bus name.
+func (c *client) nameOwned() bool {
+	var has bool
+	err := c.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, contract.BusName).Store(&has)
+	return err == nil && has
+}
+
+// unitEnded reports whether berthd.service is inactive or failed, and
+// when it last became so (CLOCK_MONOTONIC µs), so that a start which
+// ended after a given moment can be told from an old end.
+func unitEnded(unit dbus.BusObject) (bool, uint64, error) {
+	st, err := unit.GetProperty("org.freedesktop.systemd1.Unit.ActiveState")
+	if err != nil {
+		return false, 0, err
+	}
+	at, err := unit.GetProperty("org.freedesktop.systemd1.Unit.InactiveEnterTimestampMonotonic")
+	if err != nil {
+		return false, 0, err
+	}
+	state, _ := st.Value().(string)
+	t, _ := at.Value().(uint64)
+	return state == "inactive" || state == "failed", t, nil
 }
 
 // stream calls a method that returns a descriptor.
