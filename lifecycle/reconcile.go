@@ -683,7 +683,8 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 // SIGKILL to all of it after timeout seconds; then it deletes the
 // runtime's state, ends the scope and records the exit. The payload's
 // status is lost with its reaper, so the exit code is 128 + the signal
-// that ended it, as for a payload that does not catch it.
+// that ended it, as for a payload that does not catch it, or 255 (as
+// for any run whose status is unknown) when it had ended already.
 func (m *Manager) endOrphan(ctx context.Context, c *container, run Run, timeout int) {
 	// The runtime id and the scope's name are shared by every run of the
 	// container: act only while run is still its live run, as a
@@ -714,7 +715,13 @@ func (m *Manager) endOrphan(ctx context.Context, c *container, run Run, timeout 
 		payload = filepath.Join("/sys/fs/cgroup", cg, "container")
 	}
 	code := 128 + int(unix.SIGKILL)
-	if timeout > 0 {
+	if payload == "" || waitEmpty(ctx, payload, 0) {
+		// The payload has ended already (a TTY payload dies of its
+		// terminal's hang-up when the monitor goes, and its scope with
+		// it): nothing to signal or wait for, and its status went with
+		// its reaper.
+		code = 255
+	} else if timeout > 0 {
 		sig := unix.SIGTERM
 		if c.rec.Spec.StopSignal != "" {
 			if s, err := ParseSignal(c.rec.Spec.StopSignal); err == nil {

@@ -246,3 +246,28 @@ wait; cat /tmp/act.rc /tmp/act.out`)
 	}
 	must(t, "berthctl rm -f act")
 }
+
+// TestMonitorKilledTTYHangup: a TTY shell dies of its terminal's hang-up
+// when its monitor is killed, and its scope goes with it; a stop in that
+// moment records the run's end at once (255: its status went with the
+// monitor) instead of sending the stop signal to nothing and waiting out
+// the stop timeout, and rm -f works at once.
+func TestMonitorKilledTTYHangup(t *testing.T) {
+	fresh(t)
+	for _, verb := range []string{"stop -t 10", "rm -f"} {
+		id := runDetached(t, "--name hup -t -- sh")
+		must(t, "kill -9 "+monitorPID(t, id)+"; sleep 0.1")
+		began := time.Now()
+		must(t, "berthctl "+verb+" hup")
+		if d := time.Since(began); d > 5*time.Second {
+			t.Fatalf("%s took %s with the payload already gone", verb, d)
+		}
+		if verb == "stop -t 10" {
+			if code := inspectField(t, "hup", "ExitCode"); code != "255" {
+				t.Fatalf("exit code %s, want 255 (unknown)", code)
+			}
+			must(t, "berthctl rm hup")
+		}
+		must(t, "! systemctl is-active berth-"+id+".scope && test ! -e /run/berth/runc/"+id)
+	}
+}
