@@ -37,10 +37,14 @@ func newRuntime(cfg *contract.Config) *runc.Runc {
 }
 
 // runtimeError turns a failed runtime call into the message the runtime
-// logged at error level after offset in logFile, falling back to err,
+// logged at error level after offset in logFile, else what it wrote to
+// stderr (a runtime, or a wrapper, that fails before it logs), else err,
 // cut to MaxMessage.
-func runtimeError(op, logFile string, offset int64, err error) error {
+func runtimeError(op, logFile string, offset int64, stderr []byte, err error) error {
 	msg := lastRuntimeError(logFile, offset)
+	if msg == "" && len(bytes.TrimSpace(stderr)) > 0 {
+		msg = string(bytes.TrimSpace(stderr)) + " (" + err.Error() + ")"
+	}
 	if msg == "" {
 		msg = err.Error()
 	}
@@ -175,7 +179,11 @@ func (m *mon) spawn(ctx context.Context, process *specs.Process, stdin, tty bool
 		op = "exec"
 	}
 	if err != nil {
-		err = runtimeError(op, logFile, offset, err)
+		var stderr []byte
+		if len(s.outputs) == 2 {
+			stderr = s.outputs[1].early
+		}
+		err = runtimeError(op, logFile, offset, stderr, err)
 	}
 	if err == nil && tty {
 		select {

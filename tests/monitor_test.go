@@ -190,3 +190,18 @@ func TestLaterShorterStopWins(t *testing.T) {
 		t.Fatalf("pinned2 still there after rm -f")
 	}
 }
+
+// A runtime (or a wrapper) that fails before it writes its log has its
+// stderr reported as the reason.
+func TestRuntimeStderrReported(t *testing.T) {
+	fresh(t)
+	must(t, `mkdir -p /opt/berth-test && printf '#!/bin/sh\necho "small: cannot do the thing" >&2\nexit 1\n' >/opt/berth-test/small && chmod 755 /opt/berth-test/small`)
+	config(t, "[runtimes.small]\npath = \"/opt/berth-test/small\"\n")
+	errOut := fails(t, "berthctl run -d --runtime small --name small --rootfs "+rootfs+" true")
+	if !strings.Contains(errOut, "small: cannot do the thing") {
+		t.Fatalf("error %q: want the runtime's stderr", errOut)
+	}
+	if n := must(t, "berthctl ps -a -q | wc -l"); n != "0" {
+		t.Fatalf("%s containers left after a failed run -d", n)
+	}
+}
