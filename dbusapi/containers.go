@@ -137,8 +137,8 @@ func (s *Server) propertiesChanged(info lifecycle.Info) {
 	}
 }
 
-// constProps never change for a container.
-var constProps = map[string]bool{"Id": true, "Name": true, "CreatedAt": true, "Unit": true}
+// constProps never change for a container (Name does, by RenameContainer).
+var constProps = map[string]bool{"Id": true, "CreatedAt": true, "Unit": true}
 
 // pathBusUnescape reverses go-systemd's PathBusEscape (systemd's object
 // path label escaping: "_" and two hex digits per escaped byte).

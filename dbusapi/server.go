@@ -484,6 +484,16 @@ func (m *manager) RemoveContainer(sender dbus.Sender, ref string, options map[st
 	})
 }
 
+func (m *manager) RenameContainer(sender dbus.Sender, ref, newName string, options map[string]dbus.Variant) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("RenameContainer", options); err != nil {
+			return err
+		}
+		_, err := m.s.mgr.Rename(ctx, ref, newName)
+		return err
+	})
+}
+
 func (m *manager) WaitContainer(sender dbus.Sender, ref string) (code int32, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
 		c, err := m.s.mgr.Wait(ctx, ref)

@@ -20,6 +20,7 @@ var (
 	Died         = Kind{"751fa0accfa44ea1a9b99138d411e217", "die"}
 	Removed      = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
 	Reloaded     = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
+	Renamed      = Kind{"16857fc6daef4f07a910727d3cb67c35", "rename"}
 	ImageLoaded  = Kind{imageEvent, "load"}
 	ImagePulled  = Kind{imageEvent, "pull"}
 	ImageRemoved = Kind{imageEvent, "remove"}
@@ -43,6 +44,7 @@ const (
 	FieldImageID       = "IMAGE_ID"
 	FieldImageName     = "IMAGE_NAME"
 	FieldVolumeName    = "BERTH_VOLUME_NAME"
+	FieldOldName       = "BERTH_OLD_NAME"
 )
 
 // Field is one journal field of an event; Name is upper case.

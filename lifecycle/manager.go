@@ -88,8 +88,10 @@ type Manager struct {
 	closed     bool
 }
 
-// container is one container. rec.ID, rec.Name and rec.Spec never change
-// once the container is visible, so they may be read without mu.
+// container is one container. rec.ID and rec.Spec never change once the
+// container is visible, so they may be read without mu. rec.Name changes
+// only in Rename, which holds both mu and Manager.mu (in that order): read
+// it under either.
 type container struct {
 	mu     sync.Mutex
 	rec    Record

@@ -1,0 +1,60 @@
+//go:build e2e
+
+package tests
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRename renames a running container: the new name resolves, the old
+// one is free, the process is untouched, the object's Name changes with
+// PropertiesChanged and the journal has a rename event. A taken or
+// invalid name is refused and changes nothing.
+func TestRename(t *testing.T) {
+	fresh(t)
+	id := runDetached(t, "--name ren-a sleep 300")
+	must(t, "berthctl create --name ren-b --rootfs "+rootfs+" -- true")
+	pid := inspectField(t, "ren-a", "Pid")
+	path := must(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetContainer s ren-a | cut -d'\"' -f2")
+	must(t, "(timeout 15 busctl monitor --match \"type='signal',path='"+path+"',member='PropertiesChanged'\" >/tmp/ren.mon 2>&1 &); sleep 1")
+
+	for _, tc := range []struct{ args, want string }{
+		{"ren-a ren-b", "already in use"},
+		{"ren-a 'bad/name'", "must match"},
+		{"ren-a ''", "no new container name"},
+		{"nosuch ren-c", "nosuch"},
+		{"ren-a", "requires exactly 2"},
+	} {
+		if msg := fails(t, "berthctl rename "+tc.args); !strings.Contains(msg, tc.want) {
+			t.Errorf("rename %s: %q, want it to say %q", tc.args, msg, tc.want)
+		}
+	}
+	if got := inspectField(t, id, "Name"); got != "ren-a" {
+		t.Fatalf("after refused renames the name is %q", got)
+	}
+
+	must(t, "berthctl rename ren-a ren-c")
+	if got := inspectField(t, id, "Name"); got != "ren-c" {
+		t.Errorf("Name property %q, want ren-c", got)
+	}
+	if got := must(t, "berthctl inspect -f '{{.Name}} {{.State.Status}}' ren-c"); got != "/ren-c running" {
+		t.Errorf("inspect after rename: %q", got)
+	}
+	if got := inspectField(t, "ren-c", "Pid"); got != pid {
+		t.Errorf("pid changed from %s to %s", pid, got)
+	}
+	if msg := fails(t, "berthctl inspect ren-a"); !strings.Contains(msg, "ren-a") {
+		t.Errorf("old name: %q", msg)
+	}
+	eventually(t, 10*time.Second, `grep -A8 PropertiesChanged /tmp/ren.mon | grep -q '"ren-c"'`)
+	must(t, "journalctl --no-pager BERTH_EVENT=rename BERTH_CONTAINER_ID="+id+" BERTH_CONTAINER_NAME=ren-c BERTH_OLD_NAME=ren-a | grep -q 'container ren-c: rename'")
+	// The old name is free again; the record survives a restart of berthd.
+	must(t, "berthctl create --name ren-a --rootfs "+rootfs+" -- true")
+	must(t, "systemctl restart berthd.service")
+	if got := must(t, "berthctl inspect -f '{{.Name}}' "+id); got != "/ren-c" {
+		t.Errorf("after berthd restart: %q", got)
+	}
+	must(t, "berthctl rm -f ren-a ren-b ren-c")
+}
