@@ -191,8 +191,8 @@ func (m *manager) LoadImage(sender dbus.Sender, archive dbus.UnixFD, options map
 		if err := m.needImages(); err != nil {
 			return err
 		}
-		if len(options) > 0 {
-			return fmt.Errorf("load: unknown options: %w", errdefs.ErrInvalidArgument)
+		if err := knownOptions("LoadImage", options); err != nil {
+			return err
 		}
 		res, err := m.s.images.Load(ctx, f)
 		if err != nil {
@@ -273,8 +273,8 @@ func (m *manager) SaveImage(sender dbus.Sender, refs []string, archive dbus.Unix
 		if err := m.needImages(); err != nil {
 			return err
 		}
-		if len(options) > 0 {
-			return fmt.Errorf("save: unknown options: %w", errdefs.ErrInvalidArgument)
+		if err := knownOptions("SaveImage", options); err != nil {
+			return err
 		}
 		return m.s.images.Save(ctx, f, refs)
 	})
@@ -289,10 +289,8 @@ func (m *manager) PullImage(sender dbus.Sender, ref string, options map[string]d
 		if err != nil {
 			return err
 		}
-		for k := range options {
-			if k != "pull_id" {
-				return fmt.Errorf("pull: option %q: unknown: %w", k, errdefs.ErrInvalidArgument)
-			}
+		if err := knownOptions("PullImage", options, "pull_id"); err != nil {
+			return err
 		}
 		regs := map[string]images.Registry{}
 		for host, r := range snap.Registries {

@@ -619,12 +619,8 @@ func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[s
 // keys and wrong types are refused.
 func logOptions(options map[string]dbus.Variant) (logs.Options, error) {
 	o := logs.Options{Tail: -1}
-	for k := range options {
-		switch k {
-		case "follow", "tail", "since", "until", "timestamps":
-		default:
-			return o, fmt.Errorf("option %q: unknown: %w", k, errdefs.ErrInvalidArgument)
-		}
+	if err := knownOptions("GetContainerLogs", options, "follow", "tail", "since", "until", "timestamps"); err != nil {
+		return o, err
 	}
 	var err error
 	if o.Follow, err = optBool(options, "follow", false); err != nil {
