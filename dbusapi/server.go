@@ -494,6 +494,28 @@ func (m *manager) RenameContainer(sender dbus.Sender, ref, newName string, optio
 	})
 }
 
+func (m *manager) PruneContainers(sender dbus.Sender, options map[string]dbus.Variant) (ids []string, bytes uint64, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("PruneContainers", options, "filter"); err != nil {
+			return err
+		}
+		in, err := optStrings(options, "filter")
+		if err != nil {
+			return err
+		}
+		f, err := lifecycle.ParsePruneFilters(in, time.Now())
+		if err != nil {
+			return err
+		}
+		ids, bytes, err = m.s.mgr.Prune(ctx, f)
+		return err
+	})
+	if ids == nil {
+		ids = []string{}
+	}
+	return
+}
+
 func (m *manager) WaitContainer(sender dbus.Sender, ref string) (code int32, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
 		c, err := m.s.mgr.Wait(ctx, ref)

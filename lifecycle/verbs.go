@@ -2,12 +2,20 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/errs"
 	"github.com/berthd/berth/events"
 	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
 )
 
 // Rename gives the container ref the name newName, running or not, as
@@ -69,4 +77,142 @@ func (m *Manager) renameLocked(c *container, ref, newName string) (Info, string,
 	delete(m.names, old)
 	m.names[newName] = c.rec.ID
 	return c.info(), old, nil
+}
+
+// PruneFilters are container prune's filters, as docker's: until (created
+// before a time), label=KEY[=VALUE] (all must hold) and label!=… (none
+// may hold).
+type PruneFilters struct {
+	Until    time.Time // zero: any time
+	Labels   []string
+	NoLabels []string
+}
+
+// ParsePruneFilters reads "key=value" filters relative to now. until takes
+// a Go duration (10m, 24h: that long ago), RFC 3339 time, a date
+// (2006-01-02) or Unix seconds. Errors are errdefs.ErrInvalidArgument
+// naming the filter.
+func ParsePruneFilters(in []string, now time.Time) (PruneFilters, error) {
+	var f PruneFilters
+	for _, kv := range in {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || v == "" {
+			return f, fmt.Errorf("filter %q: want KEY=VALUE: %w", kv, errdefs.ErrInvalidArgument)
+		}
+		switch k {
+		case "until":
+			t, err := parseUntil(v, now)
+			if err != nil {
+				return f, fmt.Errorf("filter %q: %v: %w", kv, err, errdefs.ErrInvalidArgument)
+			}
+			f.Until = t
+		case "label":
+			f.Labels = append(f.Labels, v)
+		case "label!":
+			f.NoLabels = append(f.NoLabels, v)
+		default:
+			return f, fmt.Errorf("filter %q: unknown key %q (known: until, label, label!): %w", kv, k, errdefs.ErrInvalidArgument)
+		}
+	}
+	return f, nil
+}
+
+func parseUntil(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		sec, frac := math.Modf(s)
+		return time.Unix(int64(sec), int64(frac*1e9)), nil
+	}
+	return time.Time{}, fmt.Errorf("until %q: want a duration (24h), RFC 3339 time, a date or Unix seconds", v)
+}
+
+// Match reports whether a container with these labels, created at
+// created, passes the filters.
+func (f PruneFilters) Match(created time.Time, labels map[string]string) bool {
+	if !f.Until.IsZero() && !created.Before(f.Until) {
+		return false
+	}
+	has := func(v string) bool {
+		k, want, hasValue := strings.Cut(v, "=")
+		got, ok := labels[k]
+		return ok && (!hasValue || got == want)
+	}
+	for _, v := range f.Labels {
+		if !has(v) {
+			return false
+		}
+	}
+	for _, v := range f.NoLabels {
+		if has(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// Prune removes every stopped container (created, exited or dead) that
+// passes f, as docker's container prune, and returns their ids (oldest
+// first) and the bytes their own files took (the writable layer and the
+// record). A container started meanwhile is kept. Other failures are
+// joined into the error; the ids removed so far are returned with it.
+func (m *Manager) Prune(ctx context.Context, f PruneFilters) (ids []string, bytes uint64, err error) {
+	var errsOut []error
+	for _, i := range m.List() {
+		if i.State != Created && i.State != Exited && i.State != Dead {
+			continue
+		}
+		if !f.Match(i.CreatedAt, i.Spec.Labels) {
+			continue
+		}
+		size := dirSize(m.containerDir(i.ID))
+		if err := m.RemoveWith(ctx, i.ID, RemoveOptions{}); err != nil {
+			if errdefs.IsConflict(err) || errors.Is(err, errs.NoSuchContainer) {
+				continue
+			}
+			errsOut = append(errsOut, err)
+			continue
+		}
+		ids = append(ids, i.ID)
+		bytes += size
+	}
+	return ids, bytes, errors.Join(errsOut...)
+}
+
+// dirSize is the size of the regular files under dir on dir's file
+// system (the mounted root file system is not counted twice: its upper
+// directory is).
+func dirSize(dir string) uint64 {
+	var st unix.Stat_t
+	if unix.Lstat(dir, &st) != nil {
+		return 0
+	}
+	dev := st.Dev
+	var n uint64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		var s unix.Stat_t
+		if unix.Lstat(p, &s) != nil {
+			return nil
+		}
+		if s.Dev != dev {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			n += uint64(s.Size)
+		}
+		return nil
+	})
+	return n
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/berthd/berth/errs"
 	"github.com/containerd/errdefs"
@@ -46,4 +47,81 @@ func TestManagerRename(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &rec) != nil || rec.Name != "gamma" {
 		t.Errorf("record name %q (%v)", rec.Name, err)
 	}
+}
+
+func TestParsePruneFilters(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		in    string
+		until time.Time
+		bad   bool
+	}{
+		{in: "until=1h", until: now.Add(-time.Hour)},
+		{in: "until=2025-12-31", until: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{in: "until=2025-12-31T10:00:00Z", until: time.Date(2025, 12, 31, 10, 0, 0, 0, time.UTC)},
+		{in: "until=1700000000", until: time.Unix(1700000000, 0)},
+		{in: "until=soon", bad: true},
+		{in: "until=", bad: true},
+		{in: "status=exited", bad: true},
+		{in: "label", bad: true},
+	} {
+		f, err := ParsePruneFilters([]string{tc.in}, now)
+		if tc.bad {
+			if !errors.Is(err, errdefs.ErrInvalidArgument) {
+				t.Errorf("%s: %v, want invalid argument", tc.in, err)
+			}
+			continue
+		}
+		if err != nil || !f.Until.Equal(tc.until) {
+			t.Errorf("%s: until %v (%v), want %v", tc.in, f.Until, err, tc.until)
+		}
+	}
+	f, err := ParsePruneFilters([]string{"label=a", "label=b=1", "label!=keep"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		labels map[string]string
+		want   bool
+	}{
+		{map[string]string{"a": "", "b": "1"}, true},
+		{map[string]string{"a": "x", "b": "2"}, false},
+		{map[string]string{"b": "1"}, false},
+		{map[string]string{"a": "", "b": "1", "keep": "y"}, false},
+	} {
+		if got := f.Match(now, tc.labels); got != tc.want {
+			t.Errorf("Match(%v) = %v", tc.labels, got)
+		}
+	}
+	old, _ := ParsePruneFilters([]string{"until=1h"}, now)
+	if old.Match(now, nil) || !old.Match(now.Add(-2*time.Hour), nil) {
+		t.Error("until: a container newer than the limit matched or an older one did not")
+	}
+}
+
+func TestManagerPrune(t *testing.T) {
+	e := newTestManager(t, newFakeScopes())
+	stopped := e.create(t, "stopped")
+	run := e.create(t, "web")
+	if _, err := e.m.Start(t.Context(), e.snap, run.ID, StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	keep, err := e.m.Create(t.Context(), e.snap, "keep", Spec{Rootfs: e.rootfs, Cmd: []string{"true"}, Labels: map[string]string{"keep": ""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := ParsePruneFilters([]string{"label!=keep"}, time.Now())
+	ids, bytes, err := e.m.Prune(t.Context(), f)
+	if err != nil || len(ids) != 1 || ids[0] != stopped.ID || bytes == 0 {
+		t.Fatalf("Prune: %v %d %v, want [%s] and its record's bytes", ids, bytes, err, stopped.ID)
+	}
+	for ref, want := range map[string]bool{"stopped": false, "web": true, keep.ID: true} {
+		if _, err := e.m.Get(ref); (err == nil) != want {
+			t.Errorf("%s after prune: %v", ref, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.data, "containers", stopped.ID)); !os.IsNotExist(err) {
+		t.Errorf("pruned container's directory: %v", err)
+	}
+	e.m.Stop(t.Context(), "web", nil)
 }

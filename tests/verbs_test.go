@@ -58,3 +58,50 @@ func TestRename(t *testing.T) {
 	}
 	must(t, "berthctl rm -f ren-a ren-b ren-c")
 }
+
+// TestContainerPrune removes the created and exited containers, keeps the
+// running one and those a filter excludes, and prints docker's report.
+func TestContainerPrune(t *testing.T) {
+	fresh(t)
+	running := runDetached(t, "--name pr-run sleep 300")
+	created := must(t, "berthctl create --name pr-created --rootfs "+rootfs+" -- true")
+	exited := must(t, "berthctl create --name pr-exited --rootfs "+rootfs+" -- true >/dev/null && berthctl start pr-exited >/dev/null && berthctl wait pr-exited >/dev/null && berthctl inspect -f '{{.Id}}' pr-exited")
+	kept := must(t, "berthctl create --name pr-kept --label keep=yes --rootfs "+rootfs+" -- true")
+
+	for _, tc := range []struct{ args, want string }{
+		{"--filter status=exited", `unknown key "status"`},
+		{"--filter until=soon", `until "soon"`},
+		{"extra", "accepts no arguments"},
+	} {
+		if msg := fails(t, "berthctl container prune -f "+tc.args); !strings.Contains(msg, tc.want) {
+			t.Errorf("prune %s: %q, want %q", tc.args, msg, tc.want)
+		}
+	}
+	// until=1h: all are younger, nothing goes.
+	if out := must(t, "berthctl container prune -f --filter until=1h"); out != "Total reclaimed space: 0B" {
+		t.Errorf("prune until=1h: %q", out)
+	}
+	out := must(t, "berthctl container prune -f --filter label!=keep")
+	lines := strings.Split(out, "\n")
+	if len(lines) != 5 || lines[0] != "Deleted Containers:" || lines[3] != "" || !strings.HasPrefix(lines[4], "Total reclaimed space: ") {
+		t.Fatalf("prune output:\n%s", out)
+	}
+	got := map[string]bool{lines[1]: true, lines[2]: true}
+	if !got[created] || !got[exited] {
+		t.Errorf("pruned %v, want %s and %s", lines[1:3], created, exited)
+	}
+	if ids := must(t, "berthctl ps -aq --no-trunc | sort"); ids != strings.Join(sortedPair(running, kept), "\n") {
+		t.Errorf("left after prune: %q", ids)
+	}
+	must(t, "test ! -e /var/lib/berth/containers/"+created+" && test ! -e /var/lib/berth/containers/"+exited)
+	must(t, "journalctl --no-pager BERTH_EVENT=remove BERTH_CONTAINER_ID="+exited+" | grep -q remove")
+	must(t, "berthctl container prune")
+	must(t, "berthctl rm -f pr-run && berthctl ps -aq | wc -l | grep -qx 0")
+}
+
+func sortedPair(a, b string) []string {
+	if a > b {
+		a, b = b, a
+	}
+	return []string{a, b}
+}

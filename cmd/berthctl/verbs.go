@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+
+	"github.com/docker/go-units"
+	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
 )
 
@@ -14,4 +18,44 @@ func renameCommand(cl *client) *cobra.Command {
 			return cl.call("RenameContainer", nil, args[0], args[1], noOpts())
 		},
 	}
+}
+
+// containerCommand is "container prune"; the other verbs are top-level.
+func containerCommand(cl *client) *cobra.Command {
+	c := &cobra.Command{Use: "container", Short: "Manage containers", Args: noArgs}
+	c.AddCommand(containerPruneCommand(cl))
+	return c
+}
+
+func containerPruneCommand(cl *client) *cobra.Command {
+	var yes bool
+	var filters []string
+	cmd := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove all stopped containers",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := noOpts()
+			if len(filters) > 0 {
+				o["filter"] = dbus.MakeVariant(filters)
+			}
+			var ids []string
+			var bytes uint64
+			if err := cl.call("PruneContainers", []any{&ids, &bytes}, o); err != nil {
+				return err
+			}
+			if len(ids) > 0 {
+				fmt.Println("Deleted Containers:")
+				for _, id := range ids {
+					fmt.Println(id)
+				}
+				fmt.Println()
+			}
+			fmt.Printf("Total reclaimed space: %s\n", units.HumanSize(float64(bytes)))
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&filters, "filter", nil, "Filter: until=TIME|DURATION, label=, label!= (repeatable)")
+	cmd.Flags().BoolVarP(&yes, "force", "f", false, "Do not ask (berthctl never asks)")
+	return cmd
 }
