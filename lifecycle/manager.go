@@ -104,6 +104,10 @@ type container struct {
 	// for it (lockIdle); readers never do.
 	busy   chan struct{}
 	busyOp Op
+	// restarts serialises Restart's stop and start, so that concurrent
+	// restarts each stop and start the container in turn (as docker's),
+	// not race into "cannot start a running container".
+	restarts sync.Mutex
 	// early is an exit of rec.Next (the run a start is launching) that
 	// arrived before the start committed; the start applies it.
 	early *contract.Exit

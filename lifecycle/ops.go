@@ -552,6 +552,8 @@ func (m *Manager) Restart(ctx context.Context, snap *config.Snapshot, ref string
 	if err != nil {
 		return Info{}, err
 	}
+	c.restarts.Lock()
+	defer c.restarts.Unlock()
 	if _, err := m.Stop(ctx, id, timeout); err != nil {
 		return Info{}, err
 	}
