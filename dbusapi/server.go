@@ -516,6 +516,20 @@ func (m *manager) PruneContainers(sender dbus.Sender, options map[string]dbus.Va
 	return
 }
 
+func (m *manager) TopContainer(sender dbus.Sender, ref string, psArgs []string) (titles []string, procs [][]string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) (err error) {
+		titles, procs, err = m.s.mgr.Top(ctx, ref, psArgs)
+		return err
+	})
+	if titles == nil {
+		titles = []string{}
+	}
+	if procs == nil {
+		procs = [][]string{}
+	}
+	return
+}
+
 func (m *manager) WaitContainer(sender dbus.Sender, ref string) (code int32, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
 		c, err := m.s.mgr.Wait(ctx, ref)

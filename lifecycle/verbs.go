@@ -1,12 +1,16 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,7 +166,7 @@ func (f PruneFilters) Match(created time.Time, labels map[string]string) bool {
 // first) and the bytes their own files took (the writable layer and the
 // record). A container started meanwhile is kept. Other failures are
 // joined into the error; the ids removed so far are returned with it.
-func (m *Manager) Prune(ctx context.Context, f PruneFilters) (ids []string, bytes uint64, err error) {
+func (m *Manager) Prune(ctx context.Context, f PruneFilters) (ids []string, reclaimed uint64, err error) {
 	var errsOut []error
 	for _, i := range m.List() {
 		if i.State != Created && i.State != Exited && i.State != Dead {
@@ -180,9 +184,9 @@ func (m *Manager) Prune(ctx context.Context, f PruneFilters) (ids []string, byte
 			continue
 		}
 		ids = append(ids, i.ID)
-		bytes += size
+		reclaimed += size
 	}
-	return ids, bytes, errors.Join(errsOut...)
+	return ids, reclaimed, errors.Join(errsOut...)
 }
 
 // dirSize is the size of the regular files under dir on dir's file
@@ -215,4 +219,101 @@ func dirSize(dir string) uint64 {
 		return nil
 	})
 	return n
+}
+
+// DefaultPsArgs are docker top's ps options when none are given.
+var DefaultPsArgs = []string{"-ef"}
+
+// Top lists the processes of a running or paused container, as docker's
+// top: the host's ps runs with psArgs (DefaultPsArgs when empty) and only
+// the rows of the processes in the container's cgroup (the scope's
+// container/ cgroup and those below it) are kept. titles is ps's header;
+// each process has one field per title, the last one (the command) with
+// its spaces. A container that is not running is errdefs.ErrConflict; ps
+// options whose output has no PID column, or a failing ps, are
+// errdefs.ErrInvalidArgument with ps's message.
+func (m *Manager) Top(ctx context.Context, ref string, psArgs []string) (titles []string, procs [][]string, err error) {
+	info, err := m.Get(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if (info.State != Running && info.State != Paused) || info.Run == nil {
+		return nil, nil, fmt.Errorf("container %s is not running (%s): %w", info.Name, info.State, errdefs.ErrConflict)
+	}
+	cg, err := m.units.ControlGroup(ctx, info.Run.Unit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("container %s: %w", info.Name, err)
+	}
+	pids, err := cgroupPids(filepath.Join("/sys/fs/cgroup", cg, "container"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("container %s: %w", info.Name, err)
+	}
+	if len(psArgs) == 0 {
+		psArgs = DefaultPsArgs
+	}
+	out, err := exec.CommandContext(ctx, "ps", psArgs...).Output()
+	if err != nil {
+		msg := err.Error()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(bytes.TrimSpace(ee.Stderr)) > 0 {
+			msg = string(bytes.TrimSpace(ee.Stderr))
+		}
+		return nil, nil, fmt.Errorf("ps %s: %s: %w", strings.Join(psArgs, " "), msg, errdefs.ErrInvalidArgument)
+	}
+	return parsePs(out, pids)
+}
+
+// cgroupPids reads cgroup.procs of dir and of every cgroup below it.
+func cgroupPids(dir string) (map[int]bool, error) {
+	pids := map[int]bool{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p != dir && errors.Is(err, fs.ErrNotExist) {
+				return nil // a child cgroup went away
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+		if err != nil {
+			if p != dir && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids[pid] = true
+			}
+		}
+		return nil
+	})
+	return pids, err
+}
+
+// parsePs keeps the rows of ps output whose PID is in pids. The command,
+// the last column, keeps its spaces.
+func parsePs(out []byte, pids map[int]bool) ([]string, [][]string, error) {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	titles := strings.Fields(lines[0])
+	col := slices.Index(titles, "PID")
+	if col < 0 {
+		return nil, nil, fmt.Errorf("ps output has no PID column (titles %s): %w", strings.Join(titles, " "), errdefs.ErrInvalidArgument)
+	}
+	procs := [][]string{}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) < len(titles) {
+			continue
+		}
+		pid, err := strconv.Atoi(f[col])
+		if err != nil || !pids[pid] {
+			continue
+		}
+		row := append(f[:len(titles)-1:len(titles)-1], strings.Join(f[len(titles)-1:], " "))
+		procs = append(procs, row)
+	}
+	return titles, procs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +125,43 @@ func TestManagerPrune(t *testing.T) {
 		t.Errorf("pruned container's directory: %v", err)
 	}
 	e.m.Stop(t.Context(), "web", nil)
+}
+
+func TestParsePs(t *testing.T) {
+	out := []byte(`UID          PID    PPID  C STIME TTY          TIME CMD
+root           1       0  0 13:00 ?        00:00:01 /sbin/init
+root         812       1  0 13:01 ?        00:00:00 sleep 300 --long arg
+root         813     812  0 13:01 pts/0    00:00:00 sh -c  x
+`)
+	titles, procs, err := parsePs(out, map[int]bool{812: true, 813: true, 999: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(titles, ",") != "UID,PID,PPID,C,STIME,TTY,TIME,CMD" || len(procs) != 2 {
+		t.Fatalf("titles %v procs %v", titles, procs)
+	}
+	if got := strings.Join(procs[0], "|"); got != "root|812|1|0|13:01|?|00:00:00|sleep 300 --long arg" {
+		t.Errorf("row %q", got)
+	}
+	if procs[1][7] != "sh -c x" || procs[1][5] != "pts/0" {
+		t.Errorf("row %q", procs[1])
+	}
+	if _, _, err := parsePs([]byte("USER COMMAND\nroot x\n"), nil); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("no PID column: %v", err)
+	}
+}
+
+func TestCgroupPids(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub", "deeper"), 0o755)
+	os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte("10\n11\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "cgroup.procs"), []byte(""), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "deeper", "cgroup.procs"), []byte("12\n"), 0o644)
+	pids, err := cgroupPids(dir)
+	if err != nil || len(pids) != 3 || !pids[10] || !pids[11] || !pids[12] {
+		t.Errorf("pids %v, %v", pids, err)
+	}
+	if _, err := cgroupPids(filepath.Join(dir, "gone")); err == nil {
+		t.Error("a missing cgroup gave no error")
+	}
 }

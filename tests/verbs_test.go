@@ -105,3 +105,57 @@ func sortedPair(a, b string) []string {
 	}
 	return []string{a, b}
 }
+
+// TestTop lists the processes of a container's cgroup, ps-style, and
+// nothing else of the host; ps options choose the columns.
+func TestTop(t *testing.T) {
+	fresh(t)
+	id := runDetached(t, "--name top-a -- sh -c 'sleep 300 & sleep 301; wait'")
+	pid := inspectField(t, id, "Pid")
+	eventually(t, 10*time.Second, "berthctl top top-a | grep -q 'sleep 301'")
+	out := must(t, "berthctl top top-a")
+	lines := strings.Split(out, "\n")
+	if got := strings.Join(strings.Fields(lines[0]), " "); got != "UID PID PPID C STIME TTY TIME CMD" {
+		t.Fatalf("titles %q", lines[0])
+	}
+	if len(lines) != 4 {
+		t.Fatalf("want sh and two sleeps, got:\n%s", out)
+	}
+	for _, want := range []string{"sleep 300", "sleep 301", "sh -c sleep 300 & sleep 301; wait"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	found := false
+	for _, l := range lines[1:] {
+		found = found || strings.Fields(l)[1] == pid
+	}
+	if !found {
+		t.Errorf("the payload's pid %s is not listed:\n%s", pid, out)
+	}
+	// ps options, after the container, are ps's.
+	out = must(t, "berthctl top top-a -o pid,comm")
+	if lines := strings.Split(out, "\n"); len(lines) != 4 || strings.Join(strings.Fields(lines[0]), " ") != "PID COMMAND" {
+		t.Errorf("top -o pid,comm:\n%s", out)
+	}
+	// A paused container is still listed, as docker.
+	must(t, "berthctl pause top-a")
+	if n := len(strings.Split(must(t, "berthctl top top-a"), "\n")); n != 4 {
+		t.Errorf("paused: %d lines", n)
+	}
+	must(t, "berthctl unpause top-a")
+
+	must(t, "berthctl create --name top-stopped --rootfs "+rootfs+" -- true")
+	for _, tc := range []struct{ args, want string }{
+		{"top-stopped", "is not running"},
+		{"nosuch", "nosuch"},
+		{"top-a -o comm", "no PID column"},
+		{"top-a --no-such-ps-option", "ps --no-such-ps-option"},
+		{"", "requires at least 1"},
+	} {
+		if msg := fails(t, "berthctl top "+tc.args); !strings.Contains(msg, tc.want) {
+			t.Errorf("top %s: %q, want %q", tc.args, msg, tc.want)
+		}
+	}
+	must(t, "berthctl rm -f top-a top-stopped")
+}

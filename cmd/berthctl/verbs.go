@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
@@ -57,5 +60,34 @@ func containerPruneCommand(cl *client) *cobra.Command {
 	}
 	cmd.Flags().StringArrayVar(&filters, "filter", nil, "Filter: until=TIME|DURATION, label=, label!= (repeatable)")
 	cmd.Flags().BoolVarP(&yes, "force", "f", false, "Do not ask (berthctl never asks)")
+	return cmd
+}
+
+func topCommand(cl *client) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:               "top CONTAINER [ps OPTIONS]",
+		Short:             "Show the processes of a running container",
+		Args:              minArgs(1),
+		ValidArgsFunction: completeContainers(cl, true),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var titles []string
+			var procs [][]string
+			psArgs := args[1:]
+			if psArgs == nil {
+				psArgs = []string{}
+			}
+			if err := cl.call("TopContainer", []any{&titles, &procs}, args[0], psArgs); err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+			fmt.Fprintln(w, strings.Join(titles, "\t"))
+			for _, p := range procs {
+				fmt.Fprintln(w, strings.Join(p, "\t"))
+			}
+			return w.Flush()
+		},
+	}
+	// Everything after the container is ps's: -ef, aux, -o pid,comm.
+	cmd.Flags().SetInterspersed(false)
 	return cmd
 }
