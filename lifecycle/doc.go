@@ -1,6 +1,6 @@
 // Package lifecycle owns containers: their records, their state machine and
 // every operation on them (create, start, stop, kill, pause, unpause, exec,
-// attach, restart, remove, wait).
+// attach, restart, remove, wait, rename, prune, top).
 //
 // On-disk layout:
 //
@@ -39,4 +39,6 @@
 //
 // Concurrency: a Manager is safe for concurrent use. Each container has its
 // own lock, held for short sections only, never while waiting for an exit.
+// Only Rename holds a container's lock and the manager's together (in that
+// order: the name changes under both); nothing takes them the other way.
 package lifecycle
