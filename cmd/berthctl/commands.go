@@ -110,37 +110,22 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 	if len(args) > 0 {
 		o["cmd"] = dbus.MakeVariant(args)
 	}
-	set := func(k, v string) {
-		if v != "" {
-			o[k] = dbus.MakeVariant(v)
-		}
-	}
-	set("name", f.name)
-	set("workdir", f.workdir)
-	set("user", f.user)
-	set("hostname", f.hostname)
-	set("network", f.network)
-	set("runtime", f.runtime)
-	set("stop_signal", f.stopSignal)
+	putString(o, "name", f.name)
+	putString(o, "workdir", f.workdir)
+	putString(o, "user", f.user)
+	putString(o, "hostname", f.hostname)
+	putString(o, "network", f.network)
+	putString(o, "runtime", f.runtime)
+	putString(o, "stop_signal", f.stopSignal)
 	env, err := environment(f.env, f.envFile, lookup)
 	if err != nil {
 		return nil, usagef("%w", err)
 	}
-	if len(env) > 0 {
-		o["env"] = dbus.MakeVariant(env)
-	}
-	if f.tty {
-		o["tty"] = dbus.MakeVariant(true)
-	}
-	if f.interactive {
-		o["stdin"] = dbus.MakeVariant(true)
-	}
-	if f.rm {
-		o["auto_remove"] = dbus.MakeVariant(true)
-	}
-	if f.noNewPrivs {
-		o["no_new_privileges"] = dbus.MakeVariant(true)
-	}
+	putStrings(o, "env", env)
+	putTrue(o, "tty", f.tty)
+	putTrue(o, "stdin", f.interactive)
+	putTrue(o, "auto_remove", f.rm)
+	putTrue(o, "no_new_privileges", f.noNewPrivs)
 	if f.memory != "" {
 		n, err := parseSize(f.memory)
 		if err != nil {
@@ -163,12 +148,8 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 	if f.pidsLimit > 0 { // as docker: 0 and negative are unlimited
 		o["pids_limit"] = dbus.MakeVariant(uint64(f.pidsLimit))
 	}
-	if len(f.volumes) > 0 {
-		o["binds"] = dbus.MakeVariant(f.volumes)
-	}
-	if len(f.mounts) > 0 {
-		o["mounts"] = dbus.MakeVariant(f.mounts)
-	}
+	putStrings(o, "binds", f.volumes)
+	putStrings(o, "mounts", f.mounts)
 	if len(f.tmpfs) > 0 {
 		t := map[string]string{}
 		for _, v := range f.tmpfs {
@@ -771,5 +752,16 @@ func reloadCommand(cl *client) *cobra.Command {
 			fmt.Println(digest)
 			return nil
 		},
+	}
+}
+
+// groupCommand is a verb that only holds subcommands ("image ls"): alone
+// it prints its help, and an argument that is no subcommand is refused.
+func groupCommand(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 }

@@ -23,12 +23,7 @@ type imageEntry = contract.ImageEntry
 // imageCommands are the image verbs: "image SUBCOMMAND" and docker's
 // top-level shortcuts (images, pull, load, save, tag, rmi).
 func imageCommands(cl *client) []*cobra.Command {
-	image := &cobra.Command{
-		Use:   "image COMMAND",
-		Short: "Manage images",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
-	}
+	image := groupCommand("image COMMAND", "Manage images")
 	ls := imagesCommand(cl)
 	ls.Use, ls.Aliases = "ls [OPTIONS]", []string{"list"}
 	rm := rmiCommand(cl)

@@ -67,33 +67,18 @@ func (f *runFlags) addOptions(o map[string]dbus.Variant) error {
 	if len(labels) > 0 {
 		o["labels"] = dbus.MakeVariant(labels)
 	}
-	list := func(key string, v []string) {
-		if len(v) > 0 {
-			o[key] = dbus.MakeVariant(v)
-		}
-	}
-	list("cap_add", f.capAdd)
-	list("cap_drop", f.capDrop)
-	list("extra_hosts", f.addHosts)
-	list("dns", f.dns)
-	list("dns_search", f.dnsSearch)
-	list("dns_options", f.dnsOptions)
-	list("group_add", f.groupAdd)
-	if f.readOnly {
-		o["readonly_rootfs"] = dbus.MakeVariant(true)
-	}
-	if f.privileged {
-		o["privileged"] = dbus.MakeVariant(true)
-	}
-	if f.init {
-		o["init"] = dbus.MakeVariant(true)
-	}
-	if f.pid != "" {
-		o["pid_mode"] = dbus.MakeVariant(f.pid)
-	}
-	if f.ipc != "" {
-		o["ipc_mode"] = dbus.MakeVariant(f.ipc)
-	}
+	putStrings(o, "cap_add", f.capAdd)
+	putStrings(o, "cap_drop", f.capDrop)
+	putStrings(o, "extra_hosts", f.addHosts)
+	putStrings(o, "dns", f.dns)
+	putStrings(o, "dns_search", f.dnsSearch)
+	putStrings(o, "dns_options", f.dnsOptions)
+	putStrings(o, "group_add", f.groupAdd)
+	putTrue(o, "readonly_rootfs", f.readOnly)
+	putTrue(o, "privileged", f.privileged)
+	putTrue(o, "init", f.init)
+	putString(o, "pid_mode", f.pid)
+	putString(o, "ipc_mode", f.ipc)
 	if changed("oom-score-adj") {
 		o["oom_score_adj"] = dbus.MakeVariant(int64(f.oomScoreAdj))
 	}
@@ -243,4 +228,24 @@ func readLabelFile(path string) ([]string, error) {
 		return nil, fmt.Errorf("--label-file %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// putString, putStrings and putTrue set option k only when its flag gave
+// a value, so that berthd's defaults (and the image's) apply otherwise.
+func putString(o map[string]dbus.Variant, k, v string) {
+	if v != "" {
+		o[k] = dbus.MakeVariant(v)
+	}
+}
+
+func putStrings(o map[string]dbus.Variant, k string, v []string) {
+	if len(v) > 0 {
+		o[k] = dbus.MakeVariant(v)
+	}
+}
+
+func putTrue(o map[string]dbus.Variant, k string, b bool) {
+	if b {
+		o[k] = dbus.MakeVariant(true)
+	}
 }

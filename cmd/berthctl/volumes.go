@@ -18,12 +18,7 @@ type volumeEntry = contract.VolumeEntry
 
 // volumeCommands are "volume create|ls|inspect|rm|prune".
 func volumeCommands(cl *client) []*cobra.Command {
-	volume := &cobra.Command{
-		Use:   "volume COMMAND",
-		Short: "Manage volumes",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
-	}
+	volume := groupCommand("volume COMMAND", "Manage volumes")
 	volume.AddCommand(volumeCreateCommand(cl), volumeLsCommand(cl), volumeInspectCommand(cl), volumeRmCommand(cl), volumePruneCommand(cl))
 	return []*cobra.Command{volume}
 }
