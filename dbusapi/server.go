@@ -612,35 +612,9 @@ func (m *manager) GetContainerLogs(sender dbus.Sender, ref string, options map[s
 		if err != nil {
 			return err
 		}
-		info, err := m.s.mgr.Get(ref)
-		if err != nil {
-			return err
-		}
-		if !info.StartedAt().IsZero() {
-			o.Missing = fmt.Sprintf("berth: container %s has no local log (it ran under an older berth); its output is in the journal: journalctl CONTAINER_ID_FULL=%s", info.Name, info.ID)
-		}
 		// An open log stream keeps berthd from going idle.
-		end := m.s.act.Begin()
-		if o.Follow && !info.State.Live() {
-			o.Follow = false // nothing more will come, as with docker logs -f
-		}
-		if o.Follow {
-			// Like docker logs -f: the follow ends when the container
-			// exits; its monitor wrote every line before that.
-			stop := make(chan struct{})
-			wctx, wcancel := context.WithCancel(context.Background())
-			go func() {
-				if _, err := m.s.mgr.Wait(wctx, info.ID); err == nil {
-					close(stop)
-				}
-			}()
-			o.Stop = stop
-			idleEnd := end
-			end = func() { wcancel(); idleEnd() }
-		}
-		f, err := logs.Open(ctx, m.s.mgr.LogPath(info.ID), o, end)
+		f, err := m.s.mgr.Logs(ctx, ref, o, m.s.act.Begin())
 		if err != nil {
-			end()
 			return err
 		}
 		fd = passFD(f)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/dbusapi"
+	"github.com/berthd/berth/engineapi"
 	"github.com/berthd/berth/idle"
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
@@ -92,6 +93,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 
 	mark("systemd")
 	var srv *dbusapi.Server
+	var api *engineapi.Server
 	var mgr *lifecycle.Manager
 	imgs, err := images.Open(snap.DataRoot, func(id digest.Digest) bool { return mgr.ImageInUse(id) })
 	if err != nil {
@@ -108,6 +110,9 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 			if srv != nil {
 				srv.OnEvent(ev)
 			}
+			if api != nil {
+				api.OnEvent(ev)
+			}
 		},
 	})
 	mark("images")
@@ -116,6 +121,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 		return err
 	}
 	srv.SetVolumes(vols)
+	api = engineapi.New(engineapi.Options{Manager: mgr, Images: imgs, Volumes: vols, Live: live, Idle: act, Log: log, Version: o.Version})
 	defer srv.Close()
 	mark("bus")
 	defer mgr.Close()
@@ -167,7 +173,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 		log.Info("containers loaded", "containers", len(mgr.List()), "reconciled", changed)
 	}()
 
-	hs := httpServer(act)
+	hs := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	for _, l := range listeners {
 		go hs.Serve(l)
 	}
@@ -214,22 +220,4 @@ loop:
 	defer scancel()
 	hs.Shutdown(sctx)
 	return result
-}
-
-// httpServer serves the HTTP socket (today only /_ping, docker's liveness
-// check); every request counts as activity.
-func httpServer(act *idle.Tracker) *http.Server {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/_ping", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Api-Version", "1.45")
-		w.Write([]byte("OK"))
-	})
-	return &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			defer act.Begin()()
-			mux.ServeHTTP(w, r)
-		}),
-		ReadHeaderTimeout: 30 * time.Second,
-	}
 }
