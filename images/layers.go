@@ -149,26 +149,18 @@ type entryError struct {
 func (e *entryError) Error() string { return fmt.Sprintf("entry %q: %s", e.name, e.why) }
 func (e *entryError) Unwrap() error { return errdefs.ErrInvalidArgument }
 
-// safeEntry refuses entries that could write outside dir: absolute names
-// and names with "..", hard links whose target leaves the layer, paths
-// that go through a symbolic link made by an earlier entry, and device
-// nodes. (Symbolic links themselves may point anywhere: they are resolved
-// inside the container.)
+// safeEntry refuses entries that could write outside dir: those that
+// CheckEntry refuses, and paths or hard link targets that go through a
+// symbolic link made by an earlier entry. (Symbolic links themselves may
+// point anywhere: they are resolved inside the container.)
 func safeEntry(dir string) archive.Filter {
 	return func(hdr *tar.Header) (bool, error) {
-		name := hdr.Name
-		if err := checkName(name); err != "" {
-			return false, &entryError{name, err}
+		if err := checkEntry(hdr, "the layer"); err != nil {
+			return false, err
 		}
-		switch hdr.Typeflag {
-		case tar.TypeChar, tar.TypeBlock:
-			return false, &entryError{name, "device nodes are not allowed in image layers"}
-		case tar.TypeLink:
-			target := filepath.Clean(hdr.Linkname)
-			if err := checkName(target); err != "" {
-				return false, &entryError{name, "hard link target " + err}
-			}
-			if link := throughSymlink(dir, target); link != "" {
+		name := hdr.Name
+		if hdr.Typeflag == tar.TypeLink {
+			if link := throughSymlink(dir, filepath.Clean(hdr.Linkname)); link != "" {
 				return false, &entryError{name, fmt.Sprintf("hard link target goes through the symbolic link %q", link)}
 			}
 		}
@@ -179,12 +171,36 @@ func safeEntry(dir string) archive.Filter {
 	}
 }
 
-func checkName(name string) string {
+// CheckEntry refuses a tar entry that could reach outside the directory
+// it is extracted into whatever that directory holds: an absolute name, a
+// name with "..", a hard link whose target is either, and device nodes.
+// It does not look at the directory: an extraction into one that has
+// content (a container's) must also resolve every path inside it. The
+// error unwraps to errdefs.ErrInvalidArgument and names the entry.
+func CheckEntry(hdr *tar.Header) error { return checkEntry(hdr, "the destination") }
+
+func checkEntry(hdr *tar.Header, where string) error {
+	name := hdr.Name
+	if err := checkName(name, where); err != "" {
+		return &entryError{name, err}
+	}
+	switch hdr.Typeflag {
+	case tar.TypeChar, tar.TypeBlock:
+		return &entryError{name, "device nodes are not allowed"}
+	case tar.TypeLink:
+		if err := checkName(filepath.Clean(hdr.Linkname), where); err != "" {
+			return &entryError{name, "hard link target " + err}
+		}
+	}
+	return nil
+}
+
+func checkName(name, where string) string {
 	if filepath.IsAbs(name) {
 		return "is an absolute path"
 	}
 	if name == ".." || strings.HasPrefix(name, "../") || strings.Contains(name, "/../") || strings.HasSuffix(name, "/..") {
-		return "leaves the layer (\"..\")"
+		return "leaves " + where + " (\"..\")"
 	}
 	return ""
 }

@@ -1,6 +1,6 @@
 // Package lifecycle owns containers: their records, their state machine and
 // every operation on them (create, start, stop, kill, pause, unpause, exec,
-// attach, restart, remove, wait, rename, prune, top).
+// attach, restart, remove, wait, rename, prune, top, cp: archive.go).
 //
 // On-disk layout:
 //

@@ -13,13 +13,13 @@ import (
 // the table shows up here as a deliberate edit.
 func TestTransitionMatrix(t *testing.T) {
 	// Rows: states in order; columns: ops in order of Ops().
-	// start stop kill pause unpause exec attach restart remove force-remove exit
+	// start stop kill pause unpause exec attach restart remove force-remove exit copy commit
 	want := map[State]string{
-		Created:    "YY....YYYY.",
-		Running:    ".YYY.YYY.YY",
-		Paused:     ".YY.Y..Y.YY",
+		Created:    "YY....YYYY.YY",
+		Running:    ".YYY.YYY.YYYY",
+		Paused:     ".YY.Y..Y.YYYY",
 		Restarting: ".YY......YY",
-		Exited:     "YY.....YYY.",
+		Exited:     "YY.....YYY.YY",
 		Dead:       "........YY.",
 	}
 	for _, s := range States() {

@@ -53,3 +53,16 @@ type VolumeEntry struct {
 	Users      uint32 // containers that use it
 	Path       dbus.ObjectPath
 }
+
+// PathStat is a path's stat in a container, docker's
+// container.PathStat on the wire: (sxuxs), the base name, the size, the
+// mode as Go's os.FileMode bits (as docker's API sends it), the
+// modification time in µs since the epoch and a link's target inside
+// the container ("" for others).
+type PathStat struct {
+	Name       string
+	Size       int64
+	Mode       uint32
+	Mtime      int64
+	LinkTarget string
+}

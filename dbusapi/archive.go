@@ -1,0 +1,81 @@
+package dbusapi
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/dbusapi/contract"
+	"github.com/berthd/berth/lifecycle"
+	"github.com/godbus/dbus/v5"
+	apicontainer "github.com/moby/moby/api/types/container"
+)
+
+// PathStat is StatContainerPath's answer.
+type PathStat = contract.PathStat
+
+func wireStat(st apicontainer.PathStat) PathStat {
+	return PathStat{Name: st.Name, Size: st.Size, Mode: uint32(st.Mode), Mtime: st.Mtime.UnixMicro(), LinkTarget: st.LinkTarget}
+}
+
+func (m *manager) StatContainerPath(sender dbus.Sender, ref, path string) (stat PathStat, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		st, err := m.s.mgr.ArchiveStat(ctx, ref, path)
+		stat = wireStat(st)
+		return err
+	})
+	return
+}
+
+func (m *manager) GetContainerArchive(sender dbus.Sender, ref, path string, options map[string]dbus.Variant) (fd dbus.UnixFD, stat PathStat, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("GetContainerArchive", options); err != nil {
+			return err
+		}
+		// The stream outlives the call: it has a context of its own.
+		rc, st, err := m.s.mgr.ArchiveGet(context.Background(), ref, path)
+		if err != nil {
+			return err
+		}
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			rc.Close()
+			return err
+		}
+		stat = wireStat(st)
+		// An archive in flight keeps berthd from going idle.
+		end := m.s.act.Begin()
+		go func() {
+			defer end()
+			_, err := io.Copy(pw, rc)
+			rc.Close()
+			pw.Close()
+			if err != nil {
+				m.s.log.Debug("archive stream ended early", "container", ref, "path", path, "err", err)
+			}
+		}()
+		fd = passFD(pr)
+		return nil
+	})
+	return
+}
+
+func (m *manager) PutContainerArchive(sender dbus.Sender, ref, path string, archive dbus.UnixFD, options map[string]dbus.Variant) *dbus.Error {
+	f := os.NewFile(uintptr(archive), "container-archive")
+	defer f.Close()
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("PutContainerArchive", options, "no_overwrite_dir_non_dir", "copy_uid_gid"); err != nil {
+			return err
+		}
+		var o lifecycle.PutOptions
+		var err error
+		if o.NoOverwriteDirNonDir, err = optBool(options, "no_overwrite_dir_non_dir", false); err != nil {
+			return err
+		}
+		if o.CopyUIDGID, err = optBool(options, "copy_uid_gid", false); err != nil {
+			return err
+		}
+		return m.s.mgr.ArchivePut(ctx, ref, path, f, o)
+	})
+}

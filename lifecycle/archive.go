@@ -1,0 +1,354 @@
+package lifecycle
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthd/berth/images"
+	"github.com/containerd/continuity/fs"
+	"github.com/containerd/errdefs"
+	"github.com/moby/go-archive"
+	"github.com/moby/go-archive/compression"
+	apicontainer "github.com/moby/moby/api/types/container"
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+)
+
+// PutOptions tune ArchivePut, as the query of docker's PUT
+// /containers/{id}/archive.
+type PutOptions struct {
+	// NoOverwriteDirNonDir refuses to replace a directory with a
+	// non-directory or the other way round.
+	NoOverwriteDirNonDir bool
+	// CopyUIDGID keeps the owners that the archive gives; otherwise
+	// everything extracted is owned by root (docker cp without -a).
+	CopyUIDGID bool
+}
+
+// view is a container's file system as a copy sees it.
+type view struct {
+	name string
+	// root is the host path of the container's /: /proc/<pid>/root for
+	// a live container (its mount namespace, so its volumes, binds and
+	// tmpfs are seen at their targets), else its root file system (the
+	// overlay, mounted for the copy if need be).
+	root     string
+	live     bool
+	mounts   []MountPoint
+	readonly bool
+	done     func() // ends the view; safe to call more than once
+}
+
+// openView gives the file system of container ref for a copy. A container
+// that is not live is held busy (a start waits) until done, and its
+// overlay is mounted for that time if it was not. A restarting container
+// (no payload) is refused.
+func (m *Manager) openView(ctx context.Context, ref string) (*view, error) {
+	c, err := m.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.lockIdle(ctx); err != nil {
+		return nil, err
+	}
+	v := &view{name: c.rec.Name, mounts: c.rec.Spec.MountPoints, readonly: c.rec.Spec.ReadonlyRootfs, done: func() {}}
+	if err := Check(c.rec.State, OpCopy); err != nil {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("container %s: %w", v.name, err)
+	}
+	if c.rec.State.Live() {
+		pid := c.rec.Pid
+		c.mu.Unlock()
+		if pid <= 0 {
+			return nil, fmt.Errorf("container %s has no payload now: %w", v.name, errdefs.ErrConflict)
+		}
+		v.root, v.live = "/proc/"+strconv.Itoa(pid)+"/root", true
+		return v, nil
+	}
+	c.begin(OpCopy)
+	id, spec, run := c.rec.ID, c.rec.Spec, c.rec.Run
+	c.mu.Unlock()
+	var once sync.Once
+	release := func() { once.Do(c.release) }
+	v.root, v.done = spec.Rootfs, release
+	if spec.ImageID == "" {
+		return v, nil // a root file-system directory
+	}
+	if run != nil {
+		// The monitor of the last run unmounts the overlay after it
+		// recorded the exit: let it finish first.
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := m.units.WaitGone(wctx, run.Unit)
+		cancel()
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("container %s: %w", v.name, err)
+		}
+	}
+	dir := m.containerDir(id)
+	v.root = rootfsDir(dir)
+	if ok, err := mountinfo.Mounted(v.root); err == nil && ok {
+		return v, nil // mounted since create; it stays
+	}
+	if err := mountRootfs(dir, spec.Layers); err != nil {
+		release()
+		return nil, fmt.Errorf("container %s: %w", v.name, err)
+	}
+	v.done = func() {
+		once.Do(func() {
+			if err := unmountRootfs(dir); err != nil {
+				m.log.Error("cannot unmount a container's root file system after a copy", "container", id, "err", err)
+			}
+			c.release()
+		})
+	}
+	return v, nil
+}
+
+// absPath is docker's reading of a path in a container: relative to its /,
+// a trailing "/" or "/." kept.
+func absPath(p string) string {
+	return archive.PreserveTrailingDotOrSeparator(filepath.Join("/", p), p)
+}
+
+// inside returns the container path of host path p under v.root.
+func (v *view) inside(p string) string {
+	rel, err := filepath.Rel(v.root, p)
+	if err != nil || rel == "." {
+		return "/"
+	}
+	return "/" + rel
+}
+
+// resolve resolves the container path p (absolute, cleaned or with
+// docker's trailing "/" or "/.") inside v.root: every symbolic link, also
+// absolute ones and those in the middle of the path, is read as the
+// container would read it, bounded by its root. With follow false the
+// last element is not resolved (it may be a link itself). The result is a
+// host path under v.root. A path on a mount of a stopped container is
+// refused: those mounts exist only while it runs.
+func (v *view) resolve(p string, follow bool) (string, error) {
+	var host string
+	if follow {
+		r, err := fs.RootPath(v.root, p)
+		if err != nil {
+			return "", err
+		}
+		host = r
+	} else {
+		dir, base := path.Split(p)
+		r, err := fs.RootPath(v.root, dir)
+		if err != nil {
+			return "", err
+		}
+		host = r + string(filepath.Separator) + base
+	}
+	if !v.live {
+		if mp := mountAt(v.mounts, v.inside(filepath.Clean(host))); mp != nil {
+			return "", fmt.Errorf("container %s is not running: %s is on its %s mount at %s, which exists only while it runs: %w",
+				v.name, p, mp.Type, mp.Destination, errdefs.ErrFailedPrecondition)
+		}
+	}
+	return host, nil
+}
+
+// mountAt returns the mount point of mps whose destination holds the
+// container path p (the deepest one), or nil.
+func mountAt(mps []MountPoint, p string) *MountPoint {
+	var found *MountPoint
+	for i := range mps {
+		d := filepath.Clean(mps[i].Destination)
+		if p == d || strings.HasPrefix(p, d+"/") {
+			if found == nil || len(d) > len(filepath.Clean(found.Destination)) {
+				found = &mps[i]
+			}
+		}
+	}
+	return found
+}
+
+// notFound is docker's error for a path that a container does not have.
+func notFound(p, name string) error {
+	return fmt.Errorf("Could not find the file %s in container %s: %w", p, name, errdefs.ErrNotFound)
+}
+
+// stat is docker's stat of a path in a container: the last element not
+// followed, a link's target resolved inside the container (absolute).
+func (v *view) stat(p string) (apicontainer.PathStat, string, error) {
+	abs := absPath(p)
+	host, err := v.resolve(abs, false)
+	if err != nil {
+		return apicontainer.PathStat{}, "", err
+	}
+	st, err := os.Lstat(host)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		return apicontainer.PathStat{}, "", notFound(p, v.name)
+	}
+	if err != nil {
+		return apicontainer.PathStat{}, "", err
+	}
+	var link string
+	if st.Mode()&os.ModeSymlink != 0 {
+		target, err := fs.RootPath(v.root, abs)
+		if err != nil {
+			return apicontainer.PathStat{}, "", err
+		}
+		link = v.inside(target)
+	}
+	return apicontainer.PathStat{Name: filepath.Base(abs), Size: st.Size(), Mode: st.Mode(), Mtime: st.ModTime(), LinkTarget: link}, host, nil
+}
+
+// ArchiveStat stats path in container ref as docker's HEAD
+// /containers/{id}/archive: path is read from the container's /, symbolic
+// links resolve inside the container, the last element is not followed
+// (LinkTarget then says where it leads, inside the container). A missing
+// path is NotFound with docker's message ("Could not find the file …");
+// an unknown container is errs.NoSuchContainer. Any state but restarting.
+func (m *Manager) ArchiveStat(ctx context.Context, ref, path string) (apicontainer.PathStat, error) {
+	v, err := m.openView(ctx, ref)
+	if err != nil {
+		return apicontainer.PathStat{}, err
+	}
+	defer v.done()
+	st, _, err := v.stat(path)
+	return st, err
+}
+
+// ArchiveGet returns a tar stream of path in container ref and its stat,
+// as docker's GET /containers/{id}/archive: the top entry is the base
+// name of path (a directory with its content), links inside it are
+// entries of their own, owners are the container's. The caller must
+// close the stream; a stopped container stays busy (a start waits) and
+// its overlay mounted until then. Errors as ArchiveStat.
+func (m *Manager) ArchiveGet(ctx context.Context, ref, path string) (io.ReadCloser, apicontainer.PathStat, error) {
+	v, err := m.openView(ctx, ref)
+	if err != nil {
+		return nil, apicontainer.PathStat{}, err
+	}
+	st, host, err := v.stat(path)
+	if err != nil {
+		v.done()
+		return nil, apicontainer.PathStat{}, err
+	}
+	// As docker: the entries are named after what was asked for, not
+	// after what a link at its end resolved to.
+	host = filepath.Clean(host)
+	dir, base := filepath.Dir(host), filepath.Base(host)
+	rebase := filepath.Base(absPath(path))
+	if host == filepath.Clean(v.root) {
+		dir, base, rebase = host, ".", "."
+	}
+	rc, err := archive.TarWithOptions(dir, archive.TarResourceRebaseOpts(base, rebase))
+	if err != nil {
+		v.done()
+		return nil, apicontainer.PathStat{}, err
+	}
+	return &closer{ReadCloser: rc, done: v.done}, st, nil
+}
+
+type closer struct {
+	io.ReadCloser
+	done func()
+}
+
+func (c *closer) Close() error {
+	err := c.ReadCloser.Close()
+	c.done()
+	return err
+}
+
+// ArchivePut extracts the tar stream r into the directory dir of container
+// ref, as docker's PUT /containers/{id}/archive: dir must exist (a link to
+// a directory is followed, inside the container); every entry's path is
+// resolved inside dir and checked as layer entries are (no absolute
+// names, no "..", no device nodes: images.CheckEntry); everything is
+// owned by root unless o.CopyUIDGID. A container with a read-only root
+// file system refuses, unless dir is on one of its writable mounts (a
+// live container's), as does a read-only mount. Errors: NotFound for a
+// missing dir, InvalidArgument for a dir that is not a directory or a
+// refused entry (named), FailedPrecondition for read-only targets.
+func (m *Manager) ArchivePut(ctx context.Context, ref, dir string, r io.Reader, o PutOptions) error {
+	v, err := m.openView(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer v.done()
+	host, err := v.resolve(absPath(dir), true)
+	if err != nil {
+		return err
+	}
+	st, err := os.Lstat(host)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		return notFound(dir, v.name)
+	}
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("container %s: %s: extraction point is not a directory: %w", v.name, dir, errdefs.ErrInvalidArgument)
+	}
+	if mp := mountAt(v.mounts, v.inside(host)); mp != nil {
+		if !mp.RW {
+			return fmt.Errorf("container %s: %s is on the read-only %s mount at %s: %w", v.name, dir, mp.Type, mp.Destination, errdefs.ErrFailedPrecondition)
+		}
+	} else if v.readonly {
+		return fmt.Errorf("container %s: container rootfs is marked read-only (--read-only): cannot copy into %s: %w", v.name, dir, errdefs.ErrFailedPrecondition)
+	}
+	opts := &archive.TarOptions{NoOverwriteDirNonDir: o.NoOverwriteDirNonDir}
+	if !o.CopyUIDGID {
+		opts.ChownOpts = &archive.ChownOpts{UID: 0, GID: 0}
+	}
+	ds, err := compression.DecompressStream(r)
+	if err != nil {
+		return fmt.Errorf("container %s: copy into %s: %v: %w", v.name, dir, err, errdefs.ErrInvalidArgument)
+	}
+	defer ds.Close()
+	checked, stop := checkedTar(ds)
+	defer stop()
+	if err := archive.UntarUncompressed(checked, host, opts); err != nil {
+		return fmt.Errorf("container %s: copy into %s: %w", v.name, dir, err)
+	}
+	return nil
+}
+
+// checkedTar passes the tar stream r on entry by entry, ending it with the
+// error of images.CheckEntry at the first entry that it refuses. stop
+// ends the copy early (when the reader is not read to its end).
+func checkedTar(r io.Reader) (io.Reader, func()) {
+	pr, pw := io.Pipe()
+	go func() {
+		tr := tar.NewReader(r)
+		tw := tar.NewWriter(pw)
+		for {
+			hdr, err := tr.Next()
+			if err == io.EOF {
+				pw.CloseWithError(tw.Close())
+				return
+			}
+			if err == nil {
+				err = images.CheckEntry(hdr)
+			}
+			if err == nil {
+				err = tw.WriteHeader(hdr)
+			}
+			if err == nil {
+				_, err = io.Copy(tw, tr)
+			}
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+	}()
+	return pr, func() { pr.Close() }
+}
