@@ -167,86 +167,9 @@ func optUlimits(o map[string]dbus.Variant) ([]ocispec.Ulimit, error) {
 	return out, nil
 }
 
-// DefaultShmSize is docker's /dev/shm size, shown when none was asked.
-const DefaultShmSize = 64 << 20
-
-// orEmpty gives docker's empty collection instead of null.
-func orEmpty[T any](v []T) []T {
-	if v == nil {
-		return []T{}
-	}
-	return v
-}
-
 func orEmptyMap(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
 	}
 	return m
-}
-
-// hostConfigView is inspect's HostConfig in docker's shape.
-func hostConfigView(i lifecycle.Info) map[string]any {
-	s := i.Spec
-	shm := s.ShmSize
-	if shm == 0 {
-		shm = DefaultShmSize
-	}
-	ipc := s.IpcMode
-	if ipc == "" {
-		ipc = "private"
-	}
-	network := s.Network
-	if network == "" {
-		network = "none"
-	}
-	return map[string]any{
-		"NetworkMode":    network,
-		"Runtime":        i.RuntimeName(),
-		"AutoRemove":     s.AutoRemove,
-		"Memory":         s.Memory,
-		"NanoCpus":       s.NanoCPUs,
-		"CpuShares":      s.CPUShares,
-		"PidsLimit":      s.PidsLimit,
-		"CapAdd":         orEmpty(s.CapAdd),
-		"CapDrop":        orEmpty(s.CapDrop),
-		"Privileged":     s.Privileged,
-		"ReadonlyRootfs": s.ReadonlyRootfs,
-		"Devices":        orEmpty(s.Devices),
-		"Ulimits":        orEmpty(s.Ulimits),
-		"Init":           s.Init,
-		"ShmSize":        shm,
-		"ExtraHosts":     orEmpty(s.ExtraHosts),
-		"Dns":            orEmpty(s.DNS),
-		"DnsSearch":      orEmpty(s.DNSSearch),
-		"DnsOptions":     orEmpty(s.DNSOptions),
-		"GroupAdd":       orEmpty(s.GroupAdd),
-		"Sysctls":        orEmptyMap(s.Sysctls),
-		"SecurityOpt":    orEmpty(s.SecurityOpt),
-		"PidMode":        s.PidMode,
-		"IpcMode":        ipc,
-		"OomScoreAdj":    s.OomScoreAdj,
-	}
-}
-
-// configView is inspect's Config in docker's shape.
-func configView(i lifecycle.Info) map[string]any {
-	s := i.Spec
-	c := map[string]any{
-		"Hostname":   s.Hostname,
-		"User":       s.User,
-		"Tty":        s.TTY,
-		"OpenStdin":  s.Stdin,
-		"Env":        orEmpty(s.Env),
-		"Cmd":        orEmpty(s.Cmd),
-		"Image":      imageOf(i),
-		"WorkingDir": s.Workdir,
-		"Entrypoint": orEmpty(s.Entrypoint),
-		"Labels":     orEmptyMap(s.Labels),
-		"StopSignal": s.StopSignal,
-	}
-	if s.StopTimeout != nil {
-		c["StopTimeout"] = *s.StopTimeout
-	}
-	return c
 }

@@ -39,26 +39,6 @@ func mountsFromOptions(o map[string]dbus.Variant, s *lifecycle.Spec) error {
 	return nil
 }
 
-// mountsView is inspect's Mounts: docker's shape, [] when none.
-func mountsView(i lifecycle.Info) []map[string]any {
-	out := []map[string]any{}
-	for _, mp := range i.Spec.MountPoints {
-		m := map[string]any{
-			"Type": mp.Type, "Source": mp.Source, "Destination": mp.Destination,
-			"Mode": mp.Mode, "RW": mp.RW, "Propagation": mp.Propagation,
-		}
-		if mp.Type == lifecycle.MountVolume {
-			m["Name"] = mp.Name
-			m["Driver"] = "local"
-			if mp.Mode == "" {
-				m["Mode"] = "z" // docker's default mode for volumes
-			}
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // mountEntries are a ListContainers row's mounts, never nil.
 func mountEntries(i lifecycle.Info) []contract.MountEntry {
 	out := []contract.MountEntry{}
@@ -73,41 +53,4 @@ func mountEntries(i lifecycle.Info) []contract.MountEntry {
 		out = append(out, contract.MountEntry{Name: name, Destination: mp.Destination})
 	}
 	return out
-}
-
-// hostConfigMounts are inspect's HostConfig fields of mounts: Binds,
-// Mounts (docker's mount.Mount shape) and Tmpfs, never null.
-func hostConfigMounts(i lifecycle.Info) map[string]any {
-	binds := i.Spec.Binds
-	if binds == nil {
-		binds = []string{}
-	}
-	mounts := []map[string]any{}
-	for _, m := range i.Spec.Mounts {
-		v := map[string]any{"Type": m.Type, "Source": m.Source, "Target": m.Target, "ReadOnly": m.ReadOnly}
-		switch m.Type {
-		case lifecycle.MountBind:
-			if m.BindPropagation != "" {
-				v["BindOptions"] = map[string]any{"Propagation": m.BindPropagation}
-			}
-		case lifecycle.MountVolume:
-			labels := m.VolumeLabels
-			if labels == nil {
-				labels = map[string]string{}
-			}
-			v["VolumeOptions"] = map[string]any{"NoCopy": m.VolumeNoCopy, "Labels": labels}
-		case lifecycle.MountTmpfs:
-			t := map[string]any{"SizeBytes": m.TmpfsSize}
-			if m.TmpfsMode != 0 {
-				t["Mode"] = uint32(m.TmpfsMode)
-			}
-			v["TmpfsOptions"] = t
-		}
-		mounts = append(mounts, v)
-	}
-	tmpfs := i.Spec.Tmpfs
-	if tmpfs == nil {
-		tmpfs = map[string]string{}
-	}
-	return map[string]any{"Binds": binds, "Mounts": mounts, "Tmpfs": tmpfs}
 }

@@ -41,22 +41,3 @@ func TestMountOptions(t *testing.T) {
 		t.Fatalf("valid mount options: %+v, %v", s, err)
 	}
 }
-
-func TestMountsView(t *testing.T) {
-	var i lifecycle.Info
-	if v := mountsView(i); v == nil || len(v) != 0 {
-		t.Fatalf("no mounts: %#v, want []", v)
-	}
-	hc := hostConfigMounts(i)
-	if b := hc["Binds"].([]string); b == nil {
-		t.Fatal("Binds is null")
-	}
-	if m := hc["Tmpfs"].(map[string]string); m == nil {
-		t.Fatal("Tmpfs is null")
-	}
-	i.Spec.MountPoints = []lifecycle.MountPoint{{Type: lifecycle.MountVolume, Name: "data", Source: "/v/data/_data", Destination: "/data", RW: true}}
-	v := mountsView(i)
-	if v[0]["Name"] != "data" || v[0]["Mode"] != "z" || v[0]["Driver"] != "local" || v[0]["Propagation"] != "" {
-		t.Fatalf("volume mount: %v", v[0])
-	}
-}

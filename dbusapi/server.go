@@ -19,6 +19,7 @@ import (
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/dbusapi/contract"
+	"github.com/berthd/berth/dockerview"
 	"github.com/berthd/berth/idle"
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
@@ -248,7 +249,7 @@ func containerProps(i lifecycle.Info) map[string]any {
 	return map[string]any{
 		"Id":         i.ID,
 		"Name":       i.Name,
-		"Image":      imageOf(i),
+		"Image":      dockerview.ImageOf(i),
 		"State":      i.State.String(),
 		"ExitCode":   int32(i.ExitCode),
 		"Pid":        uint32(i.Pid),
@@ -258,22 +259,6 @@ func containerProps(i lifecycle.Info) map[string]any {
 		"StartedAt":  micros(i.StartedAt()),
 		"FinishedAt": micros(i.FinishedAt),
 	}
-}
-
-func imageOf(i lifecycle.Info) string {
-	if i.Spec.Image != "" {
-		return i.Spec.Image
-	}
-	return i.Spec.Rootfs
-}
-
-// imageIDOf is the top-level Image of inspect: docker's image id, or for
-// a container of a root file-system directory that directory.
-func imageIDOf(i lifecycle.Info) string {
-	if i.Spec.ImageID != "" {
-		return i.Spec.ImageID
-	}
-	return imageOf(i)
 }
 
 func (s *Server) containerIDs() []string {
@@ -341,7 +326,7 @@ type ContainerEntry = contract.ContainerEntry
 func entry(i lifecycle.Info) ContainerEntry {
 	cmd, _ := json.Marshal(i.Spec.Cmd)
 	return ContainerEntry{
-		ID: i.ID, Name: i.Name, Image: imageOf(i), Command: string(cmd), State: i.State.String(),
+		ID: i.ID, Name: i.Name, Image: dockerview.ImageOf(i), Command: string(cmd), State: i.State.String(),
 		CreatedAt: micros(i.CreatedAt), StartedAt: micros(i.StartedAt()), FinishedAt: micros(i.FinishedAt),
 		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID), Labels: orEmptyMap(i.Spec.Labels),
 		Mounts: mountEntries(i),
@@ -545,7 +530,7 @@ func (m *manager) InspectContainer(sender dbus.Sender, ref string) (out string, 
 		if err != nil {
 			return err
 		}
-		b, err := json.MarshalIndent(inspectView(info), "", "  ")
+		b, err := m.s.inspectJSON(info)
 		out = string(b)
 		return err
 	})
@@ -674,38 +659,15 @@ func logOptions(options map[string]dbus.Variant) (logs.Options, error) {
 	return o, nil
 }
 
-// inspectView is the JSON of InspectContainer, close to docker's shape.
-func inspectView(i lifecycle.Info) map[string]any {
-	st := map[string]any{
-		"Status":     i.State.String(),
-		"Running":    i.State == lifecycle.Running || i.State == lifecycle.Paused,
-		"Paused":     i.State == lifecycle.Paused,
-		"Restarting": i.State == lifecycle.Restarting,
-		"Dead":       i.State == lifecycle.Dead,
-		"Pid":        i.Pid,
-		"ExitCode":   i.ExitCode,
-		"StartedAt":  i.StartedAt(),
-		"FinishedAt": i.FinishedAt,
-	}
-	v := map[string]any{
-		"Id":         i.ID,
-		"Name":       "/" + i.Name, // docker's form
-		"Created":    i.CreatedAt,
-		"State":      st,
-		"Image":      imageIDOf(i),
-		"Config":     configView(i),
-		"Unit":       i.Unit(),
-		"Runtime":    i.RuntimeName(),
-		"ObjectPath": ContainerPath(i.ID),
-	}
+// inspectJSON is InspectContainer's answer: docker's inspect (package
+// dockerview, the same rendering the Engine API serves) with berth's own
+// fields added: Unit, Runtime, ObjectPath and, once started, RuntimePath.
+func (s *Server) inspectJSON(i lifecycle.Info) ([]byte, error) {
+	extra := map[string]any{"Unit": i.Unit(), "Runtime": i.RuntimeName(), "ObjectPath": ContainerPath(i.ID)}
 	if i.Run != nil {
-		v["RuntimePath"] = i.Run.RuntimePath
+		extra["RuntimePath"] = i.Run.RuntimePath
 	}
-	v["Mounts"] = mountsView(i)
-	hc := hostConfigView(i)
-	maps.Copy(hc, hostConfigMounts(i))
-	v["HostConfig"] = hc
-	return v
+	return dockerview.JSON(dockerview.Inspect(i, s.mgr.ContainerDir(i.ID)), extra)
 }
 
 // knownOptions refuses option keys that method does not know: an option

@@ -319,16 +319,27 @@ func Summary(i lifecycle.Info, now time.Time) container.Summary {
 	return sum
 }
 
-// JSON is Inspect merged with extra top-level fields (D-Bus adds berth's
-// own: Unit, ObjectPath, RuntimePath).
+// JSON is Inspect as docker's JSON, merged with extra top-level fields
+// (D-Bus adds berth's own: Unit, ObjectPath, RuntimePath). HostConfig's
+// collections that the API types omit when empty (Mounts, Tmpfs,
+// Sysctls, StorageOpt, Annotations) are written as [] and {}, so that
+// templates never meet null or a missing key.
 func JSON(v container.InspectResponse, extra map[string]any) ([]byte, error) {
 	b, err := json.Marshal(v)
-	if err != nil || len(extra) == 0 {
-		return b, err
+	if err != nil {
+		return nil, err
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
+	}
+	if hc, ok := m["HostConfig"].(map[string]any); ok {
+		for k, empty := range map[string]any{"Mounts": []any{}, "Tmpfs": map[string]any{}, "Sysctls": map[string]any{},
+			"StorageOpt": map[string]any{}, "Annotations": map[string]any{}} {
+			if hc[k] == nil {
+				hc[k] = empty
+			}
+		}
 	}
 	for k, x := range extra {
 		m[k] = x

@@ -87,7 +87,13 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	}
 	v := dockerview.Inspect(info, s.Manager.ContainerDir(info.ID))
 	v.ExecIDs = s.execIDs(info.ID)
-	return writeJSON(w, http.StatusOK, v)
+	b, err := dockerview.JSON(v, nil)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(b)
+	return err
 }
 
 func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) error {
