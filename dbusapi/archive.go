@@ -79,3 +79,34 @@ func (m *manager) PutContainerArchive(sender dbus.Sender, ref, path string, arch
 		return m.s.mgr.ArchivePut(ctx, ref, path, f, o)
 	})
 }
+
+func (m *manager) CommitContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) (id string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("CommitContainer", options, "reference", "author", "comment", "changes", "pause"); err != nil {
+			return err
+		}
+		var o lifecycle.CommitOptions
+		var err error
+		if o.Reference, err = optString(options, "reference"); err != nil {
+			return err
+		}
+		if o.Author, err = optString(options, "author"); err != nil {
+			return err
+		}
+		if o.Comment, err = optString(options, "comment"); err != nil {
+			return err
+		}
+		if o.Changes, err = optStrings(options, "changes"); err != nil {
+			return err
+		}
+		if o.Pause, err = optBool(options, "pause", true); err != nil {
+			return err
+		}
+		if id, err = m.s.mgr.Commit(ctx, ref, o); err != nil {
+			return err
+		}
+		m.s.syncImages()
+		return nil
+	})
+	return
+}

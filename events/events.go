@@ -21,6 +21,7 @@ var (
 	Removed      = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
 	Reloaded     = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
 	Renamed      = Kind{"16857fc6daef4f07a910727d3cb67c35", "rename"}
+	Committed    = Kind{"97c543eb6bc544faaab1c11dbb9e2cae", "commit"}
 	ImageLoaded  = Kind{imageEvent, "load"}
 	ImagePulled  = Kind{imageEvent, "pull"}
 	ImageRemoved = Kind{imageEvent, "remove"}

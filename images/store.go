@@ -5,7 +5,8 @@
 // Load reads docker save and OCI-layout archives (containerd's importer),
 // resolves each manifest for the host platform, verifies every blob,
 // unpacks the layers and only then records the image and moves its tags;
-// a failed load records nothing. The store keeps only what images
+// a failed load records nothing; Commit records a base image's layers and
+// one more in the same way. The store keeps only what images
 // reference: the blobs a load or pull leaves that no image uses (an
 // archive's index and stray members, a pulled index, all of a failed one)
 // are collected when it ends, or, while other loads, pulls or saves run,
