@@ -78,6 +78,7 @@ func New(o Options) *Server {
 	}
 	s.routes()
 	s.execRoutes()
+	s.archiveRoutes()
 	return s
 }
 

@@ -1,0 +1,67 @@
+//go:build e2e
+
+package tests
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDockerCLICp: docker cp both ways through the archive endpoints,
+// ownership kept with -a, a symlink in the container resolved inside its
+// root (never the host's), and docker's message for a missing path.
+func TestDockerCLICp(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	docker(t, "run -d --name box busybox sh -c 'mkdir -p /data && echo inside > /data/f && chown 1234:99 /data/f && ln -s /etc /data/evil && sleep 1000'")
+	eventually(t, 5e9, dockerEnv+"docker exec box test -L /data/evil")
+
+	// Out of the container, with the container's owner in the tar.
+	must(t, "rm -rf /tmp/cpout && mkdir /tmp/cpout")
+	docker(t, "cp box:/data/f /tmp/cpout/f")
+	if got := must(t, "cat /tmp/cpout/f"); got != "inside" {
+		t.Errorf("copied out: %q", got)
+	}
+	if got := docker(t, "cp box:/data/f - | tar --numeric-owner -tvf - | cut -c12- | cut -d' ' -f1"); got != "1234/99" {
+		t.Errorf("owner in the tar: %q", got)
+	}
+
+	// Into the container: root-owned without -a, the source owner with -a.
+	must(t, "echo from-host > /tmp/cpin && chown 4321:88 /tmp/cpin")
+	docker(t, "cp /tmp/cpin box:/data/in")
+	if got := docker(t, "exec box stat -c '%u:%g %s' /data/in"); got != "0:0 10" {
+		t.Errorf("copied in without -a: %q", got)
+	}
+	docker(t, "cp -a /tmp/cpin box:/data/in-a")
+	if got := docker(t, "exec box stat -c '%u:%g' /data/in-a"); got != "4321:88" {
+		t.Errorf("copied in with -a: %q", got)
+	}
+
+	// Through the link /data/evil -> /etc: the container's /etc, not the host's.
+	must(t, "echo host-secret > /tmp/cpsecret")
+	docker(t, "cp /tmp/cpsecret box:/data/evil/hostname-from-cp")
+	must(t, "test ! -e /etc/hostname-from-cp")
+	if got := docker(t, "exec box cat /etc/hostname-from-cp"); got != "host-secret" {
+		t.Errorf("copy through the link: %q", got)
+	}
+	docker(t, "cp box:/data/evil/hostname-from-cp /tmp/cpout/back")
+	if got := must(t, "cat /tmp/cpout/back"); got != "host-secret" {
+		t.Errorf("copy out through the link: %q", got)
+	}
+
+	_, errOut, code := sh(t, dockerEnv+"docker cp box:/nope /tmp/cpout/")
+	if code == 0 || !strings.Contains(errOut, "Could not find the file /nope in container box") {
+		t.Errorf("missing path: exit %d, %q", code, errOut)
+	}
+
+	// A stopped container: its file system, nothing left mounted after.
+	docker(t, "stop -t 1 box")
+	docker(t, "cp box:/data/f /tmp/cpout/stopped")
+	if got := must(t, "cat /tmp/cpout/stopped"); got != "inside" {
+		t.Errorf("copy out of a stopped container: %q", got)
+	}
+	docker(t, "rm box")
+	if m := must(t, "findmnt -rn -o TARGET | grep -c '^/var/lib/berth/\\|^/run/berth/' || true"); m != "0" {
+		t.Errorf("mounts left behind: %s", m)
+	}
+}
