@@ -139,24 +139,13 @@ func (m *manager) CreateVolume(sender dbus.Sender, options map[string]dbus.Varia
 		if err != nil {
 			return err
 		}
-		if driver != "" && driver != volumes.Driver {
-			return fmt.Errorf("volume driver %q: only %q is available: %w", driver, volumes.Driver, errdefs.ErrInvalidArgument)
-		}
 		var labels map[string]string
 		if v, ok := options["labels"]; ok {
 			if labels, ok = v.Value().(map[string]string); !ok {
 				return invalidOpt("labels", "a string map (a{ss})", v)
 			}
 		}
-		for k := range labels {
-			if k == "" {
-				return fmt.Errorf("label with an empty key: %w", errdefs.ErrInvalidArgument)
-			}
-		}
-		if n == "" {
-			n = volumes.NewAnonymousName()
-		}
-		v, _, err := m.s.volumes.Create(n, labels, false)
+		v, _, err := m.s.volumes.Create(volumes.CreateOptions{Name: n, Driver: driver, Labels: labels})
 		if err != nil {
 			return err
 		}

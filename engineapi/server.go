@@ -79,6 +79,7 @@ func New(o Options) *Server {
 	s.routes()
 	s.execRoutes()
 	s.archiveRoutes()
+	s.volumeRoutes()
 	return s
 }
 

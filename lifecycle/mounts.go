@@ -50,6 +50,9 @@ type MountPoint struct {
 	// Anonymous volumes go with the container on rm -v and --rm.
 	Anonymous bool `json:"anonymous,omitempty"`
 	NoCopy    bool `json:"no_copy,omitempty"`
+	// Labels are given to the volume if this mount creates it
+	// (--mount volume-label).
+	Labels map[string]string `json:"labels,omitempty"`
 	// CreateHostDir: -v creates a missing host directory at start.
 	CreateHostDir bool `json:"create_host_dir,omitempty"`
 	// TmpfsOptions are the tmpfs's mount options (size=, mode=, flags).
@@ -290,7 +293,7 @@ func checkMount(m Mount) (MountPoint, error) {
 		} else if err := volumes.CheckName(m.Source); err != nil {
 			return MountPoint{}, fmt.Errorf("%s: %w", what, err)
 		}
-		mp.Name, mp.NoCopy = m.Source, m.VolumeNoCopy
+		mp.Name, mp.NoCopy, mp.Labels = m.Source, m.VolumeNoCopy, m.VolumeLabels
 	case MountTmpfs:
 		if m.Source != "" {
 			return MountPoint{}, invalid("%s: a tmpfs takes no source", what)

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -64,6 +65,7 @@ func TestParseMount(t *testing.T) {
 		{"type=bind,source=" + dir + ",target=/d,readonly", MountPoint{Type: MountBind, Source: dir, Destination: "/d", Propagation: "rprivate"}, ""},
 		{"type=bind,src=" + dir + ",dst=/d,bind-propagation=rslave", MountPoint{Type: MountBind, Source: dir, Destination: "/d", RW: true, Propagation: "rslave"}, ""},
 		{"type=volume,source=v1,target=/d,volume-nocopy", MountPoint{Type: MountVolume, Name: "v1", Destination: "/d", RW: true, NoCopy: true}, ""},
+		{"type=volume,source=v1,target=/d,volume-label=a=b", MountPoint{Type: MountVolume, Name: "v1", Destination: "/d", RW: true, Labels: map[string]string{"a": "b"}}, ""},
 		{"target=/d", MountPoint{Type: MountVolume, Destination: "/d", RW: true, Anonymous: true}, ""},
 		{"type=tmpfs,target=/t,tmpfs-size=64m,tmpfs-mode=700", MountPoint{Type: MountTmpfs, Destination: "/t", RW: true, TmpfsOptions: []string{"mode=700", "size=67108864"}}, ""},
 		{"type=bind,source=rel,target=/d", MountPoint{}, "not an absolute path"},
@@ -96,7 +98,7 @@ func TestParseMount(t *testing.T) {
 			}
 			if got.Type != tc.want.Type || got.Source != tc.want.Source || got.Name != tc.want.Name || got.Destination != tc.want.Destination ||
 				got.RW != tc.want.RW || got.Propagation != tc.want.Propagation || got.Anonymous != tc.want.Anonymous ||
-				got.NoCopy != tc.want.NoCopy || !slices.Equal(got.TmpfsOptions, tc.want.TmpfsOptions) {
+				got.NoCopy != tc.want.NoCopy || !slices.Equal(got.TmpfsOptions, tc.want.TmpfsOptions) || !maps.Equal(got.Labels, tc.want.Labels) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 		})

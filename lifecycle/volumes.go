@@ -36,7 +36,7 @@ func (m *Manager) acquireVolumes(id, rootfs string, mps []MountPoint) (created [
 		if mp.Name == "" {
 			mp.Name = volumes.NewAnonymousName()
 		}
-		v, isNew, err := m.volumes.Acquire(mp.Name, id, mp.Anonymous)
+		v, isNew, err := m.volumes.Acquire(mp.Name, id, mp.Labels, mp.Anonymous)
 		if err != nil {
 			undo()
 			return nil, err
@@ -114,7 +114,7 @@ func (m *Manager) prepareMounts(id string, mps []MountPoint) error {
 	for _, mp := range mps {
 		switch {
 		case mp.Type == MountVolume && m.volumes != nil:
-			if _, _, err := m.volumes.Acquire(mp.Name, id, mp.Anonymous); err != nil {
+			if _, _, err := m.volumes.Acquire(mp.Name, id, mp.Labels, mp.Anonymous); err != nil {
 				return err
 			}
 		case mp.Type == MountBind && mp.CreateHostDir:

@@ -144,14 +144,56 @@ func NewAnonymousName() string {
 	return hex.EncodeToString(b)
 }
 
+// CreateOptions are what a client may ask of a new volume (docker's
+// volume create, the D-Bus CreateVolume).
+type CreateOptions struct {
+	// Name is the volume's name; empty makes a random one (64 hex
+	// digits, as docker).
+	Name string
+	// Driver is "" or Driver ("local"), the only one.
+	Driver string
+	Labels map[string]string
+	// DriverOpts are docker's local driver options (type, o, device: a
+	// mount made at the first use); berth's volumes are plain
+	// directories, so any option is refused.
+	DriverOpts map[string]string
+	// Anonymous marks a volume made for one container.
+	Anonymous bool
+}
+
+// Check refuses options berth cannot carry out (errdefs.ErrInvalidArgument
+// naming the option); it does not check the name, which may be empty.
+func (o CreateOptions) Check() error {
+	if o.Driver != "" && o.Driver != Driver {
+		return fmt.Errorf("volume driver %q: only %q is available: %w", o.Driver, Driver, errdefs.ErrInvalidArgument)
+	}
+	if len(o.DriverOpts) > 0 {
+		return fmt.Errorf("volume driver options (%s): not supported by berth: its local volumes are plain directories, not mounts of a device or file system given by type, o and device: %w",
+			strings.Join(slices.Sorted(maps.Keys(o.DriverOpts)), ", "), errdefs.ErrInvalidArgument)
+	}
+	for k := range o.Labels {
+		if k == "" {
+			return fmt.Errorf("volume label with an empty key: %w", errdefs.ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
 // Create creates a volume; an existing one of that name is returned as it
-// is (docker's volume create is idempotent), created false.
-func (s *Store) Create(name string, labels map[string]string, anonymous bool) (v Volume, created bool, err error) {
-	if err := CheckName(name); err != nil {
+// is (docker's volume create is idempotent), created false. Bad options or
+// a bad name are errdefs.ErrInvalidArgument and create nothing.
+func (s *Store) Create(o CreateOptions) (v Volume, created bool, err error) {
+	if err := o.Check(); err != nil {
+		return Volume{}, false, err
+	}
+	if o.Name == "" {
+		o.Name = NewAnonymousName()
+	}
+	if err := CheckName(o.Name); err != nil {
 		return Volume{}, false, err
 	}
 	s.mu.Lock()
-	v, created, err = s.createLocked(name, labels, anonymous)
+	v, created, err = s.createLocked(o.Name, o.Labels, o.Anonymous)
 	s.mu.Unlock()
 	if created {
 		s.notify()
@@ -245,13 +287,13 @@ func (s *Store) Users(name string) []string {
 
 // Acquire records that container id uses the volume, creating it first if
 // it does not exist (created says so; a new volume gets labels and
-// anonymous). Acquiring again is harmless.
-func (s *Store) Acquire(name, id string, anonymous bool) (v Volume, created bool, err error) {
+// anonymous, an existing one keeps its own). Acquiring again is harmless.
+func (s *Store) Acquire(name, id string, labels map[string]string, anonymous bool) (v Volume, created bool, err error) {
 	if err := CheckName(name); err != nil {
 		return Volume{}, false, err
 	}
 	s.mu.Lock()
-	v, created, err = s.createLocked(name, nil, anonymous)
+	v, created, err = s.createLocked(name, labels, anonymous)
 	if err == nil {
 		if s.refs[name] == nil {
 			s.refs[name] = map[string]bool{}

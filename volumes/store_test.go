@@ -38,14 +38,14 @@ func names(t *testing.T, s *Store, filters ...string) []string {
 func TestCreateIsAtomicAndSurvivesReopen(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	v, created, err := s.Create("data", map[string]string{"a": "b"}, false)
+	v, created, err := s.Create(CreateOptions{Name: "data", Labels: map[string]string{"a": "b"}})
 	if err != nil || !created {
 		t.Fatalf("create: %v %v", created, err)
 	}
 	if v.Mountpoint != filepath.Join(root, "volumes", "data", "_data") {
 		t.Fatalf("mountpoint %s", v.Mountpoint)
 	}
-	if _, created, _ := s.Create("data", nil, false); created {
+	if _, created, _ := s.Create(CreateOptions{Name: "data"}); created {
 		t.Fatal("a second create made a new volume")
 	}
 	st, err := os.Stat(filepath.Join(root, "volumes"))
@@ -69,8 +69,8 @@ func TestCreateIsAtomicAndSurvivesReopen(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	s := open(t, t.TempDir())
-	for _, bad := range []string{"", "x", "../x", "a/b", ".hidden", "-x", strings.Repeat("a", 256)} {
-		if _, _, err := s.Create(bad, nil, false); !errdefs.IsInvalidArgument(err) {
+	for _, bad := range []string{"x", "../x", "a/b", ".hidden", "-x", strings.Repeat("a", 256)} {
+		if _, _, err := s.Create(CreateOptions{Name: bad}); !errdefs.IsInvalidArgument(err) {
 			t.Errorf("%q: %v, want invalid argument", bad, err)
 		}
 	}
@@ -79,9 +79,31 @@ func TestNames(t *testing.T) {
 	}
 }
 
+func TestCreateOptions(t *testing.T) {
+	s := open(t, t.TempDir())
+	for name, o := range map[string]CreateOptions{
+		"driver":      {Name: "v1", Driver: "nfs"},
+		"driver opts": {Name: "v1", DriverOpts: map[string]string{"type": "tmpfs", "device": "tmpfs"}},
+		"empty label": {Name: "v1", Labels: map[string]string{"": "x"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := s.Create(o); !errdefs.IsInvalidArgument(err) {
+				t.Fatalf("%+v: %v, want invalid argument", o, err)
+			}
+		})
+	}
+	if got := names(t, s); len(got) != 0 {
+		t.Fatalf("refused creates made %v", got)
+	}
+	v, created, err := s.Create(CreateOptions{Driver: Driver})
+	if err != nil || !created || len(v.Name) != 64 || v.Anonymous {
+		t.Fatalf("create without a name: %+v %v %v", v, created, err)
+	}
+}
+
 func TestRemoveInUse(t *testing.T) {
 	s := open(t, t.TempDir())
-	if _, _, err := s.Acquire("data", "c1", false); err != nil {
+	if _, _, err := s.Acquire("data", "c1", nil, false); err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
@@ -98,8 +120,15 @@ func TestRemoveInUse(t *testing.T) {
 	if err := s.Remove(ctx, "data", false, nil); !errors.Is(err, errs.NoSuchVolume) {
 		t.Fatalf("remove of a gone volume: %v", err)
 	}
+	// Labels go to a volume that Acquire creates, not to an existing one.
+	if v, _, _ := s.Acquire("v3", "c3", map[string]string{"k": "v"}, false); v.Labels["k"] != "v" {
+		t.Fatalf("labels of a volume made by Acquire: %v", v.Labels)
+	}
+	if v, _, _ := s.Acquire("v3", "c4", map[string]string{"k": "other"}, false); v.Labels["k"] != "v" {
+		t.Fatalf("labels of an existing volume changed by Acquire: %v", v.Labels)
+	}
 	// Released: removable.
-	s.Acquire("v2", "c2", false)
+	s.Acquire("v2", "c2", nil, false)
 	s.Release("v2", "c2")
 	if err := s.Remove(ctx, "v2", false, nil); err != nil {
 		t.Fatal(err)
@@ -108,10 +137,10 @@ func TestRemoveInUse(t *testing.T) {
 
 func TestPruneAndFilters(t *testing.T) {
 	s := open(t, t.TempDir())
-	s.Create("named", map[string]string{"team": "a"}, false)
-	s.Create("other", map[string]string{"team": "b"}, false)
-	s.Acquire("anon1", "c1", true)
-	s.Acquire("anon2", "c2", true)
+	s.Create(CreateOptions{Name: "named", Labels: map[string]string{"team": "a"}})
+	s.Create(CreateOptions{Name: "other", Labels: map[string]string{"team": "b"}})
+	s.Acquire("anon1", "c1", nil, true)
+	s.Acquire("anon2", "c2", nil, true)
 	s.Release("anon2", "c2")
 	if got := names(t, s, "dangling=true"); !slices.Equal(got, []string{"anon2", "named", "other"}) {
 		t.Fatalf("dangling=true: %v", got)
@@ -148,7 +177,7 @@ func TestCopyUpKeepsOwnersAndModes(t *testing.T) {
 	if os.Getuid() == 0 {
 		os.Chown(filepath.Join(src, "sub", "f"), 1000, 100)
 	}
-	s.Create("vv", nil, false)
+	s.Create(CreateOptions{Name: "vv"})
 	if ok, err := s.CopyUp("vv", src); !ok || err != nil {
 		t.Fatalf("copy up: %v %v", ok, err)
 	}
@@ -166,7 +195,7 @@ func TestCopyUpKeepsOwnersAndModes(t *testing.T) {
 		t.Fatal("copied into a volume with content")
 	}
 	// Nothing at the target: nothing to copy.
-	s.Create("ww", nil, false)
+	s.Create(CreateOptions{Name: "ww"})
 	if ok, err := s.CopyUp("ww", filepath.Join(src, "missing")); ok || err != nil {
 		t.Fatalf("missing source: %v %v", ok, err)
 	}
