@@ -18,6 +18,7 @@ func (s *Server) archiveRoutes() {
 	s.handle("HEAD /containers/{id}/archive", s.archiveHead)
 	s.handle("GET /containers/{id}/archive", s.archiveGet)
 	s.handle("PUT /containers/{id}/archive", s.archivePut)
+	s.handle("POST /commit", s.commit)
 }
 
 // pathStatHeader is docker's header carrying a container.PathStat as

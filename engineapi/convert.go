@@ -266,6 +266,9 @@ func empty(v reflect.Value) bool {
 	return v.IsZero()
 }
 
+// reflectValue is the value v points to, for empty.
+func reflectValue(v any) reflect.Value { return reflect.ValueOf(v).Elem() }
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

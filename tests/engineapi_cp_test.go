@@ -65,3 +65,30 @@ func TestDockerCLICp(t *testing.T) {
 		t.Errorf("mounts left behind: %s", m)
 	}
 }
+
+// TestDockerCLICommit: docker commit with a change, then a run of the new
+// image shows the container's changes; a commit of a container that is
+// gone is docker's 404.
+func TestDockerCLICommit(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	docker(t, "run --name c1 busybox sh -c 'echo committed > /made && rm /bin/vi'")
+	id := docker(t, "commit -c 'ENV COMMITTED=yes' -m 'a message' c1 snap:v1")
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Errorf("commit printed %q", id)
+	}
+	if got := docker(t, "run --rm snap:v1 sh -c 'cat /made; echo $COMMITTED; test -e /bin/vi || echo vi-gone'"); got != "committed\nyes\nvi-gone" {
+		t.Errorf("run of the committed image: %q", got)
+	}
+	_, errOut, code := sh(t, dockerEnv+"docker commit gone snap:v2")
+	if code == 0 || !strings.Contains(errOut, "No such container: gone") {
+		t.Errorf("commit of a missing container: exit %d, %q", code, errOut)
+	}
+	_, errOut, code = sh(t, dockerEnv+"docker commit -c 'FROBNICATE x' c1 snap:v3")
+	if code == 0 || !strings.Contains(errOut, "FROBNICATE") {
+		t.Errorf("commit with a bad change: exit %d, %q", code, errOut)
+	}
+	if n := must(t, "berthctl images -q | wc -l"); n != "2" {
+		t.Errorf("images after the refused commits: %s, want 2", n)
+	}
+}
