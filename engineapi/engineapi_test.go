@@ -54,7 +54,7 @@ func TestSpecFromCreate(t *testing.T) {
 	req := container.CreateRequest{
 		Config: &container.Config{Image: "busybox", Cmd: []string{"sh"}, Entrypoint: []string{""}, Volumes: map[string]struct{}{"/data": {}}},
 		HostConfig: &container.HostConfig{Binds: []string{"/srv:/srv:ro"}, Init: &init, NetworkMode: "default",
-			Mounts: []mount.Mount{{Type: mount.TypeTmpfs, Target: "/run", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1 << 20}}},
+			Mounts:    []mount.Mount{{Type: mount.TypeTmpfs, Target: "/run", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1 << 20}}},
 			Resources: container.Resources{PidsLimit: &pids, Ulimits: []*container.Ulimit{}}},
 	}
 	s, err := specFromCreate(req)
