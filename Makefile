@@ -10,7 +10,7 @@ DBUSDIR     = $(DESTDIR)$(PREFIX)/share/dbus-1
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 STAGE      ?= $(CURDIR)/tests/.cache/stage
-APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry tini
+APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry tini python3-docker
 
 .PHONY: all build install test e2e check demo deps bench clean man
 

@@ -2,6 +2,7 @@ package engineapi
 
 import (
 	"fmt"
+	"path"
 	"reflect"
 	"slices"
 	"sort"
@@ -52,9 +53,15 @@ func specFromCreate(req container.CreateRequest) (lifecycle.Spec, error) {
 	s.Labels = cfg.Labels
 	s.StopSignal = cfg.StopSignal
 	s.StopTimeout = cfg.StopTimeout
-	// docker run -v /path puts an anonymous volume into Config.Volumes.
+	// docker run -v /path puts an anonymous volume into Config.Volumes;
+	// docker-py puts every volume's destination there, with the volume in
+	// Binds too, and a bind, mount or tmpfs at the path wins (docker's
+	// rule).
+	taken := destinations(hc)
 	for _, p := range sortedKeys(cfg.Volumes) {
-		s.Binds = append(s.Binds, p)
+		if !taken[path.Clean(p)] {
+			s.Binds = append(s.Binds, p)
+		}
 	}
 
 	s.Binds = append(s.Binds, hc.Binds...)
@@ -101,12 +108,11 @@ func specFromCreate(req container.CreateRequest) (lifecycle.Spec, error) {
 	s.OomScoreAdj = hc.OomScoreAdj
 	s.Runtime = hc.Runtime
 	s.ConsoleSize = hc.ConsoleSize
-	switch hc.NetworkMode {
-	case "", "default":
-		// the engine's default network
-	default:
-		s.Network = string(hc.NetworkMode)
+	network, err := networkFromCreate(hc.NetworkMode, req.NetworkingConfig)
+	if err != nil {
+		return s, err
 	}
+	s.Network = network
 	for _, f := range []struct {
 		name string
 		v    int64
@@ -122,6 +128,27 @@ func specFromCreate(req container.CreateRequest) (lifecycle.Spec, error) {
 		s.PidsLimit = uint64(*hc.PidsLimit)
 	}
 	return s, nil
+}
+
+// destinations are the container paths that HostConfig's binds, mounts
+// and tmpfs mounts take, cleaned; the core checks their syntax.
+func destinations(hc *container.HostConfig) map[string]bool {
+	out := map[string]bool{}
+	for _, b := range hc.Binds {
+		parts := strings.Split(b, ":")
+		if len(parts) > 1 {
+			out[path.Clean(parts[1])] = true
+		} else {
+			out[path.Clean(parts[0])] = true
+		}
+	}
+	for _, m := range hc.Mounts {
+		out[path.Clean(m.Target)] = true
+	}
+	for t := range hc.Tmpfs {
+		out[path.Clean(t)] = true
+	}
+	return out
 }
 
 // mountFromAPI translates one HostConfig.Mounts entry.

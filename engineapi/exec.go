@@ -50,13 +50,18 @@ func (s *Server) execRoutes() {
 func (s *Server) execCreate(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
 	// Clients before API 1.51's types send Detach here too; it means
-	// nothing at create (docker ignores it as well).
+	// nothing at create (docker ignores it as well). docker-py repeats
+	// the path's container as Container (docker's old ExecConfig).
 	var body struct {
 		container.ExecCreateRequest
-		Detach bool
+		Detach    bool
+		Container string
 	}
 	if err := decodeBody(r, &body, false); err != nil {
 		return err
+	}
+	if body.Container != "" && body.Container != ref {
+		return fmt.Errorf("Container %q: the exec's container is the path's, %q: %w", body.Container, ref, errdefs.ErrInvalidArgument)
 	}
 	req := body.ExecCreateRequest
 	if len(req.Cmd) == 0 {

@@ -80,6 +80,7 @@ func New(o Options) *Server {
 	s.execRoutes()
 	s.archiveRoutes()
 	s.volumeRoutes()
+	s.networkRoutes()
 	return s
 }
 

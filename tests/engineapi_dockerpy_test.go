@@ -1,0 +1,134 @@
+//go:build e2e
+
+package tests
+
+import (
+	"strings"
+	"testing"
+)
+
+// dockerPyScript drives berth with docker-py (Debian's python3-docker,
+// API 1.41 by default) and prints one line per step; a failed check
+// raises, and the traceback goes to stderr.
+const dockerPyScript = `
+import socket
+import time
+import docker
+
+c = docker.DockerClient(base_url='unix:///run/berth/berth.sock')
+v = c.version()
+print('version', v['ApiVersion'], v['Os'])
+info = c.info()
+print('info', info['CgroupDriver'], info['Images'])
+
+print('run', repr(c.containers.run('busybox', 'echo hi', remove=True)))
+try:
+    c.containers.run('busybox', ['sh', '-c', 'echo oops >&2; exit 3'], remove=True)
+except docker.errors.ContainerError as e:
+    print('run fails', e.exit_status)
+
+ct = c.containers.run('busybox', ['sh', '-c', 'echo started; sleep 1000'], detach=True, name='pyweb', labels={'tier': 'front'})
+for _ in range(50):
+    if b'started' in ct.logs():
+        break
+    time.sleep(0.1)
+print('logs', repr(ct.logs()))
+ct.reload()
+print('status', ct.status, ct.name, ct.labels['tier'])
+r = ct.exec_run(['sh', '-c', 'echo in-$((6*7))'])
+print('exec', r.exit_code, repr(r.output))
+r = ct.exec_run(['sh', '-c', 'exit 5'])
+print('exec exit', r.exit_code)
+print('list', [x.name for x in c.containers.list(filters={'label': 'tier=front'})])
+print('list none', [x.name for x in c.containers.list(filters={'label': 'tier=back'})])
+print('list all', sorted(x.name for x in c.containers.list(all=True)))
+
+try:
+    c.containers.run('busybox', 'true', name='pyweb', detach=True)
+except docker.errors.APIError as e:
+    print('clash', e.status_code, 'is already in use' in str(e))
+try:
+    c.containers.get('nosuch')
+except docker.errors.NotFound as e:
+    print('notfound', e.status_code)
+
+ct.stop(timeout=1)
+ct.reload()
+print('stopped', ct.status, ct.attrs['State']['ExitCode'])
+ct.remove()
+print('removed', [x.name for x in c.containers.list(all=True)])
+
+vol = c.volumes.create('pyvol', labels={'a': 'b'})
+print('volume', vol.name, vol.attrs['Driver'], vol.attrs['Labels'])
+print('volumes', [x.name for x in c.volumes.list()])
+out = c.containers.run('busybox', ['sh', '-c', 'echo v > /v/f; cat /v/f'], volumes={'pyvol': {'bind': '/v', 'mode': 'rw'}}, remove=True)
+print('volume run', repr(out))
+print('volume get', c.volumes.get('pyvol').attrs['Mountpoint'])
+vol.remove()
+print('volumes after', [x.name for x in c.volumes.list()])
+try:
+    c.volumes.get('pyvol')
+except docker.errors.NotFound as e:
+    print('volume notfound', e.status_code)
+print('networks', sorted(n.name for n in c.networks.list()))
+print('prune', c.volumes.prune())
+print('host net', repr(c.containers.run('busybox', 'hostname', network_mode='host', remove=True)) == repr((socket.gethostname() + '\n').encode()))
+
+# docker-py 5's own default API version; before 1.42 a prune takes named
+# volumes too (docker's rule).
+old = docker.DockerClient(base_url='unix:///run/berth/berth.sock', version='1.41')
+print('old run', repr(old.containers.run('busybox', 'echo old', remove=True)))
+old.volumes.create('named41')
+print('old prune', old.volumes.prune()['VolumesDeleted'])
+`
+
+// TestDockerPy: docker-py's container, image, volume basics and errors.
+func TestDockerPy(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+	out := must(t, "/usr/bin/python3 - <<'EOF'\n"+dockerPyScript+"\nEOF")
+	want := []string{
+		"version 1.51 linux",
+		"info systemd 1",
+		"run b'hi\\n'",
+		"run fails 3",
+		"logs b'started\\n'",
+		"status running pyweb front",
+		"exec 0 b'in-42\\n'",
+		"exec exit 5",
+		"list ['pyweb']",
+		"list none []",
+		"list all ['pyweb']",
+		"clash 409 True",
+		"notfound 404",
+		"stopped exited 137",
+		"removed []",
+		"volume pyvol local {'a': 'b'}",
+		"volumes ['pyvol']",
+		"volume run b'v\\n'",
+		"volume get /var/lib/berth/volumes/pyvol/_data",
+		"volumes after []",
+		"volume notfound 404",
+		"networks ['bridge', 'host', 'none']",
+		"prune {'VolumesDeleted': [], 'SpaceReclaimed': 0}",
+		"host net True",
+		"old run b'old\\n'",
+		"old prune ['named41']",
+	}
+	got := strings.Split(out, "\n")
+	for i, w := range want {
+		if i >= len(got) || got[i] != w {
+			t.Errorf("line %d: got %q, want %q", i+1, at(got, i), w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d lines, want %d:\n%s", len(got), len(want), out)
+	}
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return "(missing)"
+}
