@@ -479,6 +479,48 @@ func (m *manager) RenameContainer(sender dbus.Sender, ref, newName string, optio
 	})
 }
 
+func (m *manager) UpdateContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
+	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		if err := knownOptions("UpdateContainer", options, "memory", "cpus", "cpu_shares", "pids_limit"); err != nil {
+			return err
+		}
+		var r lifecycle.Resources
+		for _, f := range []struct {
+			name string
+			dst  **uint64
+		}{{"memory", &r.Memory}, {"cpu_shares", &r.CPUShares}, {"pids_limit", &r.PidsLimit}} {
+			if _, ok := options[f.name]; !ok {
+				continue
+			}
+			v, err := optInt(options, f.name)
+			if err != nil {
+				return err
+			}
+			if v < 0 {
+				return fmt.Errorf("option %q: negative: %w", f.name, errdefs.ErrInvalidArgument)
+			}
+			u := uint64(v)
+			*f.dst = &u
+		}
+		if v, ok := options["cpus"]; ok {
+			f, ok := v.Value().(float64)
+			if !ok {
+				return invalidOpt("cpus", "a number (d)", v)
+			}
+			var n uint64
+			if f != 0 {
+				var err error
+				if n, err = lifecycle.CPUsToNano(f, runtime.NumCPU()); err != nil {
+					return fmt.Errorf("option \"cpus\": %w", err)
+				}
+			}
+			r.NanoCPUs = &n
+		}
+		_, err := m.s.mgr.Update(ctx, ref, r)
+		return err
+	})
+}
+
 func (m *manager) PruneContainers(sender dbus.Sender, options map[string]dbus.Variant) (ids []string, bytes uint64, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
 		if err := knownOptions("PruneContainers", options, "filter"); err != nil {

@@ -12,8 +12,9 @@ import (
 	"github.com/moby/moby/api/types/container"
 )
 
-// archiveRoutes are docker cp's endpoints over the core's ArchiveStat,
-// ArchiveGet and ArchivePut (paths resolve inside the container's root).
+// archiveRoutes are the endpoints of a container's file system: docker
+// cp's over the core's ArchiveStat, ArchiveGet and ArchivePut (paths
+// resolve inside the container's root), and commit.
 func (s *Server) archiveRoutes() {
 	s.handle("HEAD /containers/{id}/archive", s.archiveHead)
 	s.handle("GET /containers/{id}/archive", s.archiveGet)

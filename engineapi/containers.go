@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	s.handle("GET /containers/{id}/top", s.containerTop)
 	s.handle("DELETE /containers/{id}", s.containerDelete)
 	s.handle("POST /containers/prune", s.containerPrune)
+	s.handle("POST /containers/{id}/update", s.containerUpdate)
 }
 
 // lookup finds a container by id, id prefix or name.

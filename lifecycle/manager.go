@@ -45,6 +45,7 @@ type scopes interface {
 	UnitStates(ctx context.Context, patterns ...string) (map[string]string, error)
 	KillUnit(ctx context.Context, name string, signal unix.Signal) error
 	StopUnit(ctx context.Context, name string) error
+	SetLimits(ctx context.Context, name string, l systemd.Limits) error
 }
 
 // EventKind tells what changed.

@@ -124,6 +124,8 @@ func fakeRuntime(args []string) int {
 type fakeScopes struct {
 	mu      sync.Mutex
 	states  map[string]string
+	limits  map[string]systemd.Limits // SetLimits calls by unit
+	refuse  error                     // non-nil: SetLimits fails with it
 	hold    chan struct{} // non-nil: StartScope waits for it to close
 	entered chan string   // receives the unit of each StartScope, if set
 }
@@ -184,6 +186,19 @@ func (f *fakeScopes) KillUnit(ctx context.Context, name string, signal unix.Sign
 
 func (f *fakeScopes) StopUnit(ctx context.Context, name string) error {
 	f.set(name, "inactive")
+	return nil
+}
+
+func (f *fakeScopes) SetLimits(ctx context.Context, name string, l systemd.Limits) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse != nil {
+		return f.refuse
+	}
+	if f.limits == nil {
+		f.limits = map[string]systemd.Limits{}
+	}
+	f.limits[name] = l
 	return nil
 }
 

@@ -288,11 +288,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		Name: run.Unit, Slice: snap.CgroupParent,
 		Description: fmt.Sprintf("berth container %s (%s)", rec.Name, rec.ID[:12]),
 		PIDs:        []uint32{uint32(run.MonitorPID)}, TimeoutStop: timeoutStop, KillSignal: unix.SIGCONT,
-		MemoryMax: rec.Spec.Memory, CPUWeight: rec.Spec.CPUShares, TasksMax: rec.Spec.PidsLimit,
-		CPUQuotaPerSec: time.Duration(rec.Spec.NanoCPUs), // 1e9 nano-CPUs = 1s per second
-	}
-	if rec.Spec.CPUShares > 0 {
-		scope.CPUWeight = sharesToWeight(rec.Spec.CPUShares)
+		Limits: limitsOf(rec.Spec),
 	}
 	scopeAsked = true
 	if err := m.units.StartScope(ctx, scope); err != nil {
@@ -378,6 +374,18 @@ func startError(rootfs string, p *specs.Process, msg string) error {
 
 // sharesToWeight maps docker's --cpu-shares (2..262144, default 1024) onto
 // CPUWeight (1..10000, default 100) as systemd and runc do.
+// limitsOf are the scope's unit properties for a spec's limits.
+func limitsOf(s Spec) systemd.Limits {
+	l := systemd.Limits{
+		MemoryMax: s.Memory, TasksMax: s.PidsLimit,
+		CPUQuotaPerSec: time.Duration(s.NanoCPUs), // 1e9 nano-CPUs = 1s per second
+	}
+	if s.CPUShares > 0 {
+		l.CPUWeight = sharesToWeight(s.CPUShares)
+	}
+	return l
+}
+
 func sharesToWeight(shares uint64) uint64 {
 	if shares < 2 {
 		shares = 2

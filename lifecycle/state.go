@@ -81,9 +81,10 @@ const (
 	OpExit   // the monitor recorded an exit
 	OpCopy   // cp to or from its file system
 	OpCommit // a new image from its file system
+	OpUpdate // change its resource limits
 )
 
-var opNames = [...]string{"start", "stop", "kill", "pause", "unpause", "exec", "attach", "restart", "remove", "force-remove", "exit", "copy", "commit"}
+var opNames = [...]string{"start", "stop", "kill", "pause", "unpause", "exec", "attach", "restart", "remove", "force-remove", "exit", "copy", "commit", "update"}
 
 func (o Op) String() string {
 	if o < 0 || int(o) >= len(opNames) {
@@ -114,11 +115,11 @@ func States() []State {
 // Stopping a container that is not running is allowed (a no-op that
 // succeeds, as with docker); the caller decides what "no-op" means.
 var allowed = map[State]map[Op]bool{
-	Created:    {OpStart: true, OpStop: true, OpRestart: true, OpRemove: true, OpForceRemove: true, OpAttach: true, OpCopy: true, OpCommit: true},
-	Running:    {OpStop: true, OpKill: true, OpPause: true, OpExec: true, OpAttach: true, OpRestart: true, OpForceRemove: true, OpExit: true, OpCopy: true, OpCommit: true},
-	Paused:     {OpStop: true, OpKill: true, OpUnpause: true, OpRestart: true, OpForceRemove: true, OpExit: true, OpCopy: true, OpCommit: true},
-	Restarting: {OpStop: true, OpKill: true, OpForceRemove: true, OpExit: true},
-	Exited:     {OpStart: true, OpStop: true, OpRestart: true, OpRemove: true, OpForceRemove: true, OpCopy: true, OpCommit: true},
+	Created:    {OpStart: true, OpStop: true, OpRestart: true, OpRemove: true, OpForceRemove: true, OpAttach: true, OpCopy: true, OpCommit: true, OpUpdate: true},
+	Running:    {OpStop: true, OpKill: true, OpPause: true, OpExec: true, OpAttach: true, OpRestart: true, OpForceRemove: true, OpExit: true, OpCopy: true, OpCommit: true, OpUpdate: true},
+	Paused:     {OpStop: true, OpKill: true, OpUnpause: true, OpRestart: true, OpForceRemove: true, OpExit: true, OpCopy: true, OpCommit: true, OpUpdate: true},
+	Restarting: {OpStop: true, OpKill: true, OpForceRemove: true, OpExit: true, OpUpdate: true},
+	Exited:     {OpStart: true, OpStop: true, OpRestart: true, OpRemove: true, OpForceRemove: true, OpCopy: true, OpCommit: true, OpUpdate: true},
 	Dead:       {OpRemove: true, OpForceRemove: true},
 }
 

@@ -13,13 +13,13 @@ import (
 // the table shows up here as a deliberate edit.
 func TestTransitionMatrix(t *testing.T) {
 	// Rows: states in order; columns: ops in order of Ops().
-	// start stop kill pause unpause exec attach restart remove force-remove exit copy commit
+	// start stop kill pause unpause exec attach restart remove force-remove exit copy commit update
 	want := map[State]string{
-		Created:    "YY....YYYY.YY",
-		Running:    ".YYY.YYY.YYYY",
-		Paused:     ".YY.Y..Y.YYYY",
-		Restarting: ".YY......YY",
-		Exited:     "YY.....YYY.YY",
+		Created:    "YY....YYYY.YYY",
+		Running:    ".YYY.YYY.YYYYY",
+		Paused:     ".YY.Y..Y.YYYYY",
+		Restarting: ".YY......YY..Y",
+		Exited:     "YY.....YYY.YYY",
 		Dead:       "........YY.",
 	}
 	for _, s := range States() {

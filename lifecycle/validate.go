@@ -250,11 +250,8 @@ func checkSpec(s *Spec) error {
 			return err
 		}
 	}
-	if err := limits.Memory(s.Memory); err != nil {
-		return invalid("memory %d: %v", s.Memory, err)
-	}
-	if s.NanoCPUs != 0 && s.NanoCPUs < MinNanoCPUs {
-		return invalid("nano_cpus %d: below the minimum of %d (0.01 CPUs)", s.NanoCPUs, int(MinNanoCPUs))
+	if err := checkResources(*s); err != nil {
+		return err
 	}
 	return checkOptions(s)
 }

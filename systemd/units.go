@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -125,11 +126,7 @@ type Scope struct {
 	// effect on the payload, a stop request to the monitor (see the
 	// package doc).
 	KillSignal unix.Signal
-	MemoryMax  uint64
-	// CPUQuotaPerSec is CPU time per second of wall time (1s = one CPU).
-	CPUQuotaPerSec time.Duration
-	CPUWeight      uint64
-	TasksMax       uint64
+	Limits
 }
 
 func (s Scope) properties() []sd.Property {
@@ -155,10 +152,52 @@ func (s Scope) properties() []sd.Property {
 	if s.CPUWeight > 0 {
 		props = append(props, sd.Property{Name: "CPUWeight", Value: godbus.MakeVariant(s.CPUWeight)})
 	}
-	if s.TasksMax > 0 {
-		props = append(props, sd.Property{Name: "TasksMax", Value: godbus.MakeVariant(s.TasksMax)})
-	}
+	// No pids limit is none, as docker's, not systemd's DefaultTasksMax.
+	props = append(props, sd.Property{Name: "TasksMax", Value: godbus.MakeVariant(orUnset(s.TasksMax))})
 	return props
+}
+
+// Limits are a scope's resource limits as unit properties (systemd.resource-control(5)).
+// Zero removes a limit: MemoryMax, CPUQuotaPerSecUSec and TasksMax become
+// infinity and CPUWeight its default (systemd's "unset", UINT64_MAX on
+// the bus).
+type Limits struct {
+	MemoryMax uint64
+	// CPUQuotaPerSec is CPU time per second of wall time (1s = one CPU).
+	CPUQuotaPerSec time.Duration
+	CPUWeight      uint64
+	TasksMax       uint64
+}
+
+// orUnset is v, or systemd's "infinity"/"unset" (UINT64_MAX) for 0.
+func orUnset(v uint64) uint64 {
+	if v == 0 {
+		return math.MaxUint64
+	}
+	return v
+}
+
+func (l Limits) properties() []sd.Property {
+	quota := uint64(math.MaxUint64)
+	if l.CPUQuotaPerSec > 0 {
+		quota = uint64(l.CPUQuotaPerSec / time.Microsecond)
+	}
+	return []sd.Property{
+		{Name: "MemoryMax", Value: godbus.MakeVariant(orUnset(l.MemoryMax))},
+		{Name: "CPUQuotaPerSecUSec", Value: godbus.MakeVariant(quota)},
+		{Name: "CPUWeight", Value: godbus.MakeVariant(orUnset(l.CPUWeight))},
+		{Name: "TasksMax", Value: godbus.MakeVariant(orUnset(l.TasksMax))},
+	}
+}
+
+// SetLimits changes the limits of a running scope at runtime (systemd's
+// SetUnitProperties with runtime=true: a transient unit has nothing else),
+// so they hold across systemctl daemon-reload, unlike limits written to
+// cgroupfs.
+func (u *Units) SetLimits(ctx context.Context, name string, l Limits) error {
+	return u.call(ctx, func(c *sd.Conn) error {
+		return c.SetUnitPropertiesContext(ctx, name, true, l.properties()...)
+	})
 }
 
 // StartScope creates the scope and waits for its job. A dead leftover of

@@ -27,7 +27,7 @@ func containerCommands(cl *client) []*cobra.Command {
 	return []*cobra.Command{
 		runCommand(cl), createCommand(cl), startCommand(cl), stopCommand(cl), restartCommand(cl),
 		killCommand(cl), pauseCommand(cl), unpauseCommand(cl), execCommand(cl), rmCommand(cl),
-		psCommand(cl), inspectCommand(cl), logsCommand(cl), waitCommand(cl), attachCommand(cl), renameCommand(cl),
+		psCommand(cl), inspectCommand(cl), logsCommand(cl), waitCommand(cl), attachCommand(cl), renameCommand(cl), updateCommand(cl),
 		containerCommand(cl), topCommand(cl), cpCommand(cl), commitCommand(cl),
 	}
 }
@@ -571,8 +571,8 @@ func inspectAll(cl *client, method, format string, refs []string) error {
 			all = append(all, json.RawMessage(s))
 			continue
 		}
-		var v any
-		if err := json.Unmarshal([]byte(s), &v); err != nil {
+		v, err := decodeJSON(s)
+		if err != nil {
 			return err
 		}
 		out, err := tmpl.execute(v)

@@ -36,6 +36,39 @@ var templateFuncs = template.FuncMap{
 	"truncate": truncate,
 }
 
+// decodeJSON decodes inspect's JSON for templates with whole numbers as
+// int64, so {{.HostConfig.Memory}} prints 67108864 (not 6.7108864e+07)
+// and {{eq .State.ExitCode 0}} compares, as with docker's typed structs.
+func decodeJSON(s string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return numbers(v), nil
+}
+
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
+}
+
 // join joins the elements of any slice with sep, as strings.Join does
 // for []string (inspect's JSON gives []any).
 func join(v any, sep string) (string, error) {

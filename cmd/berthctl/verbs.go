@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/berthd/berth/limits"
 	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
@@ -89,5 +91,61 @@ func topCommand(cl *client) *cobra.Command {
 	}
 	// Everything after the container is ps's: -ef, aux, -o pid,comm.
 	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+// updateCommand is docker update's limits: only the flags given change.
+func updateCommand(cl *client) *cobra.Command {
+	var memory string
+	var cpus float64
+	var cpuShares uint64
+	var pidsLimit int64
+	var cmd *cobra.Command
+	var o map[string]dbus.Variant
+	cmd = eachCommand(cl, "update [OPTIONS] CONTAINER...", "Change the limits of containers, running or not", false,
+		func(r string) error { return cl.call("UpdateContainer", nil, r, o) })
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		o = noOpts()
+		fs := cmd.Flags()
+		if fs.Changed("memory") {
+			n := uint64(0)
+			if memory != "0" && memory != "" {
+				var err error
+				if n, err = parseSize(memory); err != nil {
+					return usagef("--memory: %w", err)
+				}
+				if err := limits.Memory(n); err != nil {
+					return usagef("--memory %s: %v", memory, err)
+				}
+			}
+			o["memory"] = dbus.MakeVariant(n)
+		}
+		if fs.Changed("cpus") {
+			if cpus != 0 {
+				if _, err := limits.CPUsToNano(cpus, runtime.NumCPU()); err != nil {
+					return usagef("--cpus %v: %v", cpus, err)
+				}
+			}
+			o["cpus"] = dbus.MakeVariant(cpus)
+		}
+		if fs.Changed("cpu-shares") {
+			o["cpu_shares"] = dbus.MakeVariant(cpuShares)
+		}
+		if fs.Changed("pids-limit") {
+			if pidsLimit < 0 {
+				pidsLimit = 0 // as docker: -1 is unlimited
+			}
+			o["pids_limit"] = dbus.MakeVariant(uint64(pidsLimit))
+		}
+		if len(o) == 0 {
+			return usagef("you must provide one or more flags when using this command")
+		}
+		return nil
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&memory, "memory", "m", "", "Memory limit (MemoryMax=), e.g. 64m, 1g; 0: none")
+	fs.Float64Var(&cpus, "cpus", 0, "CPU limit in CPUs (CPUQuota=); 0: none")
+	fs.Uint64VarP(&cpuShares, "cpu-shares", "c", 0, "Relative CPU weight, docker's scale (CPUWeight=); 0: the default")
+	fs.Int64Var(&pidsLimit, "pids-limit", 0, "Task limit (TasksMax=); 0 or -1: unlimited")
 	return cmd
 }

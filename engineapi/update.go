@@ -1,0 +1,73 @@
+package engineapi
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/berthd/berth/lifecycle"
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+)
+
+// containerUpdate is POST /containers/{id}/update: docker's UpdateConfig.
+// As in docker's API a zero value leaves a limit unchanged (docker update
+// sends only what was given) and PidsLimit 0 or -1 removes that limit.
+// Limits berth does not set are refused by name; restart policies arrive
+// with berth's restart support.
+func (s *Server) containerUpdate(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("id")
+	var req container.UpdateConfig
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	var bad []string
+	res := req.Resources
+	check := reflectValue(&res)
+	for i := range check.NumField() {
+		name := check.Type().Field(i).Name
+		switch name {
+		case "Memory", "NanoCPUs", "CPUShares", "PidsLimit", "MemorySwap":
+			continue
+		}
+		if !empty(check.Field(i)) {
+			bad = append(bad, "Resources."+name)
+		}
+	}
+	if res.MemorySwap > 0 && res.MemorySwap != res.Memory && res.MemorySwap != 2*res.Memory {
+		bad = append(bad, "Resources.MemorySwap")
+	}
+	switch req.RestartPolicy.Name {
+	case "", container.RestartPolicyDisabled:
+	default:
+		bad = append(bad, fmt.Sprintf("RestartPolicy %q", req.RestartPolicy.Name))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("not supported by berth: %s: %w", strings.Join(bad, ", "), errdefs.ErrInvalidArgument)
+	}
+	var u lifecycle.Resources
+	for _, f := range []struct {
+		name string
+		v    int64
+		dst  **uint64
+	}{{"Memory", res.Memory, &u.Memory}, {"NanoCpus", res.NanoCPUs, &u.NanoCPUs}, {"CpuShares", res.CPUShares, &u.CPUShares}} {
+		if f.v < 0 {
+			return fmt.Errorf("%s: %d: must not be negative: %w", f.name, f.v, errdefs.ErrInvalidArgument)
+		}
+		if f.v > 0 {
+			v := uint64(f.v)
+			*f.dst = &v
+		}
+	}
+	if p := res.PidsLimit; p != nil {
+		v := uint64(0)
+		if *p > 0 {
+			v = uint64(*p)
+		}
+		u.PidsLimit = &v
+	}
+	if _, err := s.Manager.Update(r.Context(), ref, u); err != nil {
+		return containerError(ref, err)
+	}
+	return writeJSON(w, http.StatusOK, container.UpdateResponse{Warnings: []string{}})
+}
