@@ -88,6 +88,13 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	}
 	v := dockerview.Inspect(info, s.Manager.ContainerDir(info.ID))
 	v.ExecIDs = s.execIDs(info.ID)
+	if boolValue(r, "size") {
+		rw, rootfs, err := s.Manager.Sizes(info.ID)
+		if err != nil {
+			return containerError(ref, err)
+		}
+		v.SizeRw, v.SizeRootFs = &rw, &rootfs
+	}
 	b, err := dockerview.JSON(v, nil)
 	if err != nil {
 		return err
@@ -324,6 +331,7 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	size := boolValue(r, "size")
 	all := boolValue(r, "all") || limit > 0 || len(f["status"]) > 0 || len(exited) > 0
 	infos := s.Manager.List()
 	slices.Reverse(infos) // newest first, as docker
@@ -352,7 +360,13 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 		if !matchList(f, exited, i) {
 			continue
 		}
-		out = append(out, dockerview.Summary(i, now))
+		sum := dockerview.Summary(i, now)
+		if size {
+			if rw, rootfs, err := s.Manager.Sizes(i.ID); err == nil {
+				sum.SizeRw, sum.SizeRootFs = rw, rootfs
+			}
+		}
+		out = append(out, sum)
 		if limit > 0 && len(out) == int(limit) {
 			break
 		}

@@ -317,3 +317,26 @@ func parsePs(out []byte, pids map[int]bool) ([]string, [][]string, error) {
 	}
 	return titles, procs, nil
 }
+
+// Sizes are docker's SizeRw (the bytes of the container's own layer: its
+// overlay's upper directory) and SizeRootFs (those plus its image's), for
+// ps --size and inspect --size. A container on a root file-system
+// directory has no layer of its own: SizeRw is 0 and SizeRootFs is the
+// directory's size.
+func (m *Manager) Sizes(ref string) (rw, rootfs int64, err error) {
+	info, err := m.Get(ref)
+	if err != nil {
+		return 0, 0, err
+	}
+	if info.Spec.Image == "" {
+		return 0, int64(dirSize(info.Spec.Rootfs)), nil
+	}
+	rw = int64(dirSize(filepath.Join(m.containerDir(info.ID), "upper")))
+	rootfs = rw
+	if m.images != nil {
+		if img, err := m.images.Get(info.Spec.ImageID); err == nil {
+			rootfs += img.Size
+		}
+	}
+	return rw, rootfs, nil
+}

@@ -92,3 +92,19 @@ func TestDockerCLICommit(t *testing.T) {
 		t.Errorf("images after the refused commits: %s, want 2", n)
 	}
 }
+
+// TestDockerCLISize: docker ps --size and inspect --size report the
+// container's own layer (the bytes it wrote) and the total.
+func TestDockerCLISize(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	docker(t, "run --name sz busybox sh -c 'head -c 300000 /dev/zero > /blob'")
+	rw := atoi(t, docker(t, "inspect --size -f '{{.SizeRw}}' sz"))
+	total := atoi(t, docker(t, "inspect --size -f '{{.SizeRootFs}}' sz"))
+	if rw < 300000 || rw > 400000 || total <= rw {
+		t.Errorf("sizes: rw %d, rootfs %d", rw, total)
+	}
+	if got := docker(t, "ps -a -s --format '{{.Size}}'"); !strings.Contains(got, "kB (virtual ") {
+		t.Errorf("ps --size: %q", got)
+	}
+}
