@@ -126,8 +126,8 @@ type fakeScopes struct {
 	states  map[string]string
 	limits  map[string]systemd.Limits // SetLimits calls by unit
 	refuse  error                     // non-nil: SetLimits fails with it
-	hold    chan struct{} // non-nil: StartScope waits for it to close
-	entered chan string   // receives the unit of each StartScope, if set
+	hold    chan struct{}             // non-nil: StartScope waits for it to close
+	entered chan string               // receives the unit of each StartScope, if set
 }
 
 func newFakeScopes() *fakeScopes { return &fakeScopes{states: map[string]string{}} }
