@@ -557,6 +557,23 @@ func (m *manager) TopContainer(sender dbus.Sender, ref string, psArgs []string) 
 	return
 }
 
+// GetContainerStats takes one reading of a container's resources and
+// returns it as JSON in docker's StatsResponse shape (what the Engine
+// API's stats endpoint serves); a stopped container gives docker's zero
+// figures.
+func (m *manager) GetContainerStats(sender dbus.Sender, ref string) (out string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
+		st, err := m.s.mgr.Stats(ctx, ref)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(st)
+		out = string(b)
+		return err
+	})
+	return
+}
+
 func (m *manager) WaitContainer(sender dbus.Sender, ref string) (code int32, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
 		c, err := m.s.mgr.Wait(ctx, ref)

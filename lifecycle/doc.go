@@ -1,7 +1,7 @@
 // Package lifecycle owns containers: their records, their state machine and
 // every operation on them (create, start, stop, kill, pause, unpause, exec,
 // attach, restart, remove, wait, rename, prune, top, cp: archive.go,
-// commit: commit.go).
+// commit: commit.go) and their resource readings (stats: stats.go).
 //
 // On-disk layout:
 //

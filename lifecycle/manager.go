@@ -87,6 +87,10 @@ type Manager struct {
 
 	notifyConn *net.UnixConn // guarded by mu
 	closed     bool
+
+	// statsPrev is each container's last Stats reading (for precpu).
+	statsMu   sync.Mutex
+	statsPrev map[string]statsPrev
 }
 
 // container is one container. rec.ID and rec.Spec never change once the
@@ -218,6 +222,7 @@ func New(o Options) *Manager {
 		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes,
 		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev, ready: make(chan struct{}),
 		containers: map[string]*container{}, names: map[string]string{}, reserved: map[string]bool{},
+		statsPrev: map[string]statsPrev{},
 	}
 }
 
@@ -242,6 +247,9 @@ func (m *Manager) forget(id string) {
 		delete(m.containers, id)
 	}
 	m.mu.Unlock()
+	m.statsMu.Lock()
+	delete(m.statsPrev, id)
+	m.statsMu.Unlock()
 }
 
 // save writes the record; c.mu must be held.

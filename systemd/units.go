@@ -358,3 +358,26 @@ func (u *Units) UnitStates(ctx context.Context, patterns ...string) (map[string]
 func (u *Units) KillUnit(ctx context.Context, name string, signal unix.Signal) error {
 	return u.call(ctx, func(c *sd.Conn) error { return c.KillUnitWithTarget(ctx, name, sd.All, int32(signal)) })
 }
+
+// ScopeLimits reads the MemoryMax= and TasksMax= properties of the scope
+// name (the other fields stay zero); systemd's "infinity" reads as 0, no
+// limit.
+func (u *Units) ScopeLimits(ctx context.Context, name string) (Limits, error) {
+	var l Limits
+	err := u.call(ctx, func(c *sd.Conn) error {
+		props, err := c.GetUnitTypePropertiesContext(ctx, name, "Scope")
+		if err != nil {
+			return err
+		}
+		for p, v := range map[string]*uint64{"MemoryMax": &l.MemoryMax, "TasksMax": &l.TasksMax} {
+			if n, _ := props[p].(uint64); n != math.MaxUint64 {
+				*v = n
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Limits{}, fmt.Errorf("unit %s: %w", name, err)
+	}
+	return l, nil
+}
