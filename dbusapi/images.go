@@ -9,7 +9,6 @@ import (
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/dbusapi/contract"
-	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/images"
 	"github.com/containerd/errdefs"
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -51,7 +50,8 @@ func imageProps(img images.Image) map[string]any {
 }
 
 // syncImages makes the exported image objects match the store and emits
-// ImageNew / ImageRemoved.
+// ImageNew / ImageRemoved; it runs after every change of the store,
+// whichever edge made it (images.Store.OnChange).
 func (s *Server) syncImages() {
 	if s.images == nil {
 		return
@@ -200,12 +200,8 @@ func (m *manager) LoadImage(sender dbus.Sender, archive dbus.UnixFD, options map
 		}
 		loaded = []LoadedImage{}
 		for _, l := range res {
-			tags := familiar(l.Tags)
-			loaded = append(loaded, LoadedImage{ID: l.ID.String(), Tags: tags})
-			events.Emit(events.ImageLoaded, "berthd", fmt.Sprintf("image %s loaded %v", l.ID.Encoded()[:12], tags),
-				events.Field{Name: events.FieldImageID, Value: l.ID.String()}, events.Field{Name: events.FieldImageName, Value: strings.Join(tags, " ")})
+			loaded = append(loaded, LoadedImage{ID: l.ID.String(), Tags: familiar(l.Tags)})
 		}
-		m.s.syncImages()
 		return nil
 	})
 	return
@@ -216,11 +212,8 @@ func (m *manager) TagImage(sender dbus.Sender, ref, target string) *dbus.Error {
 		if err := m.needImages(); err != nil {
 			return err
 		}
-		if _, err := m.s.images.Tag(ref, target); err != nil {
-			return err
-		}
-		m.s.syncImages()
-		return nil
+		_, err := m.s.images.Tag(ref, target)
+		return err
 	})
 }
 
@@ -242,10 +235,6 @@ func (m *manager) RemoveImage(sender dbus.Sender, ref string, options map[string
 		}
 		untagged = familiar(r.Untagged)
 		deleted = r.Deleted.String()
-		if r.Deleted != "" {
-			events.Emit(events.ImageRemoved, "berthd", "image "+r.Deleted.Encoded()[:12]+" removed", events.Field{Name: events.FieldImageID, Value: deleted})
-		}
-		m.s.syncImages()
 		return nil
 	})
 	return
@@ -292,11 +281,7 @@ func (m *manager) PullImage(sender dbus.Sender, ref string, options map[string]d
 		if err := knownOptions("PullImage", options, "pull_id"); err != nil {
 			return err
 		}
-		regs := map[string]images.Registry{}
-		for host, r := range snap.Registries {
-			regs[host] = images.Registry{Insecure: r.Insecure, Mirrors: r.Mirrors}
-		}
-		o := images.PullOptions{Registries: regs}
+		o := images.PullOptions{Registries: images.Registries(snap.Registries)}
 		if pullID != "" {
 			o.Progress = func(p images.Progress) {
 				m.s.conn.Emit(ManagerPath, ManagerInterface+".ImagePullProgress", pullID,
@@ -317,9 +302,6 @@ func (m *manager) PullImage(sender dbus.Sender, ref string, options map[string]d
 				tags = append(tags, f)
 			}
 		}
-		events.Emit(events.ImagePulled, "berthd", fmt.Sprintf("image %s pulled as %s", img.ID.Encoded()[:12], ref),
-			events.Field{Name: events.FieldImageID, Value: id}, events.Field{Name: events.FieldImageName, Value: ref})
-		m.s.syncImages()
 		return nil
 	})
 	return

@@ -189,6 +189,9 @@ func (s *Server) Export() error {
 		return err
 	}
 	s.syncImages()
+	if s.images != nil {
+		s.images.OnChange(s.syncImages)
+	}
 	err = s.conn.Export(introspectable{children: s.volumeNames}, dbus.ObjectPath(volumePrefix[:len(volumePrefix)-1]), "org.freedesktop.DBus.Introspectable")
 	if err != nil {
 		return err

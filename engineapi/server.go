@@ -81,6 +81,7 @@ func New(o Options) *Server {
 	s.archiveRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
+	s.imageRoutes()
 	return s
 }
 
@@ -184,20 +185,25 @@ func status(err error) int {
 	return http.StatusInternalServerError
 }
 
-// writeError answers with docker's error body. The message loses the
-// trailing ": <class>" that wrapping leaves.
+// writeError answers with docker's error body.
 func writeError(w http.ResponseWriter, err error) {
 	code := status(err)
+	if code == http.StatusNotModified {
+		w.WriteHeader(code)
+		return
+	}
+	writeJSON(w, code, map[string]string{"message": errorMessage(err)})
+}
+
+// errorMessage is an error's text without the trailing ": <class>" that
+// wrapping leaves.
+func errorMessage(err error) string {
 	msg := err.Error()
 	for _, c := range []error{errdefs.ErrNotFound, errdefs.ErrInvalidArgument, errdefs.ErrAlreadyExists, errdefs.ErrConflict,
 		errdefs.ErrFailedPrecondition, errdefs.ErrPermissionDenied, errdefs.ErrNotImplemented, errdefs.ErrUnavailable} {
 		msg = strings.TrimSuffix(msg, ": "+c.Error())
 	}
-	if code == http.StatusNotModified {
-		w.WriteHeader(code)
-		return
-	}
-	writeJSON(w, code, map[string]string{"message": msg})
+	return msg
 }
 
 // writeJSON answers with v as JSON.

@@ -534,3 +534,58 @@ func TestLoadCollectionWaitsForOthers(t *testing.T) {
 		t.Fatalf("%d blobs after the last load ended, want 3", n)
 	}
 }
+
+// Untag leaves a dangling image; RemoveUnused removes what its match
+// selects and no container uses, and what only those images used; every
+// change is told to OnChange.
+func TestUntagAndRemoveUnused(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	used := map[digest.Digest]bool{}
+	s, root := openStore(t, func(id digest.Digest) bool { return used[id] })
+	var changes int
+	s.OnChange(func() { changes++ })
+	if _, err := s.Load(ctx, mkArchive(t, "docker", imagetest.Image{Ref: "one:v1", Layers: [][]byte{base}})); err != nil {
+		t.Fatal(err)
+	}
+	two, err := s.Load(ctx, mkArchive(t, "oci", imagetest.Image{Ref: "example.com/two:v2", Layers: [][]byte{base, top}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Untag(two[0].ID.String()); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("untag by id: %v", err)
+	}
+	if _, err := s.Untag("nosuch:v1"); !errors.Is(err, errs.NoSuchImage) {
+		t.Fatalf("untag of an unknown name: %v", err)
+	}
+	r, err := s.Untag("example.com/two:v2")
+	if err != nil || r.Deleted != "" || !slices.Equal(r.Untagged, []string{"example.com/two:v2"}) {
+		t.Fatalf("untag: %+v %v", r, err)
+	}
+	img, err := s.Get(two[0].ID.String())
+	if err != nil || len(img.RepoTags) != 0 {
+		t.Fatalf("the untagged image: %+v %v", img, err)
+	}
+	if changes != 3 {
+		t.Fatalf("%d changes told, want 3 (two loads, an untag)", changes)
+	}
+	used[img.ID] = true
+	removed, _, err := s.RemoveUnused(ctx, func(i Image) bool { return len(i.RepoTags) == 0 })
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("prune of an image in use: %+v %v", removed, err)
+	}
+	used[img.ID] = false
+	removed, p, err := s.RemoveUnused(ctx, func(i Image) bool { return len(i.RepoTags) == 0 })
+	if err != nil || len(removed) != 1 || removed[0].Deleted != img.ID || p.Layers != 1 || p.Bytes == 0 {
+		t.Fatalf("prune of dangling images: %+v %+v %v", removed, p, err)
+	}
+	if l := s.List(); len(l) != 1 || l[0].RepoTags[0] != "docker.io/library/one:v1" {
+		t.Fatalf("left: %+v", l)
+	}
+	if layers, _ := os.ReadDir(filepath.Join(root, "layers")); len(layers) != 1 {
+		t.Fatalf("%d layers left, want the base's", len(layers))
+	}
+	if changes != 4 {
+		t.Fatalf("%d changes told, want 4", changes)
+	}
+}

@@ -17,12 +17,15 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/errs"
+	"github.com/berthd/berth/events"
 	ctrimages "github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/semaphore"
 )
@@ -48,6 +51,56 @@ type PullOptions struct {
 	Progress func(Progress)
 	// Concurrency bounds parallel blob fetches (default 4).
 	Concurrency int
+	// Credentials, if set, authenticate to the registry of the pulled
+	// reference instead of AuthFile (docker's X-Registry-Auth); mirrors
+	// and other hosts still use AuthFile.
+	Credentials *Credentials
+	// Events, if set, is told the steps of the pull, layer by layer, for
+	// displays such as docker's (from several goroutines, never at once).
+	Events func(PullEvent)
+}
+
+// Credentials for one registry.
+type Credentials struct {
+	Username, Password string
+	// IdentityToken is an OAuth2 refresh token (what docker login keeps
+	// for some registries); it takes the place of the password.
+	IdentityToken string
+	// RegistryToken is a bearer token sent as it is.
+	RegistryToken string
+}
+
+// PullStep is what a PullEvent tells.
+type PullStep int
+
+// The steps of a pull. Resolved comes first (the reference was found,
+// Digest is what it names); then, for each layer of the manifest (Digest
+// is the layer's, Total its size in bytes), LayerWaiting, then either
+// LayerExists (in the store already) or LayerDownloading (Current bytes
+// of Total fetched, repeated) and LayerDownloaded, and last LayerUnpacked.
+const (
+	Resolved PullStep = iota
+	LayerWaiting
+	LayerExists
+	LayerDownloading
+	LayerDownloaded
+	LayerUnpacked
+)
+
+// PullEvent is one step of a pull.
+type PullEvent struct {
+	Step           PullStep
+	Digest         digest.Digest
+	Current, Total int64
+}
+
+// Registries converts the configuration's registries.
+func Registries(regs map[string]config.Registry) map[string]Registry {
+	out := make(map[string]Registry, len(regs))
+	for host, r := range regs {
+		out[host] = Registry{Insecure: r.Insecure, Mirrors: r.Mirrors}
+	}
+	return out
 }
 
 // Progress of a pull.
@@ -121,9 +174,22 @@ func isLocal(host string) bool {
 }
 
 // hosts maps a registry host to the endpoints to try: mirrors, then the
-// registry itself.
-func hosts(o PullOptions) docker.RegistryHosts {
-	auth := docker.NewDockerAuthorizer(docker.WithAuthCreds(credentials(o.AuthFile)))
+// registry itself. o.Credentials are for refHost (the pulled reference's).
+func hosts(o PullOptions, refHost string) docker.RegistryHosts {
+	fromFile := credentials(o.AuthFile)
+	creds := fromFile
+	if c := o.Credentials; c != nil {
+		creds = func(host string) (string, string, error) {
+			if host != refHost && !(refHost == "docker.io" && host == "registry-1.docker.io") {
+				return fromFile(host)
+			}
+			if c.IdentityToken != "" {
+				return "", c.IdentityToken, nil
+			}
+			return c.Username, c.Password, nil
+		}
+	}
+	auth := docker.NewDockerAuthorizer(docker.WithAuthCreds(creds))
 	return func(host string) ([]docker.RegistryHost, error) {
 		reg := o.Registries[host]
 		mk := func(h string, insecure bool, caps docker.HostCapabilities) docker.RegistryHost {
@@ -141,6 +207,9 @@ func hosts(o PullOptions) docker.RegistryHosts {
 			if h == "docker.io" {
 				rh.Host = "registry-1.docker.io"
 			}
+			if c := o.Credentials; c != nil && c.RegistryToken != "" && host == refHost && h == host {
+				rh.Header = http.Header{"Authorization": {"Bearer " + c.RegistryToken}}
+			}
 			return rh
 		}
 		var out []docker.RegistryHost
@@ -151,10 +220,10 @@ func hosts(o PullOptions) docker.RegistryHosts {
 	}
 }
 
-// countingFetcher counts the bytes read from a fetcher.
+// countingFetcher counts the bytes read from a fetcher, by blob.
 type countingFetcher struct {
 	remotes.Fetcher
-	add func(int64)
+	add func(desc ocispec.Descriptor, n int64)
 }
 
 func (f countingFetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
@@ -162,7 +231,7 @@ func (f countingFetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io
 	if err != nil {
 		return nil, err
 	}
-	return &countingReadCloser{ReadCloser: rc, add: f.add}, nil
+	return &countingReadCloser{ReadCloser: rc, add: func(n int64) { f.add(desc, n) }}, nil
 }
 
 type countingReadCloser struct {
@@ -187,7 +256,13 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (Image, err
 	if !s.release(ctx, true) && err != nil {
 		s.gc(ctx) // what the failed pull left, once others are done
 	}
-	return img, err
+	if err != nil {
+		return Image{}, err
+	}
+	events.Emit(events.ImagePulled, "berthd", fmt.Sprintf("image %s pulled as %s", short(img.ID), ref),
+		events.Field{Name: events.FieldImageID, Value: img.ID.String()}, events.Field{Name: events.FieldImageName, Value: ref})
+	s.notify()
+	return img, nil
 }
 
 func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, error) {
@@ -202,7 +277,7 @@ func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, err
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
-	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: hosts(o)})
+	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: hosts(o, reference.Domain(named))})
 	rname, desc, err := resolver.Resolve(ctx, name)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
@@ -228,30 +303,75 @@ func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, err
 		o.Progress(Progress{Done: done.Load(), Total: total.Load(), Blobs: int(blobs.Load()), BlobsTotal: int(blobsTotal.Load())})
 		mu.Unlock()
 	}
-	var last atomic.Int64
-	counted := countingFetcher{Fetcher: fetcher, add: func(n int64) {
+	emit := func(ev PullEvent) {
+		if o.Events == nil {
+			return
+		}
+		mu.Lock()
+		o.Events(ev)
+		mu.Unlock()
+	}
+	emit(PullEvent{Step: Resolved, Digest: desc.Digest, Total: desc.Size})
+	var (
+		last      atomic.Int64
+		layerMu   sync.Mutex
+		layerDone = map[digest.Digest]int64{} // bytes fetched by layer
+		layerLast = map[digest.Digest]int64{} // … when last told
+	)
+	counted := countingFetcher{Fetcher: fetcher, add: func(d ocispec.Descriptor, n int64) {
 		if done.Add(n)-last.Load() > 256<<10 {
 			last.Store(done.Load())
 			report()
 		}
+		if o.Events == nil || !isLayer(d.MediaType) || n == 0 {
+			return
+		}
+		layerMu.Lock()
+		layerDone[d.Digest] += n
+		cur := layerDone[d.Digest]
+		tell := cur-layerLast[d.Digest] >= 128<<10 || cur == d.Size
+		if tell {
+			layerLast[d.Digest] = cur
+		}
+		layerMu.Unlock()
+		if tell {
+			emit(PullEvent{Step: LayerDownloading, Digest: d.Digest, Current: cur, Total: d.Size})
+		}
 	}}
 	fetch := remotes.FetchHandler(s.cs, counted)
+	children := ctrimages.LimitManifests(ctrimages.FilterPlatforms(ctrimages.ChildrenHandler(s.cs), s.platform), s.platform, 1)
 	handler := ctrimages.Handlers(
 		ctrimages.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 			total.Add(d.Size)
 			blobsTotal.Add(1)
 			present, _ := s.cs.Info(ctx, d.Digest)
+			had := present.Size == d.Size && present.Digest == d.Digest
+			if isLayer(d.MediaType) && had {
+				emit(PullEvent{Step: LayerExists, Digest: d.Digest, Current: d.Size, Total: d.Size})
+			}
 			children, err := fetch(ctx, d)
 			if err == nil {
-				if present.Size == d.Size && present.Digest == d.Digest {
+				if had {
 					done.Add(d.Size) // in the store already: not fetched
+				} else if isLayer(d.MediaType) {
+					emit(PullEvent{Step: LayerDownloaded, Digest: d.Digest, Current: d.Size, Total: d.Size})
 				}
 				blobs.Add(1)
 				report()
 			}
 			return children, err
 		}),
-		ctrimages.LimitManifests(ctrimages.FilterPlatforms(ctrimages.ChildrenHandler(s.cs), s.platform), s.platform, 1),
+		ctrimages.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+			out, err := children.Handle(ctx, d)
+			if err == nil && isManifest(d.MediaType) {
+				for _, c := range out {
+					if isLayer(c.MediaType) {
+						emit(PullEvent{Step: LayerWaiting, Digest: c.Digest, Total: c.Size})
+					}
+				}
+			}
+			return out, err
+		}),
 	)
 	if err := ctrimages.Dispatch(ctx, handler, semaphore.NewWeighted(int64(o.Concurrency)), desc); err != nil {
 		return Image{}, fmt.Errorf("pull %s: %v: %w", ref, err, classOf(err))
@@ -260,7 +380,7 @@ func (s *Store) pull(ctx context.Context, ref string, o PullOptions) (Image, err
 	if err != nil {
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
-	img, err := s.unpack(ctx, res)
+	img, err := s.unpack(ctx, res, func(d digest.Digest) { emit(PullEvent{Step: LayerUnpacked, Digest: d}) })
 	if err != nil {
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}

@@ -30,7 +30,7 @@ func TestRegistryHosts(t *testing.T) {
 	h := hosts(PullOptions{Registries: map[string]Registry{
 		"reg.example.com": {Mirrors: []string{"https://m1.example.com", "m2.example.com:5000"}},
 		"insecure:5000":   {Insecure: true},
-	}})
+	}}, "reg.example.com")
 	got, err := h("reg.example.com")
 	if err != nil || len(got) != 3 {
 		t.Fatalf("%+v %v", got, err)

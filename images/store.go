@@ -13,6 +13,10 @@
 // by the last of them to end. Loads and pulls run side by side; records
 // change under one lock, and collecting unreferenced blobs and layers
 // waits for loads, pulls and saves in progress.
+//
+// Loads, pulls and removals of images are written as events (package
+// events) here, and every change is told to the OnChange function (the bus
+// edge's image objects follow it), so both API edges see the same store.
 package images
 
 import (
@@ -33,6 +37,7 @@ import (
 	"github.com/berthd/berth/atomicfile"
 	"github.com/berthd/berth/cas"
 	"github.com/berthd/berth/errs"
+	"github.com/berthd/berth/events"
 	"github.com/containerd/containerd/v2/core/content"
 	ctrimages "github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/images/archive"
@@ -94,6 +99,35 @@ type Store struct {
 	// uses an unpacked layer (by chain id hex); such layers outlive the
 	// removal of their image.
 	LayerUser func(chainHex string) bool
+	// changed is called, without locks held, after images came, went or
+	// were renamed.
+	changedMu sync.Mutex
+	changed   func()
+}
+
+// OnChange sets the function called (without locks held) after images
+// were loaded, pulled, tagged, untagged or removed.
+func (s *Store) OnChange(f func()) {
+	s.changedMu.Lock()
+	s.changed = f
+	s.changedMu.Unlock()
+}
+
+func (s *Store) notify() {
+	s.changedMu.Lock()
+	f := s.changed
+	s.changedMu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// short is the 12-digit form of an image id.
+func short(id digest.Digest) string {
+	if e := id.Encoded(); len(e) > 12 {
+		return e[:12]
+	}
+	return id.Encoded()
 }
 
 // Open reads the image records under dataRoot. inUse tells whether a
@@ -307,13 +341,26 @@ type Loaded struct {
 // store keeps only what the loaded images reference: the archive's index
 // and members no image uses are removed before Load returns, or, while
 // other loads or pulls run, when the last of them ends.
+// Each loaded image is an image "load" event.
 func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 	s.gcMu.RLock()
 	loaded, err := s.load(ctx, r)
 	if !s.release(ctx, true) && err != nil {
 		s.gc(ctx) // what the failed load left, once others are done
 	}
-	return loaded, err
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range loaded {
+		names := make([]string, 0, len(l.Tags))
+		for _, t := range l.Tags {
+			names = append(names, Familiar(t))
+		}
+		events.Emit(events.ImageLoaded, "berthd", fmt.Sprintf("image %s loaded %v", short(l.ID), names),
+			events.Field{Name: events.FieldImageID, Value: l.ID.String()}, events.Field{Name: events.FieldImageName, Value: strings.Join(names, " ")})
+	}
+	s.notify()
+	return loaded, nil
 }
 
 // release ends a load, pull or save (which hold gcMu shared). wrote says
@@ -375,7 +422,7 @@ func (s *Store) load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
-		img, err := s.unpack(ctx, res)
+		img, err := s.unpack(ctx, res, nil)
 		if err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
@@ -444,8 +491,9 @@ func nameOf(m ocispec.Descriptor) string {
 	return ""
 }
 
-// unpack unpacks the layers of a resolved manifest and returns its record.
-func (s *Store) unpack(ctx context.Context, res resolved) (*Image, error) {
+// unpack unpacks the layers of a resolved manifest and returns its record;
+// unpacked, if set, is called after each layer (by its digest).
+func (s *Store) unpack(ctx context.Context, res resolved, unpacked func(digest.Digest)) (*Image, error) {
 	img := &Image{
 		ID: res.Manifest.Config.Digest, Manifest: res.Desc, Config: res.Manifest.Config,
 		Layers: res.Manifest.Layers, Architecture: res.Config.Architecture, OS: res.Config.OS,
@@ -461,6 +509,9 @@ func (s *Store) unpack(ctx context.Context, res resolved) (*Image, error) {
 		}
 		img.ChainIDs = append(img.ChainIDs, chain)
 		img.Size += l.Size
+		if unpacked != nil {
+			unpacked(l.Digest)
+		}
 	}
 	return img, nil
 }
@@ -492,6 +543,14 @@ func (s *Store) record(img *Image, tags, digests []string) {
 
 // Tag gives the image ref the name target (moved from any other image).
 func (s *Store) Tag(ref, target string) (Image, error) {
+	img, err := s.tag(ref, target)
+	if err == nil {
+		s.notify()
+	}
+	return img, err
+}
+
+func (s *Store) tag(ref, target string) (Image, error) {
 	name, err := NormalizeRef(target)
 	if err != nil {
 		return Image{}, err
@@ -519,13 +578,59 @@ type Removed struct {
 }
 
 // Remove untags ref if it is a name the image has besides others, or
-// removes the image. An image a container uses is kept unless force.
+// removes the image. An image a container uses is kept unless force. The
+// removal of an image is an image "remove" event.
 func (s *Store) Remove(ctx context.Context, ref string, force bool) (Removed, error) {
 	out, collect, err := s.remove(ref, force)
-	if err == nil && collect {
+	if err != nil {
+		return out, err
+	}
+	if collect {
 		s.gc(ctx)
 	}
+	s.removed(out)
+	return out, nil
+}
+
+// removed emits the event of a removal and tells OnChange.
+func (s *Store) removed(r Removed) {
+	if r.Deleted != "" {
+		events.Emit(events.ImageRemoved, "berthd", "image "+short(r.Deleted)+" removed", events.Field{Name: events.FieldImageID, Value: r.Deleted.String()})
+	}
+	s.notify()
+}
+
+// Untag removes the name ref (a tag or a repository digest) from its
+// image, even if it is the image's last: the image stays, dangling. A
+// reference by id is not a name (errdefs.ErrInvalidArgument).
+func (s *Store) Untag(ref string) (Removed, error) {
+	out, err := s.untag(ref)
+	if err == nil {
+		s.notify()
+	}
 	return out, err
+}
+
+func (s *Store) untag(ref string) (Removed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, err := s.lookup(ref)
+	if err != nil {
+		return Removed{}, err
+	}
+	name, err := NormalizeRef(ref)
+	if err != nil {
+		return Removed{}, err
+	}
+	switch rd := repoDigestOf(name); {
+	case slices.Contains(img.RepoTags, name):
+		img.RepoTags = slices.DeleteFunc(img.RepoTags, func(x string) bool { return x == name })
+		return Removed{Untagged: []string{name}}, s.save()
+	case rd != "" && slices.Contains(img.RepoDigests, rd):
+		img.RepoDigests = slices.DeleteFunc(img.RepoDigests, func(x string) bool { return x == rd })
+		return Removed{Untagged: []string{rd}}, s.save()
+	}
+	return Removed{}, invalid("untag %s: not a name of image %s", ref, short(img.ID))
 }
 
 func (s *Store) remove(ref string, force bool) (out Removed, collect bool, err error) {
@@ -574,6 +679,49 @@ type Pruned struct {
 // Prune removes blobs and unpacked layers that no image uses.
 func (s *Store) Prune(ctx context.Context) (Pruned, error) {
 	return s.gc(ctx), nil
+}
+
+// RemoveUnused removes every image that no container uses and that match
+// selects (docker's image prune), then what only they used; it returns
+// what was removed (names and ids), and what was collected. match is
+// called without locks held and may read images' configs.
+func (s *Store) RemoveUnused(ctx context.Context, match func(Image) bool) ([]Removed, Pruned, error) {
+	var out []Removed
+	for _, img := range s.List() {
+		if s.inUse(img.ID) || !match(img) {
+			continue
+		}
+		r, err := s.removeUnused(img.ID)
+		if err != nil {
+			return out, Pruned{}, err
+		}
+		if r.Deleted != "" {
+			out = append(out, r)
+		}
+	}
+	p := s.gc(ctx)
+	for _, r := range out {
+		s.removed(r)
+	}
+	return out, p, nil
+}
+
+// removeUnused removes the image id unless a container uses it (checked
+// again under the lock) or it is gone already.
+func (s *Store) removeUnused(id digest.Digest) (Removed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, ok := s.images[id]
+	if !ok || s.inUse(id) {
+		return Removed{}, nil
+	}
+	r := Removed{Untagged: append(slices.Clone(img.RepoTags), img.RepoDigests...), Deleted: id}
+	delete(s.images, id)
+	if err := s.save(); err != nil {
+		s.images[id] = img
+		return Removed{}, err
+	}
+	return r, nil
 }
 
 // gc waits for loads, pulls and saves in progress, then collects.

@@ -30,6 +30,30 @@ fi`)
 		"/srv/images/pushimage /srv/images/tools-oci.tar 127.0.0.1:5000/test/tools:v1")
 }
 
+// authRegistry starts a registry with basic authentication (user berth,
+// password s3cret:pass) on 127.0.0.1:5001 (once) and pushes busybox to
+// it as 127.0.0.1:5001/private/busybox:latest.
+func authRegistry(t *testing.T) {
+	t.Helper()
+	must(t, `if ! systemctl is-active -q test-registry-auth; then
+mkdir -p /tmp/registry-auth && /srv/images/pushimage -htpasswd berth s3cret:pass > /tmp/htpasswd && cat > /tmp/registry-auth.yml <<'REGISTRY'
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /tmp/registry-auth
+auth:
+  htpasswd:
+    realm: berth-test
+    path: /tmp/htpasswd
+http:
+  addr: 127.0.0.1:5001
+REGISTRY
+systemd-run -q --unit=test-registry-auth /usr/bin/docker-registry serve /tmp/registry-auth.yml
+fi`)
+	eventually(t, 20*time.Second, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:5001/v2/ | grep -q 401")
+	must(t, "PUSH_USER=berth PUSH_PASSWORD=s3cret:pass /srv/images/pushimage /srv/images/busybox-docker.tar 127.0.0.1:5001/private/busybox:latest")
+}
+
 // blobGets counts the registry's GETs of blobs of a repository.
 func blobGets(t *testing.T, repo string) int {
 	t.Helper()
@@ -86,23 +110,7 @@ func TestPullFromRegistry(t *testing.T) {
 func TestPullWithCredentials(t *testing.T) {
 	fresh(t)
 	t.Cleanup(func() { sh(t, "rm -rf /root/.docker") })
-	must(t, `if ! systemctl is-active -q test-registry-auth; then
-mkdir -p /tmp/registry-auth && /srv/images/pushimage -htpasswd berth s3cret:pass > /tmp/htpasswd && cat > /tmp/registry-auth.yml <<'REGISTRY'
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: /tmp/registry-auth
-auth:
-  htpasswd:
-    realm: berth-test
-    path: /tmp/htpasswd
-http:
-  addr: 127.0.0.1:5001
-REGISTRY
-systemd-run -q --unit=test-registry-auth /usr/bin/docker-registry serve /tmp/registry-auth.yml
-fi`)
-	eventually(t, 20*time.Second, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:5001/v2/ | grep -q 401")
-	must(t, "PUSH_USER=berth PUSH_PASSWORD=s3cret:pass /srv/images/pushimage /srv/images/busybox-docker.tar 127.0.0.1:5001/private/busybox:latest")
+	authRegistry(t)
 	must(t, "rm -rf /root/.docker")
 	if msg := fails(t, "berthctl pull 127.0.0.1:5001/private/busybox"); !strings.Contains(msg, "may require authorization") {
 		t.Fatalf("pull without credentials: %q", msg)
