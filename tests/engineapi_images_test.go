@@ -33,10 +33,16 @@ func TestDockerImages(t *testing.T) {
 	if !strings.HasPrefix(id, "sha256:") || len(id) != 71 {
 		t.Fatalf("inspect Id: %q", id)
 	}
-	// The same image berthctl sees.
+	// The same image berthctl sees; its bus object follows the docker
+	// CLI's changes, and the load is an event.
 	if !strings.Contains(must(t, "berthctl image inspect busybox"), id) {
 		t.Fatalf("berthctl does not know %s", id)
 	}
+	path := "/io/berth/Engine1/image/" + id[7:]
+	if out := must(t, "busctl get-property io.berth.Engine1 "+path+" io.berth.Engine1.Image RepoTags"); out != `as 1 "busybox:latest"` {
+		t.Fatalf("the image object: %q", out)
+	}
+	eventually(t, 5e9, "journalctl --no-pager IMAGE_ID="+id+" BERTH_EVENT=load | grep -q busybox")
 	if out := docker(t, "images --filter reference=busybox --format '{{.Repository}} {{.Tag}} {{.ID}}'"); out != "busybox latest "+id[7:19] {
 		t.Fatalf("images --filter reference=busybox: %q", out)
 	}
@@ -73,6 +79,9 @@ func TestDockerImages(t *testing.T) {
 	if out := docker(t, "images --filter reference=mybox --format '{{.Repository}}:{{.Tag}} {{.ID}}'"); out != "mybox:v1 "+id[7:19] {
 		t.Fatalf("after tag: %q", out)
 	}
+	if out := must(t, "busctl get-property io.berth.Engine1 "+path+" io.berth.Engine1.Image RepoTags"); out != `as 2 "busybox:latest" "mybox:v1"` {
+		t.Fatalf("the image object after tag: %q", out)
+	}
 	if out := docker(t, "rmi mybox:v1"); out != "Untagged: mybox:v1" {
 		t.Fatalf("rmi of one of two names: %q", out)
 	}
@@ -106,6 +115,10 @@ func TestDockerImages(t *testing.T) {
 		t.Fatalf("rmi report: %q", out)
 	}
 	storeEmpty(t, "rmi of every image")
+	if _, _, code := sh(t, "busctl get-property io.berth.Engine1 "+path+" io.berth.Engine1.Image RepoTags"); code == 0 {
+		t.Fatal("the removed image's bus object is still there")
+	}
+	eventually(t, 5e9, "journalctl --no-pager IMAGE_ID="+id+" BERTH_EVENT=remove | grep -q removed")
 	if out := docker(t, "load -i /tmp/both.tar | sort | tr '\\n' ' '"); out != "Loaded image: busybox:latest Loaded image: example.com/tools:v1" {
 		t.Fatalf("load of the saved pair: %q", out)
 	}
