@@ -31,6 +31,9 @@ func (s *Store) Commit(ctx context.Context, base Image, diff io.Reader, cfg ocis
 		if !s.release(ctx, true) && err != nil {
 			s.gc(ctx) // what the failed commit left, once others are done
 		}
+		if err == nil {
+			s.notify()
+		}
 	}()
 	layer, err := s.writeLayer(ctx, diff)
 	if err != nil {
