@@ -38,7 +38,7 @@ func TestDockerImages(t *testing.T) {
 	if !strings.Contains(must(t, "berthctl image inspect busybox"), id) {
 		t.Fatalf("berthctl does not know %s", id)
 	}
-	path := "/io/berth/Engine1/image/" + id[7:]
+	path := must(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetImage s busybox | cut -d'\"' -f2")
 	if out := must(t, "busctl get-property io.berth.Engine1 "+path+" io.berth.Engine1.Image RepoTags"); out != `as 1 "busybox:latest"` {
 		t.Fatalf("the image object: %q", out)
 	}
