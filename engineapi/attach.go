@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/berthd/berth/lifecycle"
@@ -20,6 +21,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types"
+	"golang.org/x/sys/unix"
 )
 
 // ttyStream is an open attach or exec stream to a monitor, kept for
@@ -111,6 +113,23 @@ func pump(conn net.Conn, in *clientInput, f *os.File, o pumpOptions) (code int, 
 	done := make(chan struct{})
 	var once sync.Once
 	finish := func() { once.Do(func() { close(done) }) }
+	// A client that is gone while the payload says nothing would hold
+	// the stream, and berthd, forever.
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if hungUp(conn) {
+					finish()
+					return
+				}
+			}
+		}
+	}()
 	go func() {
 		var matched int
 		for {
@@ -199,6 +218,28 @@ func pump(conn net.Conn, in *clientInput, f *os.File, o pumpOptions) (code int, 
 	finish()
 	closeConn(conn)
 	return code, exited
+}
+
+// hungUp reports whether the client closed its connection for good (both
+// directions: POLLHUP), not only its sending side (a half-close, the end
+// of stdin).
+func hungUp(conn net.Conn) bool {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	hup := false
+	rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+			hup = fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
+		}
+	})
+	return hup
 }
 
 // closeConn ends the output side first, so a client that half-closed
@@ -293,7 +334,7 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	in := readClient(rw)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	f, err := s.attachWhenLive(ctx, wt, info.ID, o.stdin, in)
+	f, err := s.attachWhenLive(ctx, wt, info.ID, o.stdin, in, conn)
 	unpend()
 	if err != nil {
 		writeStreamError(conn, o.tty, err)
@@ -318,7 +359,7 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 // attachWhenLive attaches to the container once it runs: at once if it
 // does, else at its next start. It gives up when the container is removed
 // or the client goes away.
-func (s *Server) attachWhenLive(ctx context.Context, wt *waiter, id string, stdin bool, in *clientInput) (*os.File, error) {
+func (s *Server) attachWhenLive(ctx context.Context, wt *waiter, id string, stdin bool, in *clientInput, conn net.Conn) (*os.File, error) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -341,6 +382,9 @@ func (s *Server) attachWhenLive(ctx context.Context, wt *waiter, id string, stdi
 		}
 		if in.err != nil {
 			return nil, in.err
+		}
+		if hungUp(conn) {
+			return nil, fmt.Errorf("the client went away")
 		}
 	}
 }
