@@ -11,6 +11,8 @@
 //	                                            monitor.sock, runtime.log
 //	<exec-root>/notify.sock                     monitors report exits here
 //	<exec-root>/runc/                           the runtime's state (--root)
+//	<exec-root>/exports/<id12>-<n>/             Export's read-only view, mounted for
+//	                                            one export (Load clears stale ones)
 //	<data-root>/containers/<id>/lower/<n>       short links to the image's
 //	                                            layers, for the overlay
 //	<data-root>/containers/<id>/hostname,       the container's own /etc

@@ -67,6 +67,7 @@ func (m *Manager) Load(ctx context.Context) (changed int, err error) {
 			return 0, err
 		}
 	}
+	m.clearExports()
 	ents, err := os.ReadDir(filepath.Join(m.dataRoot, "containers"))
 	if err != nil {
 		return 0, err

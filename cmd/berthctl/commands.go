@@ -28,7 +28,7 @@ func containerCommands(cl *client) []*cobra.Command {
 		runCommand(cl), createCommand(cl), startCommand(cl), stopCommand(cl), restartCommand(cl),
 		killCommand(cl), pauseCommand(cl), unpauseCommand(cl), execCommand(cl), rmCommand(cl),
 		psCommand(cl), inspectCommand(cl), logsCommand(cl), waitCommand(cl), attachCommand(cl), renameCommand(cl), updateCommand(cl),
-		containerCommand(cl), topCommand(cl), cpCommand(cl), commitCommand(cl), statsCommand(cl),
+		containerCommand(cl), topCommand(cl), cpCommand(cl), commitCommand(cl), statsCommand(cl), diffCommand(cl), exportCommand(cl),
 	}
 }
 
