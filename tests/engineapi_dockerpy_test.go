@@ -20,6 +20,19 @@ v = c.version()
 print('version', v['ApiVersion'], v['Os'])
 info = c.info()
 print('info', info['CgroupDriver'], info['Images'])
+print('images', [t for i in c.images.list() for t in i.tags])
+img = c.images.get('busybox')
+print('image', img.tags, img.id.startswith('sha256:'), img.attrs['Os'])
+img.tag('mybox', 'v1')
+print('tagged', sorted(t for i in c.images.list() for t in i.tags))
+print('filtered', len(c.images.list(name='mybox')), len(c.images.list(name='nosuch')))
+print('history', len(img.history()) > 0)
+c.images.remove('mybox:v1')
+print('untagged', sorted(t for i in c.images.list() for t in i.tags))
+try:
+    c.images.get('nosuch:latest')
+except docker.errors.ImageNotFound as e:
+    print('image notfound', e.status_code)
 
 print('run', repr(c.containers.run('busybox', 'echo hi', remove=True)))
 try:
@@ -90,6 +103,13 @@ func TestDockerPy(t *testing.T) {
 	want := []string{
 		"version 1.51 linux",
 		"info systemd 1",
+		"images ['busybox:latest']",
+		"image ['busybox:latest'] True linux",
+		"tagged ['busybox:latest', 'mybox:v1']",
+		"filtered 1 0",
+		"history True",
+		"untagged ['busybox:latest']",
+		"image notfound 404",
 		"run b'hi\\n'",
 		"run fails 3",
 		"logs b'started\\n'",
