@@ -17,6 +17,7 @@ import (
 	"github.com/berthd/berth/images"
 	"github.com/containerd/continuity/fs"
 	"github.com/containerd/errdefs"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
 	apicontainer "github.com/moby/moby/api/types/container"
@@ -182,30 +183,63 @@ func notFound(p, name string) error {
 	return fmt.Errorf("Could not find the file %s in container %s: %w", p, name, errdefs.ErrNotFound)
 }
 
-// stat is docker's stat of a path in a container: the last element not
-// followed, a link's target resolved inside the container (absolute).
-func (v *view) stat(p string) (apicontainer.PathStat, string, error) {
-	abs := absPath(p)
-	host, err := v.resolve(abs, false)
-	if err != nil {
-		return apicontainer.PathStat{}, "", err
-	}
-	st, err := os.Lstat(host)
+// openIn opens the container path p as an O_PATH handle, every element
+// (the last too) resolved inside v.root by securejoin's pathrs-lite
+// (openat2 with RESOLVE_IN_ROOT, or its emulation): a link that the
+// container swaps in after resolve cannot lead out of its root, as a
+// second walk of a host path could. What the copy touches is reached
+// through the handle (fdPath). A missing path is docker's NotFound.
+func (v *view) openIn(p, asked string) (*os.File, error) {
+	f, err := pathrs.OpenInRoot(v.root, p)
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
-		return apicontainer.PathStat{}, "", notFound(p, v.name)
+		return nil, notFound(asked, v.name)
 	}
 	if err != nil {
-		return apicontainer.PathStat{}, "", err
+		return nil, fmt.Errorf("container %s: %s: %w", v.name, asked, err)
+	}
+	return f, nil
+}
+
+// fdPath names the file of handle f through procfs: a magic link to
+// exactly that file, walked no further.
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// stat is docker's stat of a path in a container: the last element not
+// followed, a link's target resolved inside the container (absolute). It
+// returns the stat and the handle of the path's parent directory (the
+// caller closes it) with the last element's name in it.
+func (v *view) stat(p string) (apicontainer.PathStat, *os.File, string, error) {
+	abs := absPath(p)
+	if _, err := v.resolve(abs, false); err != nil {
+		return apicontainer.PathStat{}, nil, "", err
+	}
+	dir, base := path.Split(abs)
+	parent, err := v.openIn(dir, p)
+	if err != nil {
+		return apicontainer.PathStat{}, nil, "", err
+	}
+	if base == "" {
+		base = "." // "/" or a path with a trailing "/": the directory itself
+	}
+	st, err := os.Lstat(fdPath(parent) + "/" + base)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		parent.Close()
+		return apicontainer.PathStat{}, nil, "", notFound(p, v.name)
+	}
+	if err != nil {
+		parent.Close()
+		return apicontainer.PathStat{}, nil, "", err
 	}
 	var link string
 	if st.Mode()&os.ModeSymlink != 0 {
 		target, err := fs.RootPath(v.root, abs)
 		if err != nil {
-			return apicontainer.PathStat{}, "", err
+			parent.Close()
+			return apicontainer.PathStat{}, nil, "", err
 		}
 		link = v.inside(target)
 	}
-	return apicontainer.PathStat{Name: filepath.Base(abs), Size: st.Size(), Mode: st.Mode(), Mtime: st.ModTime(), LinkTarget: link}, host, nil
+	return apicontainer.PathStat{Name: filepath.Base(abs), Size: st.Size(), Mode: st.Mode(), Mtime: st.ModTime(), LinkTarget: link}, parent, base, nil
 }
 
 // ArchiveStat stats path in container ref as docker's HEAD
@@ -220,7 +254,10 @@ func (m *Manager) ArchiveStat(ctx context.Context, ref, path string) (apicontain
 		return apicontainer.PathStat{}, err
 	}
 	defer v.done()
-	st, _, err := v.stat(path)
+	st, parent, _, err := v.stat(path)
+	if err == nil {
+		parent.Close()
+	}
 	return st, err
 }
 
@@ -235,25 +272,36 @@ func (m *Manager) ArchiveGet(ctx context.Context, ref, path string) (io.ReadClos
 	if err != nil {
 		return nil, apicontainer.PathStat{}, err
 	}
-	st, host, err := v.stat(path)
-	if err != nil {
-		v.done()
-		return nil, apicontainer.PathStat{}, err
-	}
-	// As docker: the entries are named after what was asked for, not
-	// after what a link at its end resolved to.
-	host = filepath.Clean(host)
-	dir, base := filepath.Dir(host), filepath.Base(host)
-	rebase := filepath.Base(absPath(path))
-	if host == filepath.Clean(v.root) {
-		dir, base, rebase = host, ".", "."
-	}
-	rc, err := archive.TarWithOptions(dir, archive.TarResourceRebaseOpts(base, rebase))
+	rc, st, err := v.get(path)
 	if err != nil {
 		v.done()
 		return nil, apicontainer.PathStat{}, err
 	}
 	return &closer{ReadCloser: rc, done: v.done}, st, nil
+}
+
+// get is ArchiveGet in the view; the caller ends the view after closing
+// the stream.
+func (v *view) get(path string) (io.ReadCloser, apicontainer.PathStat, error) {
+	st, parent, base, err := v.stat(path)
+	if err != nil {
+		return nil, apicontainer.PathStat{}, err
+	}
+	// As docker: the entries are named after what was asked for (a
+	// trailing "/" or "/." followed the link at its end, inside the
+	// container).
+	rebase := filepath.Base(absPath(path))
+	if rebase == "/" {
+		rebase = "." // the whole root file system
+	}
+	// The trailing "/" makes go-archive walk the directory the magic
+	// link leads to, not archive the link.
+	rc, err := archive.TarWithOptions(fdPath(parent)+"/", archive.TarResourceRebaseOpts(base, rebase))
+	if err != nil {
+		parent.Close()
+		return nil, apicontainer.PathStat{}, err
+	}
+	return &closer{ReadCloser: rc, done: func() { parent.Close() }}, st, nil
 }
 
 type closer struct {
@@ -283,14 +331,22 @@ func (m *Manager) ArchivePut(ctx context.Context, ref, dir string, r io.Reader, 
 		return err
 	}
 	defer v.done()
-	host, err := v.resolve(absPath(dir), true)
+	return v.put(dir, r, o)
+}
+
+// put is ArchivePut in the view.
+func (v *view) put(dir string, r io.Reader, o PutOptions) error {
+	abs := absPath(dir)
+	host, err := v.resolve(abs, true)
 	if err != nil {
 		return err
 	}
-	st, err := os.Lstat(host)
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
-		return notFound(dir, v.name)
+	target, err := v.openIn(abs, dir)
+	if err != nil {
+		return err
 	}
+	defer target.Close()
+	st, err := os.Stat(fdPath(target))
 	if err != nil {
 		return err
 	}
@@ -315,7 +371,7 @@ func (m *Manager) ArchivePut(ctx context.Context, ref, dir string, r io.Reader, 
 	defer ds.Close()
 	checked, stop := checkedTar(ds)
 	defer stop()
-	if err := archive.UntarUncompressed(checked, host, opts); err != nil {
+	if err := archive.UntarUncompressed(checked, fdPath(target), opts); err != nil {
 		return fmt.Errorf("container %s: copy into %s: %w", v.name, dir, err)
 	}
 	return nil
