@@ -739,11 +739,16 @@ func (s *Server) imageLoad(w http.ResponseWriter, r *http.Request) error {
 }
 
 // pullRef joins create's fromImage and tag parameters (tag may be a
-// digest) into a normalised reference.
+// digest) into a normalised reference. A name without a tag and no tag
+// parameter asks docker for every tag of the repository, which berth
+// does not do.
 func pullRef(fromImage, tag string) (string, error) {
 	n, err := reference.ParseNormalizedNamed(strings.TrimSuffix(fromImage, ":"))
 	if err != nil {
 		return "", fmt.Errorf("invalid reference format: %q: %v: %w", fromImage, err, errdefs.ErrInvalidArgument)
+	}
+	if tag == "" && reference.IsNameOnly(n) {
+		return "", fmt.Errorf("pulling every tag of %s (docker pull -a) is not supported by berth: name a tag: %w", reference.FamiliarName(n), errdefs.ErrNotImplemented)
 	}
 	if tag != "" {
 		if d, derr := digest.Parse(tag); derr == nil {

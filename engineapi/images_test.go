@@ -32,9 +32,9 @@ const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func TestPullRef(t *testing.T) {
 	for _, c := range []struct{ from, tag, want string }{
-		{"busybox", "", "docker.io/library/busybox:latest"},
+		{"busybox:latest", "", "docker.io/library/busybox:latest"},
 		{"busybox", "1.36", "docker.io/library/busybox:1.36"},
-		{"busybox:", "", "docker.io/library/busybox:latest"},
+		{"busybox:", "latest", "docker.io/library/busybox:latest"},
 		{"127.0.0.1:5000/test/busybox", "latest", "127.0.0.1:5000/test/busybox:latest"},
 		{"busybox", "sha256:" + hex64, "docker.io/library/busybox@sha256:" + hex64},
 		{"busybox:1.36", "sha256:" + hex64, "docker.io/library/busybox@sha256:" + hex64},
@@ -44,10 +44,14 @@ func TestPullRef(t *testing.T) {
 			t.Errorf("pullRef(%q, %q) = %q, %v; want %q", c.from, c.tag, got, err, c.want)
 		}
 	}
-	for _, c := range [][2]string{{"BadName", ""}, {"busybox", "bad tag"}, {"", ""}} {
+	for _, c := range [][2]string{{"BadName", "latest"}, {"busybox", "bad tag"}, {"", ""}} {
 		if _, err := pullRef(c[0], c[1]); !errdefs.IsInvalidArgument(err) {
 			t.Errorf("pullRef(%q, %q): %v, want invalid argument", c[0], c[1], err)
 		}
+	}
+	// No tag at all is docker's pull of every tag.
+	if _, err := pullRef("busybox", ""); !errdefs.IsNotImplemented(err) || !strings.Contains(err.Error(), "every tag of busybox") {
+		t.Errorf("pull of every tag: %v", err)
 	}
 }
 
