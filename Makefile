@@ -11,8 +11,10 @@ VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 STAGE      ?= $(CURDIR)/tests/.cache/stage
 APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry tini python3-docker
+# Only for make bench (the dockerd baseline), never for the tests.
+BENCH_APT_PKGS = docker.io
 
-.PHONY: all build install test e2e check demo deps bench clean man
+.PHONY: all build install test e2e check demo deps bench-deps bench clean man
 
 all: build
 
@@ -41,13 +43,17 @@ install: build
 	install -D -m 0644 units/tmpfiles.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/berth.conf
 	install -D -m 0644 units/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/berth.conf
 
-# Packages the e2e tests, the demo and the benchmarks need (Debian).
+# Packages the e2e tests, the demo and the benchmarks need (Debian);
+# bench-deps adds what only the benchmarks' baselines need.
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps APT_PKGS="$(BENCH_APT_PKGS)"
 
 test:
 	$(GO) test -count=1 ./...
@@ -68,7 +74,7 @@ demo: deps
 	$(MAKE) install DESTDIR=$(STAGE)
 	BERTH_STAGE=$(STAGE) ./tests/demo.sh
 
-bench: deps
+bench: deps bench-deps
 	rm -rf $(STAGE)
 	$(MAKE) install DESTDIR=$(STAGE)
 	BERTH_STAGE=$(STAGE) ./bench/run.sh

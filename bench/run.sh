@@ -15,7 +15,12 @@
 #    with 1000 records of which 200 are running (median of N each)
 #  - berthctl run --rm … true with two bind mounts, a named volume and a
 #    tmpfs vs the plain run --rm (median of N each, interleaved)
-# ONLY=run|reload|load|cold|mounts runs one part.
+#  - the docker CLI 28 (/usr/local/bin/docker) on berth's Engine API and on
+#    dockerd (Debian's docker.io, a transient unit in the sandbox with its
+#    own data root and socket): docker run --rm busybox true, then docker ps
+#    with 50 running on each, --network none on both (median of N each,
+#    interleaved); needs docker.io on the host (make bench installs it)
+# ONLY=run|reload|load|cold|mounts|docker runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${BERTH_STAGE:?run through make bench}
@@ -36,6 +41,11 @@ mkdir -p "$images"
 . tests/sandbox.sh
 rootfs=tests/.cache/rootfs
 tests/mkrootfs.sh "$rootfs"
+if [ -z "$only" ] || [ "$only" = docker ]; then
+	command -v dockerd >/dev/null || { echo "bench: dockerd missing (make bench installs docker.io)" >&2; exit 1; }
+	go build -o "$images/mkimage" ./tests/mkimage
+	"$images/mkimage" -format docker -ref busybox:latest -cmd '["sh"]' -o "$images/busybox.tar" "$rootfs"
+fi
 trap sandbox_poweroff EXIT
 sandbox_boot berth-bench "$stage" "$PWD/$rootfs" tests/.cache/bench-sandbox.log "$PWD/$images"
 sandbox bash -c 'cat > /tmp/bench-inner.sh' <<'IN'
@@ -147,6 +157,55 @@ printf 'cold activation to the first answer, median of %d, berthd stopped before
 printf '  D-Bus Ping: %.1f ms with 1000 records (200 running) vs %.1f ms with none: ratio %.2f\n' "$(echo "$p1/1000" | bc -l)" "$(echo "$p0/1000" | bc -l)" "$(echo "$p1/$p0" | bc -l)"
 printf '  berthctl ps -a: %.1f ms with 1000 records (200 running) vs %.1f ms with none: ratio %.2f\n' "$(echo "$s1/1000" | bc -l)" "$(echo "$s0/1000" | bc -l)" "$(echo "$s1/$s0" | bc -l)"
 berthctl ps -a -q | xargs -r -n 100 berthctl rm -f >/dev/null
+fi
+if [ -z "$only" ] || [ "$only" = docker ]; then
+# dockerd as docker.io ships it (its own containerd as a child), kept apart
+# from berth: its own socket, data root and exec root; no bridge and no
+# iptables in the sandbox, so containers on both run with --network none.
+systemd-run -q --unit=bench-dockerd -p Delegate=yes -p KillMode=mixed \
+	dockerd --iptables=false --bridge=none --ip-forward=false \
+	-H unix:///run/bench-docker.sock --data-root /var/lib/bench-docker \
+	--exec-root /run/bench-docker --pidfile /run/bench-docker.pid
+export DOCKER_CONFIG=/tmp/bench-docker-config
+dk() { /usr/local/bin/docker -H unix:///run/bench-docker.sock "$@"; }
+bk() { /usr/local/bin/docker -H unix:///run/berth/berth.sock "$@"; }
+for i in $(seq 300); do dk version >/dev/null 2>&1 && break; sleep 0.1; done
+dk version >/dev/null || { journalctl -q -u bench-dockerd | tail -20; exit 1; }
+berthctl load -q -i /srv/images/busybox.tar >/dev/null
+dk load -q -i /srv/images/busybox.tar >/dev/null
+run="run --rm --network none busybox true"
+bk $run; dk $run; bk $run; dk $run  # warm
+: >/tmp/db; : >/tmp/dd
+brun() { a=$(date +%s%N); bk $run; b=$(date +%s%N); echo $(( (b - a) / 1000 )) >>/tmp/db; }
+drun() { a=$(date +%s%N); dk $run; b=$(date +%s%N); echo $(( (b - a) / 1000 )) >>/tmp/dd; }
+for i in $(seq "$runs"); do
+	if [ $((i % 2)) = 0 ]; then brun; drun; else drun; brun; fi
+done
+med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+rb=$(med /tmp/db); rd=$(med /tmp/dd)
+for i in $(seq 50); do
+	bk run -d --network none busybox sleep 100000 >/dev/null
+	dk run -d --network none busybox sleep 100000 >/dev/null
+done
+nb=$(bk ps -q | wc -l); nd=$(dk ps -q | wc -l)
+bk ps >/dev/null; dk ps >/dev/null  # warm
+: >/tmp/db; : >/tmp/dd
+bps() { a=$(date +%s%N); bk ps >/dev/null; b=$(date +%s%N); echo $(( (b - a) / 1000 )) >>/tmp/db; }
+dps() { a=$(date +%s%N); dk ps >/dev/null; b=$(date +%s%N); echo $(( (b - a) / 1000 )) >>/tmp/dd; }
+for i in $(seq "$runs"); do
+	if [ $((i % 2)) = 0 ]; then bps; dps; else dps; bps; fi
+done
+pb=$(med /tmp/db); pd=$(med /tmp/dd)
+printf 'docker CLI %s on berth (API %s) and on dockerd %s (API %s), --network none on both, median of %d each, interleaved:\n' \
+	"$(bk version --format '{{.Client.Version}}')" "$(bk version --format '{{.Server.APIVersion}}')" \
+	"$(dk version --format '{{.Server.Version}}')" "$(dk version --format '{{.Server.APIVersion}}')" "$runs"
+printf '  docker run --rm busybox true: berth %.1f ms, dockerd %.1f ms: dockerd/berth %.2f\n' \
+	"$(echo "$rb/1000" | bc -l)" "$(echo "$rd/1000" | bc -l)" "$(echo "$rd/$rb" | bc -l)"
+printf '  docker ps, %d / %d running: berth %.1f ms, dockerd %.1f ms: dockerd/berth %.2f\n' \
+	"$nb" "$nd" "$(echo "$pb/1000" | bc -l)" "$(echo "$pd/1000" | bc -l)" "$(echo "$pd/$pb" | bc -l)"
+bk ps -a -q | xargs -r /usr/local/bin/docker -H unix:///run/berth/berth.sock rm -f >/dev/null
+dk ps -a -q | xargs -r /usr/local/bin/docker -H unix:///run/bench-docker.sock rm -f >/dev/null
+systemctl stop bench-dockerd
 fi
 if [ -z "$only" ] || [ "$only" = reload ]; then
 mkdir -p /etc/berth
