@@ -171,6 +171,7 @@ dk() { /usr/local/bin/docker -H unix:///run/bench-docker.sock "$@"; }
 bk() { /usr/local/bin/docker -H unix:///run/berth/berth.sock "$@"; }
 for i in $(seq 300); do dk version >/dev/null 2>&1 && break; sleep 0.1; done
 dk version >/dev/null || { journalctl -q -u bench-dockerd | tail -20; exit 1; }
+# The same image in both (setup, not measured).
 berthctl load -q -i /srv/images/busybox.tar >/dev/null
 dk load -q -i /srv/images/busybox.tar >/dev/null
 run="run --rm --network none busybox true"
@@ -196,9 +197,10 @@ for i in $(seq "$runs"); do
 	if [ $((i % 2)) = 0 ]; then bps; dps; else dps; bps; fi
 done
 pb=$(med /tmp/db); pd=$(med /tmp/dd)
-printf 'docker CLI %s on berth (API %s) and on dockerd %s (API %s), --network none on both, median of %d each, interleaved:\n' \
+printf 'docker CLI %s on berth (API %s) and on dockerd %s (API %s, %s storage, %s cgroup driver), --network none on both, median of %d each, interleaved:\n' \
 	"$(bk version --format '{{.Client.Version}}')" "$(bk version --format '{{.Server.APIVersion}}')" \
-	"$(dk version --format '{{.Server.Version}}')" "$(dk version --format '{{.Server.APIVersion}}')" "$runs"
+	"$(dk version --format '{{.Server.Version}}')" "$(dk version --format '{{.Server.APIVersion}}')" \
+	"$(dk info --format '{{.Driver}}')" "$(dk info --format '{{.CgroupDriver}}')" "$runs"
 printf '  docker run --rm busybox true: berth %.1f ms, dockerd %.1f ms: dockerd/berth %.2f\n' \
 	"$(echo "$rb/1000" | bc -l)" "$(echo "$rd/1000" | bc -l)" "$(echo "$rd/$rb" | bc -l)"
 printf '  docker ps, %d / %d running: berth %.1f ms, dockerd %.1f ms: dockerd/berth %.2f\n' \
