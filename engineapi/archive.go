@@ -91,6 +91,10 @@ func (s *Server) archivePut(w http.ResponseWriter, r *http.Request) error {
 	}
 	o := lifecycle.PutOptions{NoOverwriteDirNonDir: boolValue(r, "noOverwriteDirNonDir"), CopyUIDGID: boolValue(r, "copyUIDGID")}
 	if err := s.Manager.ArchivePut(r.Context(), ref, p, r.Body, o); err != nil {
+		if errdefs.IsFailedPrecondition(err) {
+			// A read-only root file system or mount: docker's 403.
+			return fmt.Errorf("%w: %w", err, errdefs.ErrPermissionDenied)
+		}
 		return containerError(ref, err)
 	}
 	w.WriteHeader(http.StatusOK)

@@ -79,6 +79,7 @@ func New(o Options) *Server {
 	s.routes()
 	s.execRoutes()
 	s.archiveRoutes()
+	s.fsRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
 	s.imageRoutes()
@@ -167,12 +168,12 @@ func status(err error) int {
 	switch {
 	case errdefs.IsNotFound(err):
 		return http.StatusNotFound
+	case errdefs.IsPermissionDenied(err):
+		return http.StatusForbidden
 	case errdefs.IsInvalidArgument(err):
 		return http.StatusBadRequest
 	case errdefs.IsAlreadyExists(err), errdefs.IsConflict(err), errdefs.IsFailedPrecondition(err):
 		return http.StatusConflict
-	case errdefs.IsPermissionDenied(err):
-		return http.StatusForbidden
 	case errdefs.IsNotImplemented(err):
 		return http.StatusNotImplemented
 	case errdefs.IsUnavailable(err):

@@ -54,6 +54,14 @@ func TestDockerCLICp(t *testing.T) {
 		t.Errorf("missing path: exit %d, %q", code, errOut)
 	}
 
+	// A read-only root file system refuses a copy in (docker's 403).
+	docker(t, "run -d --read-only --name ro busybox sleep 1000")
+	_, errOut, code = sh(t, dockerEnv+"docker cp /tmp/cpin ro:/cpin")
+	if code == 0 || !strings.Contains(errOut, "read-only") {
+		t.Errorf("copy into a read-only rootfs: exit %d, %q", code, errOut)
+	}
+	docker(t, "rm -f ro")
+
 	// A stopped container: its file system, nothing left mounted after.
 	docker(t, "stop -t 1 box")
 	docker(t, "cp box:/data/f /tmp/cpout/stopped")
@@ -106,5 +114,36 @@ func TestDockerCLISize(t *testing.T) {
 	}
 	if got := docker(t, "ps -a -s --format '{{.Size}}'"); !strings.Contains(got, "kB (virtual ") {
 		t.Errorf("ps --size: %q", got)
+	}
+}
+
+// TestDockerCLIDiffExportStats: docker diff, docker export and docker
+// stats through the core's Changes, Export and Stats.
+func TestDockerCLIDiffExportStats(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	docker(t, "run -d --name fs busybox sh -c 'echo x > /added; rm /bin/vi; echo y >> /etc/group; sleep 1000'")
+	eventually(t, 5e9, dockerEnv+"docker exec fs test -e /added")
+	diff := docker(t, "diff fs")
+	for _, want := range []string{"A /added", "D /bin/vi", "C /etc/group"} {
+		if !strings.Contains(diff, want) {
+			t.Errorf("docker diff lacks %q:\n%s", want, diff)
+		}
+	}
+	docker(t, "export -o /tmp/fs.tar fs")
+	if got := must(t, "tar -tf /tmp/fs.tar | grep -c -x -e added -e bin/sh -e bin/vi"); got != "2" {
+		t.Errorf("export: %s of added, bin/sh (and not bin/vi)", got)
+	}
+	st := docker(t, "stats --no-stream --format '{{.Name}} {{.PIDs}}' fs")
+	if !strings.HasPrefix(st, "fs ") || strings.HasSuffix(st, " 0") {
+		t.Errorf("docker stats: %q", st)
+	}
+	_, errOut, code := sh(t, dockerEnv+"docker diff nosuch")
+	if code == 0 || !strings.Contains(errOut, "No such container: nosuch") {
+		t.Errorf("diff of a missing container: exit %d, %q", code, errOut)
+	}
+	docker(t, "rm -f fs")
+	if m := must(t, "findmnt -rn -o TARGET | grep -c '^/var/lib/berth/\\|^/run/berth/' || true"); m != "0" {
+		t.Errorf("mounts left behind: %s", m)
 	}
 }
