@@ -688,7 +688,7 @@ func (j *jsonStream) send(m streamMessage) error {
 		j.w.Header().Set("Content-Type", "application/json")
 		j.w.WriteHeader(http.StatusOK)
 	}
-	if err := json.NewEncoder(j.w).Encode(m); err != nil {
+	if err := jsonEncode(j.w, m); err != nil {
 		return err
 	}
 	if f, ok := j.w.(http.Flusher); ok {

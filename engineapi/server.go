@@ -211,7 +211,7 @@ func errorMessage(err error) string {
 func writeJSON(w http.ResponseWriter, code int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	return json.NewEncoder(w).Encode(v)
+	return jsonEncode(w, v)
 }
 
 // decodeBody reads a JSON request body into v strictly: at most MaxBody

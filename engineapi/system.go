@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -198,7 +199,10 @@ func parseFilters(r *http.Request, allowed ...string) (map[string][]string, erro
 	return out, nil
 }
 
-// jsonEncode writes v as JSON after the headers were sent.
-func jsonEncode(w http.ResponseWriter, v any) error {
-	return json.NewEncoder(w).Encode(v)
+// jsonEncode writes v as JSON after the headers were sent; like dockerd,
+// it leaves <, > and & as they are ("<none>:<none>", commands).
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

@@ -64,6 +64,17 @@ func TestDockerImages(t *testing.T) {
 	if out := docker(t, "image inspect --format '{{.Config.WorkingDir}} {{.Config.User}} {{index .Config.Env 0}} {{len .RootFS.Layers}} {{json .RepoDigests}}' example.com/tools:v1"); !strings.HasPrefix(out, `/data 1000 GREETING=hi 3 ["example.com/tools@sha256:`) {
 		t.Fatalf("inspect tools: %q", out)
 	}
+	// docker's shapes: no null where docker gives [] or {}; an older
+	// client gets no Descriptor and Containers -1.
+	api := "curl -sf --unix-socket /run/berth/berth.sock http://d/"
+	for _, path := range []string{"v1.51/images/json", "v1.51/images/busybox/json", "v1.51/images/example.com/tools:v1/json"} {
+		if out := must(t, api+path); strings.Contains(out, "null") || !strings.Contains(out, `"RepoDigests":[`) {
+			t.Errorf("%s: %s", path, out)
+		}
+	}
+	if out := must(t, api+"v1.40/images/json"); !strings.Contains(out, `"Containers":-1`) || strings.Contains(out, "Descriptor") {
+		t.Errorf("images/json for API 1.40: %s", out)
+	}
 	// History: newest first; the top entry is the image.
 	hist := strings.Split(docker(t, "history --format '{{.ID}}' example.com/tools:v1"), "\n")
 	tools := docker(t, "image inspect --format '{{.Id}}' example.com/tools:v1")
@@ -138,6 +149,9 @@ func TestDockerImages(t *testing.T) {
 	}
 	if out := docker(t, "images --filter dangling=true --format '{{.Repository}}:{{.Tag}}'"); out != "<none>:<none>" {
 		t.Fatalf("a dangling image's name: %q", out)
+	}
+	if out := must(t, api+`v1.42/images/json?filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D`); !strings.Contains(out, `"RepoTags":["<none>:<none>"]`) {
+		t.Errorf("a dangling image for API 1.42: %s", out)
 	}
 	out = docker(t, "image prune -f")
 	if !strings.Contains(out, "deleted: "+id) || !strings.Contains(out, "Total reclaimed space:") || strings.Contains(out, "Total reclaimed space: 0B") {
