@@ -93,6 +93,22 @@ old = docker.DockerClient(base_url='unix:///run/berth/berth.sock', version='1.41
 print('old run', repr(old.containers.run('busybox', 'echo old', remove=True)))
 old.volumes.create('named41')
 print('old prune', old.volumes.prune()['VolumesDeleted'])
+ct = old.containers.run('busybox', ['sh', '-c', 'for i in 1 2 3; do echo line$i; done; sleep 1000'], detach=True, name='py41')
+buf = b''
+for chunk in ct.logs(stream=True, follow=True):
+    buf += chunk
+    if b'line3' in buf:
+        break
+print('old stream', repr(buf))
+r = ct.exec_run('cat /etc/hostname', demux=True)
+print('old exec', r.exit_code, r.output[0] == (ct.id[:12] + '\n').encode(), r.output[1])
+ct.kill()
+print('old wait', ct.wait()['StatusCode'])
+ct.remove(v=True)
+try:
+    old.containers.get('py41')
+except docker.errors.NotFound:
+    print('old removed')
 `
 
 // TestDockerPy: docker-py's container, image, volume basics and errors.
@@ -134,6 +150,10 @@ func TestDockerPy(t *testing.T) {
 		"host net True",
 		"old run b'old\\n'",
 		"old prune ['named41']",
+		"old stream b'line1\\nline2\\nline3\\n'",
+		"old exec 0 True None",
+		"old wait 137",
+		"old removed",
 	}
 	got := strings.Split(out, "\n")
 	for i, w := range want {
