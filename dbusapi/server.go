@@ -412,28 +412,36 @@ func (m *manager) StartContainer(sender dbus.Sender, ref string, options map[str
 
 func (m *manager) StopContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
-		if err := knownOptions("StopContainer", options, "timeout"); err != nil {
+		if err := knownOptions("StopContainer", options, "timeout", "signal"); err != nil {
 			return err
 		}
 		t, err := optTimeout(options)
 		if err != nil {
 			return err
 		}
-		_, err = m.s.mgr.Stop(ctx, ref, t)
+		sig, err := optString(options, "signal")
+		if err != nil {
+			return err
+		}
+		_, err = m.s.mgr.StopWith(ctx, ref, lifecycle.StopOptions{Timeout: t, Signal: sig})
 		return err
 	})
 }
 
 func (m *manager) RestartContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, snap *config.Snapshot) error {
-		if err := knownOptions("RestartContainer", options, "timeout"); err != nil {
+		if err := knownOptions("RestartContainer", options, "timeout", "signal"); err != nil {
 			return err
 		}
 		t, err := optTimeout(options)
 		if err != nil {
 			return err
 		}
-		_, err = m.s.mgr.Restart(ctx, snap, ref, t)
+		sig, err := optString(options, "signal")
+		if err != nil {
+			return err
+		}
+		_, err = m.s.mgr.RestartWith(ctx, snap, ref, lifecycle.StopOptions{Timeout: t, Signal: sig})
 		return err
 	})
 }

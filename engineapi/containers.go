@@ -157,8 +157,11 @@ func (s *Server) containerStop(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if sig := r.URL.Query().Get("signal"); sig != "" {
-		return fmt.Errorf("parameter signal: stopping with a signal other than the container's stop signal is not supported by berth (set it at create, or use kill): %w", errdefs.ErrInvalidArgument)
+	sig := r.URL.Query().Get("signal")
+	if sig != "" {
+		if _, err := lifecycle.ParseSignal(sig); err != nil {
+			return err
+		}
 	}
 	info, err := s.lookup(ref)
 	if err != nil {
@@ -168,7 +171,7 @@ func (s *Server) containerStop(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	if _, err := s.Manager.Stop(r.Context(), info.ID, t); err != nil {
+	if _, err := s.Manager.StopWith(r.Context(), info.ID, lifecycle.StopOptions{Timeout: t, Signal: sig}); err != nil {
 		return containerError(ref, err)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -181,10 +184,8 @@ func (s *Server) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if sig := r.URL.Query().Get("signal"); sig != "" {
-		return fmt.Errorf("parameter signal: restarting with a signal other than the container's stop signal is not supported by berth: %w", errdefs.ErrInvalidArgument)
-	}
-	if _, err := s.Manager.Restart(r.Context(), s.snapshot(), ref, t); err != nil {
+	o := lifecycle.StopOptions{Timeout: t, Signal: r.URL.Query().Get("signal")}
+	if _, err := s.Manager.RestartWith(r.Context(), s.snapshot(), ref, o); err != nil {
 		return containerError(ref, err)
 	}
 	w.WriteHeader(http.StatusNoContent)

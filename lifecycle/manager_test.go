@@ -767,3 +767,28 @@ func TestRunOwnsAndTrusts(t *testing.T) {
 		})
 	}
 }
+
+// A stop or restart with a signal that is no signal is refused, naming it,
+// before the container is touched.
+func TestStopRefusesAnUnknownSignal(t *testing.T) {
+	e := newTestManager(t, newFakeScopes())
+	c := e.create(t, "sig")
+	for name, call := range map[string]func() error{
+		"stop": func() error {
+			_, err := e.m.StopWith(t.Context(), c.ID, StopOptions{Signal: "SIGNOPE"})
+			return err
+		},
+		"restart": func() error {
+			_, err := e.m.RestartWith(t.Context(), e.snap, c.ID, StopOptions{Signal: "SIGNOPE"})
+			return err
+		},
+	} {
+		err := call()
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), `"SIGNOPE"`) {
+			t.Errorf("%s with SIGNOPE: %v, want an invalid argument naming it", name, err)
+		}
+	}
+	if info, err := e.m.Get(c.ID); err != nil || info.State != Created {
+		t.Errorf("after the refusals: %+v %v", info.State, err)
+	}
+}

@@ -492,6 +492,33 @@ func (m *Manager) freeze(ctx context.Context, ref string, op Op, verb string, ca
 // timeout seconds; nil means the container's own) and waits for the exit.
 // Stopping a container that is not running succeeds and does nothing.
 func (m *Manager) Stop(ctx context.Context, ref string, timeout *int) (Info, error) {
+	return m.StopWith(ctx, ref, StopOptions{Timeout: timeout})
+}
+
+// StopOptions tune StopWith and RestartWith.
+type StopOptions struct {
+	// Timeout is the seconds between the signal and SIGKILL; nil means
+	// the container's stop timeout.
+	Timeout *int
+	// Signal is sent instead of the container's stop signal (docker's
+	// stop --signal), in ParseSignal's forms; "" means the stop signal.
+	// Only the first stop of a run sends a signal: a stop while one is
+	// under way shortens the wait only.
+	Signal string
+}
+
+// StopWith is Stop with options. A Signal that is no signal is refused
+// (errdefs.ErrInvalidArgument, naming it) before anything is done.
+func (m *Manager) StopWith(ctx context.Context, ref string, o StopOptions) (Info, error) {
+	var sig unix.Signal
+	if o.Signal != "" {
+		s, err := ParseSignal(o.Signal)
+		if err != nil {
+			return Info{}, err
+		}
+		sig = s
+	}
+	timeout := o.Timeout
 	c, err := m.lookup(ref)
 	if err != nil {
 		return Info{}, err
@@ -516,10 +543,10 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout *int) (Info, err
 	exited := c.exited
 	c.rec.Stopped = true
 	c.mu.Unlock()
-	conn, err := contract.Call(ctx, run.RunDir, contract.Request{Op: contract.OpStop, Timeout: t}, 10*time.Second)
+	conn, err := contract.Call(ctx, run.RunDir, contract.Request{Op: contract.OpStop, Timeout: t, Signal: int(sig)}, 10*time.Second)
 	if err != nil && !m.monitorAlive(ctx, run) {
 		// The monitor was killed: berthd ends the run itself.
-		m.endOrphan(ctx, c, run, t)
+		m.endOrphan(ctx, c, run, t, sig)
 	} else if err != nil {
 		// The run has ended or is ending; reconcile decides.
 		m.reconcile(ctx, c, nil)
@@ -547,6 +574,17 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout *int) (Info, err
 // Restart stops the container if it runs, waits for its scope to go and
 // starts it again.
 func (m *Manager) Restart(ctx context.Context, snap *config.Snapshot, ref string, timeout *int) (Info, error) {
+	return m.RestartWith(ctx, snap, ref, StopOptions{Timeout: timeout})
+}
+
+// RestartWith is Restart with the stop's options; errors as StopWith's
+// and Start's.
+func (m *Manager) RestartWith(ctx context.Context, snap *config.Snapshot, ref string, o StopOptions) (Info, error) {
+	if o.Signal != "" {
+		if _, err := ParseSignal(o.Signal); err != nil {
+			return Info{}, err
+		}
+	}
 	c, err := m.lookup(ref)
 	if err != nil {
 		return Info{}, err
@@ -562,7 +600,7 @@ func (m *Manager) Restart(ctx context.Context, snap *config.Snapshot, ref string
 	}
 	c.restarts.Lock()
 	defer c.restarts.Unlock()
-	if _, err := m.Stop(ctx, id, timeout); err != nil {
+	if _, err := m.StopWith(ctx, id, o); err != nil {
 		return Info{}, err
 	}
 	return m.Start(ctx, snap, id, StartOptions{})

@@ -680,13 +680,13 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 }
 
 // endOrphan stops a run whose monitor is gone (killed) through the
-// runtime, as the monitor would: the stop signal (the container thawed),
-// SIGKILL to all of it after timeout seconds; then it deletes the
+// runtime, as the monitor would: signal (0: the container's stop signal;
+// the container thawed), SIGKILL to all of it after timeout seconds; then it deletes the
 // runtime's state, ends the scope and records the exit. The payload's
 // status is lost with its reaper, so the exit code is 128 + the signal
 // that ended it, as for a payload that does not catch it, or 255 (as
 // for any run whose status is unknown) when it had ended already.
-func (m *Manager) endOrphan(ctx context.Context, c *container, run Run, timeout int) {
+func (m *Manager) endOrphan(ctx context.Context, c *container, run Run, timeout int, signal unix.Signal) {
 	// The runtime id and the scope's name are shared by every run of the
 	// container: act only while run is still its live run, as a
 	// transition of its own, so that no start of a next run interleaves.
@@ -724,7 +724,9 @@ func (m *Manager) endOrphan(ctx context.Context, c *container, run Run, timeout 
 		code = 255
 	} else if timeout > 0 {
 		sig := unix.SIGTERM
-		if c.rec.Spec.StopSignal != "" {
+		if signal != 0 {
+			sig = signal
+		} else if c.rec.Spec.StopSignal != "" {
 			if s, err := ParseSignal(c.rec.Spec.StopSignal); err == nil {
 				sig = s
 			}

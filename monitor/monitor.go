@@ -138,7 +138,7 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	go m.accept(ctx, l)
 	go func() {
 		for range terms {
-			m.stop(ctx, m.cfg.StopTimeout)
+			m.stop(ctx, m.cfg.StopTimeout, 0)
 		}
 	}()
 	var pumps sync.WaitGroup
@@ -253,11 +253,11 @@ func (m *mon) notify(rec contract.Exit) bool {
 	return err == nil
 }
 
-// stop delivers the stop signal through the runtime (and thaws a paused
-// container) once, at the first request, then SIGKILL after timeout
-// seconds: the shortest timeout of all requests wins, as when docker stop
+// stop delivers signal (0: the container's stop signal) through the
+// runtime (and thaws a paused container) once, at the first request, then
+// SIGKILL after timeout seconds: the shortest timeout of all requests wins, as when docker stop
 // is called again.
-func (m *mon) stop(ctx context.Context, timeout int) {
+func (m *mon) stop(ctx context.Context, timeout, signal int) {
 	// The first request delivers the stop signal; each request, the
 	// first included, SIGKILLs after its own timeout, so a later stop
 	// with a shorter timeout (say rm -f, or a stop -t 0 after an
@@ -273,8 +273,11 @@ func (m *mon) stop(ctx context.Context, timeout int) {
 		default:
 		}
 		if first {
-			sig := m.cfg.StopSignal
-			if sig == 0 {
+			sig := signal
+			if sig <= 0 {
+				sig = m.cfg.StopSignal
+			}
+			if sig <= 0 {
 				sig = int(unix.SIGTERM)
 			}
 			m.rt.Kill(ctx, m.cfg.ID, sig, nil)
@@ -326,7 +329,7 @@ func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 	c.SetReadDeadline(time.Time{})
 	switch req.Op {
 	case contract.OpStop:
-		m.stop(ctx, req.Timeout)
+		m.stop(ctx, req.Timeout, req.Signal)
 		reply(contract.Reply{Pid: m.main.pid})
 		c.Close()
 	case contract.OpState:

@@ -414,14 +414,18 @@ func checkStopTimeout(flag string, t int64) error {
 	return nil
 }
 
-// timeoutOpts passes -t/--time when it was given, checked first.
-func timeoutOpts(cmd *cobra.Command, t int) (map[string]dbus.Variant, error) {
+// stopOpts passes -t/--time when it was given, checked first, and
+// -s/--signal when it is not empty.
+func stopOpts(cmd *cobra.Command, t int, signal string) (map[string]dbus.Variant, error) {
 	o := noOpts()
 	if cmd.Flags().Changed("time") {
 		if err := checkStopTimeout("-t/--time", int64(t)); err != nil {
 			return nil, err
 		}
 		o["timeout"] = dbus.MakeVariant(int64(t))
+	}
+	if signal != "" {
+		o["signal"] = dbus.MakeVariant(signal)
 	}
 	return o, nil
 }
@@ -439,23 +443,27 @@ func eachCommand(cl *client, use, short string, running bool, f func(ref string)
 
 func stopCommand(cl *client) *cobra.Command {
 	var t int
+	var sig string
 	var cmd *cobra.Command
 	var o map[string]dbus.Variant
 	cmd = eachCommand(cl, "stop [OPTIONS] CONTAINER...", "Stop containers (stop signal, then SIGKILL)", true,
 		func(r string) error { return cl.call("StopContainer", nil, r, o) })
-	cmd.PreRunE = func(cmd *cobra.Command, args []string) (err error) { o, err = timeoutOpts(cmd, t); return err }
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) (err error) { o, err = stopOpts(cmd, t, sig); return err }
 	cmd.Flags().IntVarP(&t, "time", "t", 0, "Seconds to wait before SIGKILL (default: the container's stop timeout)")
+	cmd.Flags().StringVarP(&sig, "signal", "s", "", "Signal to send instead of the container's stop signal")
 	return cmd
 }
 
 func restartCommand(cl *client) *cobra.Command {
 	var t int
+	var sig string
 	var cmd *cobra.Command
 	var o map[string]dbus.Variant
 	cmd = eachCommand(cl, "restart [OPTIONS] CONTAINER...", "Restart containers", false,
 		func(r string) error { return cl.call("RestartContainer", nil, r, o) })
-	cmd.PreRunE = func(cmd *cobra.Command, args []string) (err error) { o, err = timeoutOpts(cmd, t); return err }
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) (err error) { o, err = stopOpts(cmd, t, sig); return err }
 	cmd.Flags().IntVarP(&t, "time", "t", 0, "Seconds to wait before SIGKILL (default: the container's stop timeout)")
+	cmd.Flags().StringVarP(&sig, "signal", "s", "", "Signal to send instead of the container's stop signal")
 	return cmd
 }
 

@@ -89,10 +89,14 @@ type Exit struct {
 
 // Request is one request on monitor.sock.
 type Request struct {
-	Op      string          `json:"op"` // OpAttach, OpExec, OpStop, OpState
-	Stdin   bool            `json:"stdin,omitempty"`
-	TTY     bool            `json:"tty,omitempty"`
-	Timeout int             `json:"timeout,omitempty"` // stop: seconds
+	Op      string `json:"op"` // OpAttach, OpExec, OpStop, OpState
+	Stdin   bool   `json:"stdin,omitempty"`
+	TTY     bool   `json:"tty,omitempty"`
+	Timeout int    `json:"timeout,omitempty"` // stop: seconds
+	// Signal (stop) is sent first instead of the container's stop
+	// signal; 0 means the stop signal. A monitor older than this field
+	// ignores it and sends the stop signal.
+	Signal  int             `json:"signal,omitempty"`
 	Process json.RawMessage `json:"process,omitempty"` // exec: OCI process
 }
 
@@ -100,7 +104,7 @@ type Request struct {
 const (
 	OpAttach = "attach" // join the payload's stdio; a stream follows
 	OpExec   = "exec"   // run Process in the container; a stream follows
-	OpStop   = "stop"   // stop signal, SIGKILL after Timeout seconds
+	OpStop   = "stop"   // stop signal (or Signal), SIGKILL after Timeout seconds
 	// OpState asks which run the monitor serves and the payload's pid
 	// (format 2; berthd adopts a run with it after a crash).
 	OpState = "state"

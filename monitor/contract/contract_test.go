@@ -57,6 +57,7 @@ func TestReadRequest(t *testing.T) {
 		is       error
 	}{
 		{name: "stop", in: `{"op":"stop","timeout":3}` + "\n", want: Request{Op: OpStop, Timeout: 3}},
+		{name: "stop with a signal", in: `{"op":"stop","timeout":3,"signal":2}` + "\n", want: Request{Op: OpStop, Timeout: 3, Signal: 2}},
 		{name: "attach with stdin", in: `{"op":"attach","stdin":true}` + "\n", want: Request{Op: OpAttach, Stdin: true}},
 		{name: "unknown fields are ignored", in: `{"op":"stop","new":1}` + "\n", want: Request{Op: OpStop}},
 		{name: "not JSON", in: "hello\n", err: "bad request"},
@@ -192,6 +193,10 @@ func TestWireNames(t *testing.T) {
 	}
 	b, _ = json.Marshal(Request{Op: OpExec, Stdin: true, TTY: true, Timeout: 3, Process: json.RawMessage(`{}`)})
 	if want := `{"op":"exec","stdin":true,"tty":true,"timeout":3,"process":{}}`; string(b) != want {
+		t.Errorf("request %s, want %s", b, want)
+	}
+	b, _ = json.Marshal(Request{Op: OpStop, Timeout: 3, Signal: 2})
+	if want := `{"op":"stop","timeout":3,"signal":2}`; string(b) != want {
 		t.Errorf("request %s, want %s", b, want)
 	}
 }
