@@ -337,23 +337,40 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.attachWhenLive(ctx, wt, info.ID, o.stdin, in, conn)
 	unpend()
 	if err != nil {
+		s.mu.Lock()
+		delete(s.sizes, info.ID)
+		s.mu.Unlock()
 		writeStreamError(conn, o.tty, err)
 		closeConn(conn)
 		return nil
 	}
-	ts := &ttyStream{w: stream.NewWriter(f)}
-	s.mu.Lock()
-	s.ttys[info.ID] = ts
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		if s.ttys[info.ID] == ts {
-			delete(s.ttys, info.ID)
-		}
-		s.mu.Unlock()
-	}()
+	ts := s.openTTY(info.ID, f)
+	defer s.closeTTY(info.ID, ts)
 	pump(conn, in, f, o)
 	return nil
+}
+
+// openTTY registers an open attach or exec stream for resize requests
+// under key and sends it the size asked for while it was being opened.
+func (s *Server) openTTY(key string, f *os.File) *ttyStream {
+	ts := &ttyStream{w: stream.NewWriter(f)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttys[key] = ts
+	if sz, ok := s.sizes[key]; ok {
+		delete(s.sizes, key)
+		ts.w.Write(stream.Resize, stream.ResizePayload(sz[0], sz[1]))
+	}
+	return ts
+}
+
+func (s *Server) closeTTY(key string, ts *ttyStream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ttys[key] == ts {
+		delete(s.ttys, key)
+	}
+	delete(s.sizes, key)
 }
 
 // attachWhenLive attaches to the container once it runs: at once if it
@@ -400,17 +417,29 @@ func writeStreamError(conn net.Conn, tty bool, err error) {
 }
 
 // containerResize is POST /containers/{id}/resize: the TTY's new size goes
-// to the monitor through an open attach stream.
+// to the monitor through an open attach stream; an attach that is being
+// opened gets it when it is; without one (docker run -d -t), through an
+// attach of its own for the moment of the resize.
 func (s *Server) containerResize(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
 	info, err := s.lookup(ref)
 	if err != nil {
 		return err
 	}
-	return s.resize(w, r, info.ID, info.State.Live())
+	return s.resize(w, r, info.ID, info.State.Live(), func(h, wd uint16) error {
+		f, err := s.Manager.Attach(r.Context(), info.ID, false)
+		if err != nil {
+			return containerError(ref, err)
+		}
+		defer f.Close()
+		return stream.NewWriter(f).Write(stream.Resize, stream.ResizePayload(h, wd))
+	})
 }
 
-func (s *Server) resize(w http.ResponseWriter, r *http.Request, key string, live bool) error {
+// resize sends a terminal size to the open stream of key, keeps it for a
+// stream being opened (an attach waiting for the start, an exec being
+// started), or else hands it to direct (nil: nothing to resize).
+func (s *Server) resize(w http.ResponseWriter, r *http.Request, key string, live bool, direct func(h, w uint16) error) error {
 	h, err := intValue(r, "h", 0)
 	if err != nil {
 		return err
@@ -425,11 +454,23 @@ func (s *Server) resize(w http.ResponseWriter, r *http.Request, key string, live
 	if !live {
 		return fmt.Errorf("cannot resize: %s is not running: %w", key, errdefs.ErrConflict)
 	}
+	if h == 0 || wd == 0 {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
 	s.mu.Lock()
 	ts := s.ttys[key]
-	s.mu.Unlock()
-	if ts != nil && h > 0 && wd > 0 {
+	keep := ts == nil && (s.attaching[key] > 0 || direct == nil)
+	if ts != nil {
 		ts.w.Write(stream.Resize, stream.ResizePayload(uint16(h), uint16(wd)))
+	} else if keep {
+		s.sizes[key] = [2]uint16{uint16(h), uint16(wd)}
+	}
+	s.mu.Unlock()
+	if ts == nil && !keep {
+		if err := direct(uint16(h), uint16(wd)); err != nil {
+			return err
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil

@@ -176,6 +176,7 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 			defer end()
 			defer f.Close()
 			finish(drainExit(f))
+			s.closeTTY(e.id, nil) // a size kept for it goes
 		}()
 		w.WriteHeader(http.StatusOK)
 		return nil
@@ -194,18 +195,14 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.Manager.Exec(context.WithoutCancel(r.Context()), e.container, o)
 	if err != nil {
 		finish(execFailureCode(err))
+		s.closeTTY(e.id, nil) // a size kept for it goes
 		writeStreamError(conn, e.req.Tty, err)
 		closeConn(conn)
 		return nil
 	}
-	ts := &ttyStream{w: stream.NewWriter(f)}
-	s.mu.Lock()
-	s.ttys[e.id] = ts
-	s.mu.Unlock()
+	ts := s.openTTY(e.id, f)
 	code, exited := pump(conn, in, f, po)
-	s.mu.Lock()
-	delete(s.ttys, e.id)
-	s.mu.Unlock()
+	s.closeTTY(e.id, ts)
 	if !exited {
 		// The client detached or left before the process ended; with
 		// the stream closed its exit code is not known here.
@@ -256,7 +253,7 @@ func (s *Server) execResize(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Lock()
 	running := e.running
 	s.mu.Unlock()
-	return s.resize(w, r, e.id, running)
+	return s.resize(w, r, e.id, running, nil)
 }
 
 func (s *Server) execInspect(w http.ResponseWriter, r *http.Request) error {

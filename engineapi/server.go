@@ -62,7 +62,10 @@ type Server struct {
 	attaching map[string]int
 	// ttys are the open attach and exec streams by container or exec id,
 	// for resize requests.
-	ttys  map[string]*ttyStream
+	ttys map[string]*ttyStream
+	// sizes are terminal sizes asked for while an attach or exec
+	// stream was being opened, applied when it is.
+	sizes map[string][2]uint16
 	execs map[string]*execRecord
 }
 
@@ -74,6 +77,7 @@ func New(o Options) *Server {
 		waiters:   map[*waiter]struct{}{},
 		attaching: map[string]int{},
 		ttys:      map[string]*ttyStream{},
+		sizes:     map[string][2]uint16{},
 		execs:     map[string]*execRecord{},
 	}
 	s.routes()
