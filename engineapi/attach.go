@@ -107,7 +107,10 @@ type pumpOptions struct {
 // hijacked client connection, docker's way: raw output with a TTY,
 // stdcopy frames without; the client's bytes as stdin and its half-close
 // as the end of stdin; the detach keys end the attach without touching the
-// payload. It returns the exit code when the stream carried one.
+// payload. It returns the exit code when the stream carried one; the
+// caller closes conn (with closeConn) once it has recorded the end, so a
+// client that reads to the end of the stream and then asks (docker exec
+// inspects the exec for its exit code) finds it recorded.
 func pump(conn net.Conn, in *clientInput, f *os.File, o pumpOptions) (code int, exited bool) {
 	fw := stream.NewWriter(f)
 	done := make(chan struct{})
@@ -216,7 +219,6 @@ func pump(conn net.Conn, in *clientInput, f *os.File, o pumpOptions) (code int, 
 		}
 	}
 	finish()
-	closeConn(conn)
 	return code, exited
 }
 
@@ -347,6 +349,7 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	ts := s.openTTY(info.ID, f)
 	defer s.closeTTY(info.ID, ts)
 	pump(conn, in, f, o)
+	closeConn(conn)
 	return nil
 }
 

@@ -202,6 +202,7 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	ts := s.openTTY(e.id, f)
 	code, exited := pump(conn, in, f, po)
+	defer closeConn(conn)
 	s.closeTTY(e.id, ts)
 	if !exited {
 		// The client detached or left before the process ended; with
