@@ -234,9 +234,17 @@ func TestMobyClient(t *testing.T) {
 		if in.Name != "/life" || in.State.Status != container.StateRunning || in.Config.Labels["tier"] != "front" || in.State.Pid <= 0 {
 			t.Errorf("inspect: name %q state %+v labels %v", in.Name, in.State, in.Config.Labels)
 		}
-		top, err := c.ContainerTop(ctx, id, client.ContainerTopOptions{})
-		if err != nil || len(top.Titles) == 0 || !strings.Contains(fmt.Sprint(top.Processes), "sleep") {
-			t.Errorf("top: %+v %v", top, err)
+		// The payload may still be runc's init for a moment after the
+		// start.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			top, err := c.ContainerTop(ctx, id, client.ContainerTopOptions{})
+			if err == nil && len(top.Titles) > 0 && strings.Contains(fmt.Sprint(top.Processes), "sleep") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("top: %+v %v", top, err)
+				break
+			}
 		}
 		if _, err := c.ContainerPause(ctx, id, client.ContainerPauseOptions{}); err != nil {
 			t.Fatalf("pause: %v", err)
