@@ -516,9 +516,18 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) error {
 		}
 		*b.t = t
 	}
-	f, err := s.Manager.Logs(r.Context(), info.ID, o, s.Idle.Begin())
+	lf, err := s.Manager.Logs(r.Context(), info.ID, o, s.Idle.Begin())
 	if err != nil {
 		return containerError(ref, err)
+	}
+	// The core's end is a blocking socket, and closing a blocking file
+	// does not end a Read in progress: as a net.Conn the runtime poller
+	// serves it, so the Close at the client's hang-up ends the wait for
+	// a quiet container's next line (and with it the stream).
+	f, err := net.FileConn(lf)
+	lf.Close()
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	media := types.MediaTypeMultiplexedStream
