@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -29,20 +28,6 @@ func TestTestcontainers(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("DOCKER_CONFIG", home)
 	ctx := t.Context()
-	// testcontainers lists the networks for its default one and inspects
-	// the image before it creates a container.
-	c, err := client.New(client.WithHost(berthHost()), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.NetworkList(ctx, client.NetworkListOptions{}); err != nil && strings.Contains(err.Error(), "page not found") {
-		t.Skip("berth does not serve GET /networks yet")
-	}
-	if _, err := c.ImageInspect(ctx, "busybox:latest"); err != nil && strings.Contains(err.Error(), "page not found") {
-		t.Skip("berth does not serve GET /images/{name}/json yet")
-	}
-
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:      "busybox:latest",
