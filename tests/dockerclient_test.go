@@ -184,7 +184,7 @@ func TestDockerClient28(t *testing.T) {
 	})
 
 	t.Run("lifecycle", func(t *testing.T) {
-		id := create("life", &container.Config{Cmd: []string{"sh", "-c", "trap 'echo got-usr1; exit 9' USR1; while :; do sleep 0.1; done"},
+		id := create("life", &container.Config{Cmd: []string{"sh", "-c", "trap 'echo got-usr1; exit 9' USR1; echo up; while :; do sleep 0.1; done"},
 			Labels: map[string]string{"tier": "front"}}, nil)
 		start(id)
 		in := inspect("life")
@@ -228,6 +228,7 @@ func TestDockerClient28(t *testing.T) {
 		if st := inspect(id).State; st.Status != container.StateRunning || st.Pid == pid {
 			t.Errorf("after restart: %+v (pid was %d)", st, pid)
 		}
+		eventually(t, 10*time.Second, "test $(berthctl logs renamed | grep -c up) = 2")
 		res, errc := c.ContainerWait(ctx, id, container.WaitConditionNotRunning)
 		if err := c.ContainerKill(ctx, id, "SIGUSR1"); err != nil {
 			t.Fatalf("kill USR1: %v", err)
@@ -241,11 +242,14 @@ func TestDockerClient28(t *testing.T) {
 			t.Errorf("list status/exited/ancestor: %+v %v", list, err)
 		}
 		start(id)
-		if err := c.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout}); err != nil {
+		eventually(t, 10*time.Second, "test $(berthctl logs renamed | grep -c up) = 3")
+		timeout = 30
+		began := time.Now()
+		if err := c.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout, Signal: "SIGUSR1"}); err != nil {
 			t.Fatalf("stop: %v", err)
 		}
-		if st := inspect(id).State; st.Status != container.StateExited {
-			t.Errorf("after stop: %+v", st)
+		if st := inspect(id).State; st.Status != container.StateExited || st.ExitCode != 9 || time.Since(began) > 10*time.Second {
+			t.Errorf("after stop with SIGUSR1: %+v after %s", st, time.Since(began))
 		}
 		if err := c.ContainerRemove(ctx, "nosuch", container.RemoveOptions{}); !cerrdefs.IsNotFound(err) || !strings.Contains(err.Error(), "No such container: nosuch") {
 			t.Errorf("remove nosuch: %v", err)

@@ -276,6 +276,8 @@ func TestMobyClient(t *testing.T) {
 		if st := inspect(id).State; st.Status != container.StateRunning || st.Pid == pid {
 			t.Errorf("after restart: %+v (pid was %d)", st, pid)
 		}
+		// The restarted shell has set its trap once it says up again.
+		eventually(t, 10*time.Second, "test $(berthctl logs renamed | grep -c up) = 2")
 		wait := c.ContainerWait(ctx, id, client.ContainerWaitOptions{})
 		if _, err := c.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "USR1"}); err != nil {
 			t.Fatalf("kill USR1: %v", err)
@@ -296,12 +298,17 @@ func TestMobyClient(t *testing.T) {
 			t.Errorf("list exited=3: %+v %v", list.Items, err)
 		}
 
+		// A stop with a signal of its own: the trap ends the payload
+		// with 9 at once, long before the timeout.
 		start(id)
-		if _, err := c.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &timeout}); err != nil {
+		eventually(t, 10*time.Second, "test $(berthctl logs renamed | grep -c up) = 3")
+		timeout = 30
+		began := time.Now()
+		if _, err := c.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &timeout, Signal: "SIGUSR1"}); err != nil {
 			t.Fatalf("stop: %v", err)
 		}
-		if st := inspect(id).State; st.Status != container.StateExited {
-			t.Errorf("after stop: %+v", st)
+		if st := inspect(id).State; st.Status != container.StateExited || st.ExitCode != 9 || time.Since(began) > 10*time.Second {
+			t.Errorf("after stop with SIGUSR1: %+v after %s", st, time.Since(began))
 		}
 		if _, err := c.ContainerRemove(ctx, "nosuch", client.ContainerRemoveOptions{}); !cerrdefs.IsNotFound(err) || !strings.Contains(err.Error(), "No such container: nosuch") {
 			t.Errorf("remove nosuch: %v", err)
