@@ -468,6 +468,9 @@ func (m *Manager) validate(snap *config.Snapshot, spec *Spec) error {
 	if err := checkSpec(spec); err != nil {
 		return err
 	}
+	if err := m.resolveJoins(spec); err != nil {
+		return err
+	}
 	// The spec is built at each start; checking its options now refuses a
 	// missing root file system or an unknown user before anything exists.
 	return ocispec.Validate(specOptions(spec, ""))

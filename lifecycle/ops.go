@@ -314,6 +314,9 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	}
 	so := specOptions(&specOpts, filepath.Join(cg, "container"))
 	so.Mounts = append(so.Mounts, etc...)
+	if err := m.joinNamespaces(specOpts, &so); err != nil {
+		return fail(err)
+	}
 	spec, err := ocispec.Generate(so)
 	if err != nil {
 		return fail(err)

@@ -72,8 +72,8 @@ type Spec struct {
 	GroupAdd       []string          `json:"group_add,omitempty"`
 	Sysctls        map[string]string `json:"sysctls,omitempty"`
 	SecurityOpt    []string          `json:"security_opt,omitempty"`
-	PidMode        string            `json:"pid_mode,omitempty"` // "" or host
-	IpcMode        string            `json:"ipc_mode,omitempty"` // "" (private), private, shareable or host
+	PidMode        string            `json:"pid_mode,omitempty"` // "", host or container:ID
+	IpcMode        string            `json:"ipc_mode,omitempty"` // "" (private), private, shareable, host, none or container:ID
 	OomScoreAdj    int               `json:"oom_score_adj,omitempty"`
 }
 

@@ -112,8 +112,8 @@ func TestCheckSpec(t *testing.T) {
 		{"security-opt", func(s *Spec) {
 			s.SecurityOpt = []string{"no-new-privileges", "seccomp=unconfined", "no-new-privileges:false"}
 		}, ""},
-		{"pid bad", func(s *Spec) { s.PidMode = "container:x" }, "pid"},
-		{"ipc bad", func(s *Spec) { s.IpcMode = "container:x" }, "ipc"},
+		{"pid bad", func(s *Spec) { s.PidMode = "container:" }, "pid"},
+		{"ipc bad", func(s *Spec) { s.IpcMode = "vm" }, "ipc"},
 		{"ipc shareable", func(s *Spec) { s.IpcMode = "shareable" }, ""},
 		{"oom-score-adj out of range", func(s *Spec) { s.OomScoreAdj = 1001 }, "oom-score-adj"},
 		{"oom-score-adj", func(s *Spec) { s.OomScoreAdj = 500 }, ""},

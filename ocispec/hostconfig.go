@@ -1,6 +1,7 @@
 package ocispec
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -289,9 +290,12 @@ func checkCaps(o *Options) (add, drop []string, err error) {
 	return add, drop, nil
 }
 
-// checkDevice resolves one --device on the host, refusing what is not a
-// character or block device node.
-func checkDevice(d Device) (*specs.LinuxDevice, error) {
+// checkDevice resolves one --device on the host: a character or block
+// device node, or, as docker, a directory, which gives every device node
+// below it (containerd's device walk, which skips pts, shm, fd, mqueue
+// and what is no device) at the same place below PathInContainer; a
+// directory without any is refused, as is anything else.
+func checkDevice(d Device) ([]specs.LinuxDevice, error) {
 	if !filepath.IsAbs(d.PathOnHost) {
 		return nil, invalid("device %s: not an absolute path", quote(d.PathOnHost))
 	}
@@ -300,6 +304,17 @@ func checkDevice(d Device) (*specs.LinuxDevice, error) {
 	}
 	if d.CgroupPermissions == "" || strings.Trim(d.CgroupPermissions, "rwm") != "" {
 		return nil, invalid("device %s: permissions %s: want letters of rwm", quote(d.PathOnHost), quote(d.CgroupPermissions))
+	}
+	if st, err := os.Stat(d.PathOnHost); err == nil && st.IsDir() {
+		var s specs.Spec
+		s.Linux = &specs.Linux{Resources: &specs.LinuxResources{}}
+		if err := oci.WithDevices(d.PathOnHost, d.PathInContainer, d.CgroupPermissions)(context.Background(), nil, nil, &s); err != nil {
+			return nil, invalid("device %s: %v", quote(d.PathOnHost), err)
+		}
+		if len(s.Linux.Devices) == 0 {
+			return nil, invalid("device %s: a directory without device nodes", quote(d.PathOnHost))
+		}
+		return s.Linux.Devices, nil
 	}
 	dev, err := oci.DeviceFromPath(d.PathOnHost)
 	switch {
@@ -313,7 +328,7 @@ func checkDevice(d Device) (*specs.LinuxDevice, error) {
 		return nil, invalid("device %s: not a device node (a fifo)", quote(d.PathOnHost))
 	}
 	dev.Path = d.PathInContainer
-	return dev, nil
+	return []specs.LinuxDevice{*dev}, nil
 }
 
 // rlimits turns ulimits into the spec's, refusing unknown names, a soft
@@ -359,6 +374,9 @@ func checkSysctls(o *Options) error {
 			if o.IpcMode == "host" {
 				return invalid("sysctl %s: not allowed with --ipc host (it would change the host's)", quote(k))
 			}
+			if strings.HasPrefix(o.IpcMode, "container:") {
+				return invalid("sysctl %s: not allowed with --ipc %s (it would change the other container's)", quote(k), o.IpcMode)
+			}
 		case strings.HasPrefix(k, "net."):
 			if o.Network == "host" {
 				return invalid("sysctl %s: not allowed with --network host (it would change the host's)", quote(k))
@@ -393,10 +411,16 @@ func CheckHostConfig(o Options) error {
 	return err
 }
 
+// device is one device node for the container and its cgroup access.
+type device struct {
+	specs.LinuxDevice
+	access string
+}
+
 // resolved is what the host options come to, checked.
 type resolved struct {
 	caps     []string
-	devices  []specs.LinuxDevice
+	devices  []device
 	rlimits  []specs.POSIXRlimit
 	security Security
 	initPath string
@@ -418,11 +442,13 @@ func hostConfig(o *Options) (*resolved, error) {
 		r.caps = capabilitySet(add, drop, false, nil)
 	}
 	for _, d := range o.Devices {
-		dev, err := checkDevice(d)
+		devs, err := checkDevice(d)
 		if err != nil {
 			return nil, err
 		}
-		r.devices = append(r.devices, *dev)
+		for _, dev := range devs {
+			r.devices = append(r.devices, device{dev, d.CgroupPermissions})
+		}
 	}
 	if r.rlimits, err = rlimits(o.Ulimits); err != nil {
 		return nil, err
@@ -436,12 +462,16 @@ func hostConfig(o *Options) (*resolved, error) {
 	switch o.PidMode {
 	case "", "host":
 	default:
-		return nil, invalid("pid %s: want host (or nothing: the container's own)", quote(o.PidMode))
+		if name, ok := strings.CutPrefix(o.PidMode, "container:"); !ok || name == "" {
+			return nil, invalid("pid %s: want host or container:NAME (or nothing: the container's own)", quote(o.PidMode))
+		}
 	}
 	switch o.IpcMode {
 	case "", "private", "shareable", "host", "none":
 	default:
-		return nil, invalid("ipc %s: want private, shareable, host or none", quote(o.IpcMode))
+		if name, ok := strings.CutPrefix(o.IpcMode, "container:"); !ok || name == "" {
+			return nil, invalid("ipc %s: want private, shareable, host, none or container:NAME", quote(o.IpcMode))
+		}
 	}
 	if o.OomScoreAdj != 0 {
 		if err := checkOomScoreAdj(o.OomScoreAdj); err != nil {
@@ -479,16 +509,26 @@ func applyHostConfig(s *specs.Spec, o *Options, r *resolved, uid int) error {
 		s.Linux.Sysctl = o.Sysctls
 	}
 	for _, d := range r.devices {
-		s.Linux.Devices = append(s.Linux.Devices, d)
+		s.Linux.Devices = append(s.Linux.Devices, d.LinuxDevice)
 		major, minor := d.Major, d.Minor
 		s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{
-			Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: devicePerms(o.Devices, d.Path)})
+			Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: d.access})
 	}
 	drop := func(t specs.LinuxNamespaceType) {
 		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == t })
 	}
+	join := func(t specs.LinuxNamespaceType, path string) {
+		for i := range s.Linux.Namespaces {
+			if s.Linux.Namespaces[i].Type == t {
+				s.Linux.Namespaces[i].Path = path
+			}
+		}
+	}
 	if o.PidMode == "host" {
 		drop(specs.PIDNamespace)
+	}
+	if o.JoinPid != "" {
+		join(specs.PIDNamespace, o.JoinPid)
 	}
 	for i := 0; i < len(s.Mounts); i++ {
 		m := &s.Mounts[i]
@@ -507,6 +547,9 @@ func applyHostConfig(s *specs.Spec, o *Options, r *resolved, uid int) error {
 	}
 	if o.IpcMode == "host" {
 		drop(specs.IPCNamespace)
+	}
+	if o.JoinIpc != "" {
+		join(specs.IPCNamespace, o.JoinIpc)
 	}
 	if o.Privileged {
 		all, err := oci.HostDevices()
@@ -543,13 +586,4 @@ func applyHostConfig(s *specs.Spec, o *Options, r *resolved, uid int) error {
 		s.Linux.Seccomp = sc
 	}
 	return nil
-}
-
-func devicePerms(devs []Device, ctrPath string) string {
-	for _, d := range devs {
-		if d.PathInContainer == ctrPath {
-			return d.CgroupPermissions
-		}
-	}
-	return "rwm"
 }

@@ -1,6 +1,7 @@
 package ocispec
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // fakeStatus points procStatus at a status file with these bounding and
@@ -174,4 +176,41 @@ func TestHostConfigSpec(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+}
+
+// A directory given to --device gives every device node below it, at the
+// same place below the container path, with the rule's permissions.
+func TestDeviceDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for mknod")
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, minor := range map[string]uint32{"null": 3, "sub/zero": 5} {
+		if err := unix.Mknod(filepath.Join(dir, name), unix.S_IFCHR|0o666, int(unix.Mkdev(1, minor))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "not-a-device"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := hostConfig(&Options{Devices: []Device{{PathOnHost: dir, PathInContainer: "/dev/mine", CgroupPermissions: "r"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range r.devices {
+		got = append(got, fmt.Sprintf("%s %s %d:%d %s", d.Path, d.Type, d.Major, d.Minor, d.access))
+	}
+	slices.Sort(got)
+	if want := []string{"/dev/mine/null c 1:3 r", "/dev/mine/sub/zero c 1:5 r"}; !slices.Equal(got, want) {
+		t.Errorf("devices %q, want %q", got, want)
+	}
+	empty := t.TempDir()
+	if _, err := hostConfig(&Options{Devices: []Device{{PathOnHost: empty, PathInContainer: "/dev/x", CgroupPermissions: "rwm"}}}); err == nil ||
+		!strings.Contains(err.Error(), "without device nodes") {
+		t.Errorf("an empty directory: %v", err)
+	}
 }

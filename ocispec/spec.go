@@ -48,6 +48,10 @@ type Options struct {
 	SecurityOpt      []string
 	PidMode, IpcMode string
 	OomScoreAdj      int
+	// JoinPid and JoinIpc are namespaces to join (--pid and --ipc
+	// container:ID: the other container's /proc/<pid>/ns/pid and
+	// ns/ipc); set at each start, empty at create.
+	JoinPid, JoinIpc string
 }
 
 // DefaultCapabilities is docker's default capability set.

@@ -234,7 +234,7 @@ func TestRunOptionsBadInput(t *testing.T) {
 		{"security-opt apparmor", "berthctl run --security-opt apparmor=docker-default" + r, "AppArmor is not enabled"},
 		{"security-opt bad seccomp file", "echo '{' > /tmp/bad.json; berthctl run --security-opt seccomp=/tmp/bad.json" + r, "seccomp"},
 		{"security-opt bad seccomp profile (D-Bus)", call + `security_opt as 1 'seccomp={"defaultAction":"NOPE"}'`, `unknown defaultAction "NOPE"`},
-		{"pid", "berthctl run --pid container:keep" + r, `pid "container:keep"`},
+		{"pid", "berthctl run --pid vm" + r, `pid "vm"`},
 		{"ipc", "berthctl run --ipc bogus" + r, `ipc "bogus"`},
 		{"oom-score-adj", "berthctl run --oom-score-adj 1001" + r, "oom-score-adj 1001"},
 		{"add-host", "berthctl run --add-host nohost" + r, `add-host "nohost"`},

@@ -46,8 +46,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.groupAdd, "group-add", nil, "Add a supplementary group (name or id)")
 	fs.StringArrayVar(&f.sysctls, "sysctl", nil, "Set a namespaced sysctl NAME=VALUE")
 	fs.StringArrayVar(&f.securityOpts, "security-opt", nil, "Security option: no-new-privileges, seccomp=unconfined|FILE, apparmor=PROFILE")
-	fs.StringVar(&f.pid, "pid", "", "PID namespace: host")
-	fs.StringVar(&f.ipc, "ipc", "", "IPC namespace: private, shareable, host or none")
+	fs.StringVar(&f.pid, "pid", "", "PID namespace: host or container:NAME (another running container's)")
+	fs.StringVar(&f.ipc, "ipc", "", "IPC namespace: private, shareable, host, none or container:NAME (a shareable one's)")
 	fs.IntVar(&f.oomScoreAdj, "oom-score-adj", 0, "Tune the OOM killer's preference (-1000 to 1000)")
 }
 
