@@ -551,6 +551,12 @@ func (m *Manager) onNotice(ctx context.Context, ex contract.Exit, cred *unix.Ucr
 func (m *Manager) poll(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	// gone are runs whose scope the last poll found gone: their exit is
+	// settled from this poll on. A monitor sends its exit notice before its
+	// scope goes, but berthd may read it a little later, and a run with
+	// --rm leaves no exit record to find meanwhile; settling at once would
+	// record 255 for a run whose notice is still on its way.
+	gone := map[string]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -572,9 +578,22 @@ func (m *Manager) poll(ctx context.Context) {
 		if err != nil {
 			continue
 		}
+		seen := map[string]bool{}
 		for _, c := range live {
+			c.mu.Lock()
+			var run Run
+			if c.rec.Run != nil {
+				run = *c.rec.Run
+			}
+			key := fmt.Sprintf("%s/%s/%d", c.rec.ID, run.ID, run.Seq)
+			c.mu.Unlock()
+			if run.BootID == m.bootID && !scopeActive(states[run.Unit]) && !gone[key] {
+				seen[key] = true
+				continue // the next poll settles it
+			}
 			m.reconcile(ctx, c, states)
 		}
+		gone = seen
 	}
 }
 
