@@ -16,10 +16,11 @@
 #  - berthctl run --rm … true with two bind mounts, a named volume and a
 #    tmpfs vs the plain run --rm (median of N each, interleaved)
 #  - the docker CLI 28 (/usr/local/bin/docker) on berth's Engine API and on
-#    dockerd (Debian's docker.io, a transient unit in the sandbox with its
-#    own data root and socket): docker run --rm busybox true, then docker ps
-#    with 50 running on each, --network none on both (median of N each,
-#    interleaved); needs docker.io on the host (make bench installs it)
+#    dockerd (Debian's docker.io: dockerd and containerd as transient units
+#    in the sandbox, with their own roots and sockets): docker run --rm
+#    busybox true, then docker ps with 50 running on each, --network none
+#    on both (median of N each, interleaved); needs docker.io on the host
+#    (make bench installs it)
 # ONLY=run|reload|load|cold|mounts|docker runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -159,18 +160,25 @@ printf '  berthctl ps -a: %.1f ms with 1000 records (200 running) vs %.1f ms wit
 berthctl ps -a -q | xargs -r -n 100 berthctl rm -f >/dev/null
 fi
 if [ -z "$only" ] || [ "$only" = docker ]; then
-# dockerd as docker.io ships it (its own containerd as a child), kept apart
-# from berth: its own socket, data root and exec root; no bridge and no
-# iptables in the sandbox, so containers on both run with --network none.
+# dockerd and containerd as docker.io lays them out (two services), as
+# transient units kept apart from berth and from any containerd.service
+# the sandbox's presets start: their own sockets, roots and state; no
+# bridge and no iptables in the sandbox, so containers on both run with
+# --network none.
+systemd-run -q --unit=bench-containerd -p Delegate=yes -p KillMode=process \
+	containerd --address /run/bench-containerd/containerd.sock \
+	--root /var/lib/bench-containerd --state /run/bench-containerd
+for i in $(seq 300); do [ -S /run/bench-containerd/containerd.sock ] && break; sleep 0.1; done
 systemd-run -q --unit=bench-dockerd -p Delegate=yes -p KillMode=mixed \
 	dockerd --iptables=false --bridge=none --ip-forward=false \
+	--containerd /run/bench-containerd/containerd.sock \
 	-H unix:///run/bench-docker.sock --data-root /var/lib/bench-docker \
 	--exec-root /run/bench-docker --pidfile /run/bench-docker.pid
 export DOCKER_CONFIG=/tmp/bench-docker-config
 dk() { /usr/local/bin/docker -H unix:///run/bench-docker.sock "$@"; }
 bk() { /usr/local/bin/docker -H unix:///run/berth/berth.sock "$@"; }
 for i in $(seq 300); do dk version >/dev/null 2>&1 && break; sleep 0.1; done
-dk version >/dev/null || { journalctl -q -u bench-dockerd | tail -20; exit 1; }
+dk version >/dev/null || { journalctl -q -u bench-containerd -u bench-dockerd | tail -30; exit 1; }
 # The same image in both (setup, not measured).
 berthctl load -q -i /srv/images/busybox.tar >/dev/null
 dk load -q -i /srv/images/busybox.tar >/dev/null
@@ -207,7 +215,7 @@ printf '  docker ps, %d / %d running: berth %.1f ms, dockerd %.1f ms: dockerd/be
 	"$nb" "$nd" "$(echo "$pb/1000" | bc -l)" "$(echo "$pd/1000" | bc -l)" "$(echo "$pd/$pb" | bc -l)"
 bk ps -a -q | xargs -r /usr/local/bin/docker -H unix:///run/berth/berth.sock rm -f >/dev/null
 dk ps -a -q | xargs -r /usr/local/bin/docker -H unix:///run/bench-docker.sock rm -f >/dev/null
-systemctl stop bench-dockerd
+systemctl stop bench-dockerd bench-containerd
 fi
 if [ -z "$only" ] || [ "$only" = reload ]; then
 mkdir -p /etc/berth
