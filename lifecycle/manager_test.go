@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -790,5 +791,32 @@ func TestStopRefusesAnUnknownSignal(t *testing.T) {
 	}
 	if info, err := e.m.Get(c.ID); err != nil || info.State != Created {
 		t.Errorf("after the refusals: %+v %v", info.State, err)
+	}
+}
+
+// TestManagerNoticeOfAGoneMonitor: the notice of a monitor that has
+// exited before berthd read it (a --rm run's monitor does at once) counts
+// when it carries the run's secret, not without it.
+func TestManagerNoticeOfAGoneMonitor(t *testing.T) {
+	e := newTestManager(t, newFakeScopes())
+	c := e.create(t, "g")
+	info, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	cred := &unix.Ucred{Pid: int32(gone.Process.Pid), Uid: 0}
+	e.m.onNotice(t.Context(), contract.Exit{ID: c.ID, Run: info.Run.ID, ExitCode: 42}, cred)
+	time.Sleep(50 * time.Millisecond)
+	if got, _ := e.m.Get(c.ID); got.State != Running {
+		t.Fatalf("a notice without the secret was applied: %s", got.State)
+	}
+	e.m.onNotice(t.Context(), contract.Exit{ID: c.ID, Run: info.Run.ID, Secret: info.Run.Secret, ExitCode: 42}, cred)
+	got := e.waitState(t, c.ID, Exited)
+	if got.ExitCode != 42 {
+		t.Fatalf("exit code %d, want 42", got.ExitCode)
 	}
 }

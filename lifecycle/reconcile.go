@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -369,6 +370,15 @@ func (m *Manager) supervisorPID(ctx context.Context, unit string) int {
 
 // inSupervisor reports whether process pid is in the supervisor cgroup of
 // scope unit, where only the monitor of the scope's run lives.
+// processGone reports whether no process pid exists any more.
+func processGone(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
 func inSupervisor(pid int, unit string) bool {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {
@@ -511,9 +521,10 @@ func senderOf(oob []byte) *unix.Ucred {
 }
 
 // onNotice applies an exit notice only when it comes from the monitor of
-// that run: sent by root from the supervisor cgroup of the container's
-// scope, for the container's current (or starting) run, with the run's
-// secret. Anything else changes nothing by itself; the container is
+// that run: sent by root, for the container's current (or starting) run,
+// with the run's secret, from the supervisor cgroup of the container's
+// scope (or from a monitor that has exited since, when the run has a
+// secret). Anything else changes nothing by itself; the container is
 // reconciled from what its scope and the monitor's record on disk say
 // (a monitor that has exited since it sent cannot be checked).
 func (m *Manager) onNotice(ctx context.Context, ex contract.Exit, cred *unix.Ucred) {
@@ -527,16 +538,25 @@ func (m *Manager) onNotice(ctx context.Context, ex contract.Exit, cred *unix.Ucr
 	if cred != nil {
 		pid = int(cred.Pid)
 	}
-	if cred == nil || cred.Uid != 0 || !inSupervisor(pid, UnitName(ex.ID)) {
-		m.log.Warn("exit notice not from the container's monitor: ignored", "container", ex.ID, "pid", pid)
-		go m.reconcile(ctx, c, nil)
-		return
-	}
 	c.mu.Lock()
 	run := c.rec.Next
 	if run == nil || !run.owns(ex) {
 		run = c.rec.Run
 	}
+	// The sender must be in the scope's supervisor cgroup. A monitor that
+	// has exited since it sent (a --rm run's does at once) cannot be
+	// checked there: its notice counts if it carries the run's secret
+	// (only root reads the monitor's 0600 monitor.json); a run of an
+	// older berth has no secret and is reconciled instead.
+	secret := run != nil && run.Secret != ""
+	c.mu.Unlock()
+	from := cred != nil && cred.Uid == 0 && (inSupervisor(pid, UnitName(ex.ID)) || secret && processGone(pid))
+	if !from {
+		m.log.Warn("exit notice not from the container's monitor: ignored", "container", ex.ID, "pid", pid)
+		go m.reconcile(ctx, c, nil)
+		return
+	}
+	c.mu.Lock()
 	ok := run != nil && run.owns(ex) && run.trusts(ex)
 	c.mu.Unlock()
 	if !ok {
