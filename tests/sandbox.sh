@@ -7,7 +7,11 @@
 #   sandbox CMD...                   runs CMD inside
 #   sandbox_poweroff
 # At most two sandboxes run at once (slot locks in /run/berth-sandbox);
-# a third sandbox_boot waits for a slot.
+# a third sandbox_boot waits for a slot. The host's container engines and
+# registry (docker.io for the benchmark, docker-registry for the pull
+# tests) are masked: with an empty /etc, the first boot would enable and
+# start them; tests and benchmarks start what they need as units of their
+# own.
 sandbox_boot() {
 	local name=$1 stage=$2 rootfs=$3 log=${4:-/dev/null} images=${5:-}
 	local extra=()
@@ -36,7 +40,9 @@ sandbox_boot() {
 		SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 SYSTEMD_SECCOMP=0 exec setsid timeout 3600 \
 			systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit \
 			-M "$name" --overlay-ro=/usr:"$stage/usr":/usr --bind-ro="$rootfs":/srv/rootfs "${extra[@]}" \
-			-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 >"$log" 2>&1 </dev/null
+			-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 \
+			systemd.mask=containerd.service systemd.mask=docker.service systemd.mask=docker.socket \
+			systemd.mask=docker-registry.service >"$log" 2>&1 </dev/null
 	) &
 	exec {SANDBOX_SLOT_FD}>&-
 	local i nspawn= state= pid=
