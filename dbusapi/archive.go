@@ -38,25 +38,9 @@ func (m *manager) GetContainerArchive(sender dbus.Sender, ref, path string, opti
 		if err != nil {
 			return err
 		}
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			rc.Close()
-			return err
-		}
 		stat = wireStat(st)
-		// An archive in flight keeps berthd from going idle.
-		end := m.s.act.Begin()
-		go func() {
-			defer end()
-			_, err := io.Copy(pw, rc)
-			rc.Close()
-			pw.Close()
-			if err != nil {
-				m.s.log.Debug("archive stream ended early", "container", ref, "path", path, "err", err)
-			}
-		}()
-		fd = passFD(pr)
-		return nil
+		fd, err = m.s.passStream(rc, "archive", "container", ref, "path", path)
+		return err
 	})
 	return
 }
@@ -109,4 +93,27 @@ func (m *manager) CommitContainer(sender dbus.Sender, ref string, options map[st
 		return nil
 	})
 	return
+}
+
+// passStream hands the client the read end of a pipe that rc is copied
+// into; the copy counts as activity for the idle exit until it ends (rc
+// is read to its end or the client closes its end). what and attrs name
+// the stream in the debug line of a copy that ended early.
+func (s *Server) passStream(rc io.ReadCloser, what string, attrs ...any) (dbus.UnixFD, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		rc.Close()
+		return 0, err
+	}
+	end := s.act.Begin()
+	go func() {
+		defer end()
+		_, err := io.Copy(pw, rc)
+		rc.Close()
+		pw.Close()
+		if err != nil {
+			s.log.Debug(what+" stream ended early", append(attrs, "err", err)...)
+		}
+	}()
+	return passFD(pr), nil
 }

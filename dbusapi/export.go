@@ -2,8 +2,6 @@ package dbusapi
 
 import (
 	"context"
-	"io"
-	"os"
 
 	"github.com/berthd/berth/config"
 	"github.com/godbus/dbus/v5"
@@ -37,25 +35,10 @@ func (m *manager) ExportContainer(sender dbus.Sender, ref string, options map[st
 		if err != nil {
 			return err
 		}
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			rc.Close()
-			return err
-		}
-		// An export in flight keeps berthd from going idle. The
-		// stream's end reaches the client after the view is unmounted.
-		end := m.s.act.Begin()
-		go func() {
-			defer end()
-			_, err := io.Copy(pw, rc)
-			rc.Close()
-			pw.Close()
-			if err != nil {
-				m.s.log.Debug("export stream ended early", "container", ref, "err", err)
-			}
-		}()
-		fd = passFD(pr)
-		return nil
+		// The stream's end reaches the client after the view is
+		// unmounted.
+		fd, err = m.s.passStream(rc, "export", "container", ref)
+		return err
 	})
 	return
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/berthd/berth/dockerview"
@@ -129,15 +130,7 @@ func (s *Server) networkList(w http.ResponseWriter, r *http.Request) error {
 	}
 	oneOf := func(key string, ok func(v string) bool) bool {
 		vals, has := f[key]
-		if !has {
-			return true
-		}
-		for _, v := range vals {
-			if ok(v) {
-				return true
-			}
-		}
-		return false
+		return !has || slices.ContainsFunc(vals, ok)
 	}
 	for _, v := range f["type"] {
 		if v != "builtin" && v != "custom" {

@@ -2,6 +2,7 @@ package volumes
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -48,15 +49,7 @@ func ParseFilters(in []string, prune bool) (Filters, error) {
 func (f Filters) Match(e Entry) bool {
 	oneOf := func(key string, ok func(v string) bool) bool {
 		vals, has := f[key]
-		if !has {
-			return true
-		}
-		for _, v := range vals {
-			if ok(v) {
-				return true
-			}
-		}
-		return false
+		return !has || slices.ContainsFunc(vals, ok)
 	}
 	label := func(v string) bool {
 		k, want, hasValue := strings.Cut(v, "=")
