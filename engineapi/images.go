@@ -261,7 +261,7 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 }
 
 // imageGet is GET /images/{name}/json, /images/{name}/history and
-// /images/{name}/get.
+// /images/{name}/get (and /images/search, which berth does not serve).
 func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) error {
 	rest := r.PathValue("rest")
 	if name, ok := strings.CutSuffix(rest, "/json"); ok {
@@ -272,6 +272,9 @@ func (s *Server) imageGet(w http.ResponseWriter, r *http.Request) error {
 	}
 	if name, ok := strings.CutSuffix(rest, "/get"); ok {
 		return s.imageSave(w, r, []string{name})
+	}
+	if rest == "search" {
+		return fmt.Errorf("berth does not search registries (GET /images/search is not implemented): %w", errdefs.ErrNotImplemented)
 	}
 	return notFoundPath(r)
 }

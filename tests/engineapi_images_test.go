@@ -210,6 +210,10 @@ func TestDockerImagesBadInput(t *testing.T) {
 	if !strings.Contains(out, "berth does not build images") || !strings.HasSuffix(out, " 501") {
 		t.Errorf("POST /build: %q", out)
 	}
+	_, errOut, code = sh(t, dockerEnv+"docker search busybox")
+	if code == 0 || !strings.Contains(errOut, "berth does not search registries") {
+		t.Errorf("docker search: exit %d, %q", code, errOut)
+	}
 	out = must(t, "curl -s -w ' %{http_code}' -X POST --unix-socket /run/berth/berth.sock 'http://d/v1.51/images/create?fromSrc=-'")
 	if !strings.Contains(out, "fromSrc, docker import") || !strings.HasSuffix(out, " 501") {
 		t.Errorf("import: %q", out)
