@@ -327,7 +327,9 @@ type manager struct{ s *Server }
 type ContainerEntry = contract.ContainerEntry
 
 func entry(i lifecycle.Info) ContainerEntry {
-	cmd, _ := json.Marshal(i.Spec.Cmd)
+	// The program and its arguments, as docker ps shows them: the
+	// entrypoint and the command.
+	cmd, _ := json.Marshal(append(append([]string{}, i.Spec.Entrypoint...), i.Spec.Cmd...))
 	return ContainerEntry{
 		ID: i.ID, Name: i.Name, Image: dockerview.ImageOf(i), Command: string(cmd), State: i.State.String(),
 		CreatedAt: micros(i.CreatedAt), StartedAt: micros(i.StartedAt()), FinishedAt: micros(i.FinishedAt),

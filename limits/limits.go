@@ -14,6 +14,10 @@ const (
 	MinMemory = 6 << 20
 	// MinNanoCPUs is docker's smallest --cpus (0.01).
 	MinNanoCPUs = 1e7
+	// MaxOptionFile bounds a file that an option names (--env-file,
+	// --label-file, --security-opt seccomp=FILE): 1 MiB, what a
+	// container's arguments and environment may take together.
+	MaxOptionFile = 1 << 20
 )
 
 // StopTimeout refuses a stop timeout (seconds) that is negative or too

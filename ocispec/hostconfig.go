@@ -305,10 +305,20 @@ func checkDevice(d Device) ([]specs.LinuxDevice, error) {
 	if d.CgroupPermissions == "" || strings.Trim(d.CgroupPermissions, "rwm") != "" {
 		return nil, invalid("device %s: permissions %s: want letters of rwm", quote(d.PathOnHost), quote(d.CgroupPermissions))
 	}
-	if st, err := os.Stat(d.PathOnHost); err == nil && st.IsDir() {
+	for _, managed := range []string{"/proc", "/sys"} {
+		if p := filepath.Clean(d.PathInContainer); p == managed || strings.HasPrefix(p, managed+"/") {
+			return nil, invalid("device %s: container path %s is under %s, which the runtime manages", quote(d.PathOnHost), quote(d.PathInContainer), managed)
+		}
+	}
+	// As docker: a link (/dev/serial/by-id/…) stands for its device.
+	host := d.PathOnHost
+	if real, err := filepath.EvalSymlinks(host); err == nil {
+		host = real
+	}
+	if st, err := os.Stat(host); err == nil && st.IsDir() {
 		var s specs.Spec
 		s.Linux = &specs.Linux{Resources: &specs.LinuxResources{}}
-		if err := oci.WithDevices(d.PathOnHost, d.PathInContainer, d.CgroupPermissions)(context.Background(), nil, nil, &s); err != nil {
+		if err := oci.WithDevices(host, d.PathInContainer, d.CgroupPermissions)(context.Background(), nil, nil, &s); err != nil {
 			return nil, invalid("device %s: %v", quote(d.PathOnHost), err)
 		}
 		if len(s.Linux.Devices) == 0 {
@@ -316,7 +326,7 @@ func checkDevice(d Device) ([]specs.LinuxDevice, error) {
 		}
 		return s.Linux.Devices, nil
 	}
-	dev, err := oci.DeviceFromPath(d.PathOnHost)
+	dev, err := oci.DeviceFromPath(host)
 	switch {
 	case errors.Is(err, oci.ErrNotADevice):
 		return nil, invalid("device %s: not a device node", quote(d.PathOnHost))

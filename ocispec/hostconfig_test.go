@@ -214,3 +214,25 @@ func TestDeviceDirectory(t *testing.T) {
 		t.Errorf("an empty directory: %v", err)
 	}
 }
+
+// A link to a device stands for the device (docker follows it); a device
+// put under /proc or /sys is refused at once.
+func TestDeviceLinkAndManagedPaths(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "by-id")
+	if err := os.Symlink("/dev/null", link); err != nil {
+		t.Fatal(err)
+	}
+	r, err := hostConfig(&Options{Devices: []Device{{PathOnHost: link, PathInContainer: "/dev/mine", CgroupPermissions: "rwm"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.devices) != 1 || r.devices[0].Path != "/dev/mine" || r.devices[0].Major != 1 || r.devices[0].Minor != 3 {
+		t.Errorf("devices of a link to /dev/null: %+v", r.devices)
+	}
+	for _, target := range []string{"/proc/x", "/sys", "/sys/../sys/y"} {
+		_, err := hostConfig(&Options{Devices: []Device{{PathOnHost: "/dev/null", PathInContainer: target, CgroupPermissions: "rwm"}}})
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "runtime manages") {
+			t.Errorf("device at %s: %v", target, err)
+		}
+	}
+}

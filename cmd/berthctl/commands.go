@@ -264,7 +264,7 @@ func runCommand(cl *client) *cobra.Command {
 			}
 			if f.detach {
 				if err := cl.call("StartContainer", nil, id, noOpts()); err != nil {
-					cl.call("RemoveContainer", nil, id, map[string]dbus.Variant{"force": dbus.MakeVariant(true)})
+					cl.call("RemoveContainer", nil, id, map[string]dbus.Variant{"force": dbus.MakeVariant(true), "volumes": dbus.MakeVariant(true)})
 					return berthFailed(err)
 				}
 				fmt.Println(id)
@@ -293,7 +293,7 @@ func exitWith(code int, err error) error {
 func startAttached(cl *client, id string, stdin, tty, removeOnFail bool) (int, error) {
 	if err := cl.call("StartContainer", nil, id, map[string]dbus.Variant{"attach": dbus.MakeVariant(true)}); err != nil {
 		if removeOnFail {
-			cl.call("RemoveContainer", nil, id, map[string]dbus.Variant{"force": dbus.MakeVariant(true)})
+			cl.call("RemoveContainer", nil, id, map[string]dbus.Variant{"force": dbus.MakeVariant(true), "volumes": dbus.MakeVariant(true)})
 		}
 		return 0, err
 	}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/berthd/berth/limits"
+	"io"
 	"os"
 	"strings"
 	"unicode"
@@ -56,17 +58,42 @@ func envEntry(e string, lookup func(string) (string, bool)) (string, bool, error
 	return name + "=" + v, true, nil
 }
 
+// readOptionFile reads a file an option names, refusing one larger than
+// limits.MaxOptionFile (/dev/zero would otherwise fill the memory).
+func readOptionFile(flag, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limits.MaxOptionFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	if len(b) > limits.MaxOptionFile {
+		return nil, fmt.Errorf("%s %s: larger than %d bytes", flag, path, limits.MaxOptionFile)
+	}
+	return b, nil
+}
+
+// lineScanner scans the lines of b, however long (b is bounded).
+func lineScanner(b []byte) *bufio.Scanner {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), len(b)+1)
+	return sc
+}
+
 // readEnvFile reads a file in docker's --env-file format: one NAME=value
 // or NAME a line, leading white space ignored, lines starting with # and
 // blank lines skipped, values taken verbatim (no quotes, no expansion).
 func readEnvFile(path string, lookup func(string) (string, bool)) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readOptionFile("--env-file", path)
 	if err != nil {
-		return nil, fmt.Errorf("--env-file: %w", err)
+		return nil, err
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc := lineScanner(b)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimLeftFunc(sc.Text(), unicode.IsSpace)
 		if line == "" || strings.HasPrefix(line, "#") {

@@ -533,3 +533,23 @@ func TestImageRows(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionFileBounds: an option's file larger than limits.MaxOptionFile
+// (such as /dev/zero) is refused by name rather than read into memory; a
+// long line within the bound is read whole.
+func TestOptionFileBounds(t *testing.T) {
+	if _, err := readEnvFile("/dev/zero", os.LookupEnv); err == nil || !strings.Contains(err.Error(), "--env-file /dev/zero: larger than") {
+		t.Errorf("env file /dev/zero: %v", err)
+	}
+	if _, err := readLabelFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "--label-file /dev/zero: larger than") {
+		t.Errorf("label file /dev/zero: %v", err)
+	}
+	long := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(long, []byte("A="+strings.Repeat("x", 200<<10)+"\nB=2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := readEnvFile(long, os.LookupEnv)
+	if err != nil || len(env) != 2 || len(env[0]) != 2+200<<10 {
+		t.Errorf("a 200 KiB line: %d entries, %v", len(env), err)
+	}
+}

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"unicode"
 
@@ -176,9 +174,9 @@ func securityOpts(in []string) ([]string, error) {
 	for _, opt := range in {
 		k, v, ok := strings.Cut(opt, "=")
 		if ok && k == "seccomp" && v != "unconfined" && v != "builtin" {
-			b, err := os.ReadFile(v)
+			b, err := readOptionFile("--security-opt seccomp", v)
 			if err != nil {
-				return nil, fmt.Errorf("--security-opt seccomp: %w", err)
+				return nil, err
 			}
 			var buf bytes.Buffer
 			if err := json.Compact(&buf, b); err != nil {
@@ -208,12 +206,12 @@ func containerLabels(labels, files []string) (map[string]string, error) {
 // readLabelFile reads docker's label file: KEY=value or KEY lines,
 // leading white space ignored, # comments and blank lines skipped.
 func readLabelFile(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readOptionFile("--label-file", path)
 	if err != nil {
-		return nil, fmt.Errorf("--label-file: %w", err)
+		return nil, err
 	}
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))))
+	sc := lineScanner(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimLeftFunc(sc.Text(), unicode.IsSpace)
 		if line == "" || strings.HasPrefix(line, "#") {
