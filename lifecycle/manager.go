@@ -405,6 +405,9 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 			err = m.validate(snap, &rec.Spec)
 		}
 	}
+	if err == nil {
+		err = checkResolvedTargets(rec.Spec.Rootfs, rec.Spec.MountPoints)
+	}
 	var volumesMade []string
 	volumesTaken := false
 	if err == nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/volumes"
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -450,4 +451,36 @@ func ociMount(mp MountPoint) specs.Mount {
 		rw = "ro"
 	}
 	return specs.Mount{Destination: mp.Destination, Type: "bind", Source: mp.Source, Options: []string{"rbind", prop, rw}}
+}
+
+// checkResolvedTargets refuses mount points whose target, resolved inside
+// the container's root file system rootfs (links in the image or in the
+// container's own layer followed as the runtime follows them, within the
+// root), lands where the runtime mounts its own file systems: an image
+// with /mydev -> /dev must not get a host directory over its /dev (the
+// runtime would then make its device nodes in the host's directory).
+// Checked at create and again at each start, since the container can
+// change its own files between runs.
+func checkResolvedTargets(rootfs string, mps []MountPoint) error {
+	for _, mp := range mps {
+		full, err := securejoin.SecureJoin(rootfs, mp.Destination)
+		if err != nil {
+			return invalid("mount target %s: %v", quote(mp.Destination), err)
+		}
+		rel, err := filepath.Rel(rootfs, full)
+		if err != nil {
+			return invalid("mount target %s: %v", quote(mp.Destination), err)
+		}
+		resolved := "/" + filepath.ToSlash(rel)
+		if resolved == "/." || resolved == "/" {
+			return invalid("mount target %s: resolves to the root of the container's file system", quote(mp.Destination))
+		}
+		if resolved == mp.Destination {
+			continue
+		}
+		if err := ocispec.CheckDestination(resolved); err != nil {
+			return fmt.Errorf("mount target %s: resolves to %s in the container's file system: %w", quote(mp.Destination), quote(resolved), err)
+		}
+	}
+	return nil
 }

@@ -2,6 +2,8 @@ package lifecycle
 
 import (
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -169,5 +171,27 @@ func TestResolvConf(t *testing.T) {
 	got := string(resolvConf(host, false, DNS{Servers: []string{"10.0.0.2"}, Search: []string{"a.test"}, Options: []string{"rotate"}}))
 	if got != "# comment\nsearch a.test\nnameserver 10.0.0.2\noptions rotate\n" {
 		t.Fatalf("with DNS options: %q", got)
+	}
+}
+
+// TestCheckResolvedTargets: a target reached through a link of the
+// container's file system is checked where it lands, inside the root.
+func TestCheckResolvedTargets(t *testing.T) {
+	root := t.TempDir()
+	for link, to := range map[string]string{"mydev": "/dev", "mysys": "../../sys", "data": "/srv/data", "up": "../../../../tmp"} {
+		if err := os.Symlink(to, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range []string{"/mydev", "/mysys/kernel", "/mydev/pts"} {
+		err := checkResolvedTargets(root, []MountPoint{{Destination: bad}})
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "managed by the container runtime") {
+			t.Errorf("target %s: %v", bad, err)
+		}
+	}
+	for _, ok := range []string{"/data", "/up/x", "/mydev/shm", "/plain"} {
+		if err := checkResolvedTargets(root, []MountPoint{{Destination: ok}}); err != nil {
+			t.Errorf("target %s: %v", ok, err)
+		}
 	}
 }

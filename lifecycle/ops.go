@@ -220,6 +220,9 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 			return 0, err
 		}
 	}
+	if err := checkResolvedTargets(rec.Spec.Rootfs, rec.Spec.MountPoints); err != nil {
+		return 0, err
+	}
 	if err := os.MkdirAll(filepath.Join(run.RunDir, "bundle"), 0o700); err != nil {
 		return 0, err
 	}

@@ -367,3 +367,26 @@ func TestVolumesAfterBerthdKill(t *testing.T) {
 	}
 	noMountsLeft(t)
 }
+
+// TestMountTargetThroughImageLink: a mount target that a link in the
+// image leads to /dev is refused at create, naming where it leads;
+// nothing is made (no container, no host directory, no device nodes in
+// one).
+func TestMountTargetThroughImageLink(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+	must(t, "berthctl run --name mk busybox ln -s /dev /mydev && berthctl commit mk linky:1 && berthctl rm mk")
+	_, errOut, code := sh(t, "berthctl run --rm -v /opt/berth-test/h:/mydev linky:1 true")
+	if code != 125 || !strings.Contains(errOut, `"/mydev"`) || !strings.Contains(errOut, "resolves to") {
+		t.Fatalf("a target through a link to /dev: exit %d, %q", code, errOut)
+	}
+	must(t, "test ! -e /opt/berth-test/h")
+	if n := must(t, "berthctl ps -aq | wc -l"); n != "0" {
+		t.Fatalf("%s containers left", n)
+	}
+	// Through a link to an ordinary directory the mount is made there.
+	must(t, "berthctl run --name mk2 busybox sh -c 'mkdir /real && ln -s /real /alias' && berthctl commit mk2 linky:2 && berthctl rm mk2")
+	if got := must(t, "mkdir -p /opt/berth-test/d && echo hi > /opt/berth-test/d/f && berthctl run --rm -v /opt/berth-test/d:/alias linky:2 cat /real/f"); got != "hi" {
+		t.Fatalf("through a link to a directory: %q", got)
+	}
+}
