@@ -352,13 +352,7 @@ func writeDiff(ctx context.Context, w io.Writer, containerDir string, spec Spec)
 		return err
 	}
 	defer done()
-	skip := []string{"/proc", "/sys", "/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
-	if spec.Init {
-		skip = append(skip, "/sbin/docker-init")
-	}
-	for _, mp := range spec.MountPoints {
-		skip = append(skip, filepath.Clean(mp.Destination))
-	}
+	skip := ownPaths(spec)
 	cw := archive.NewChangeWriter(w, upper)
 	err = fs.DiffDirChanges(ctx, base, upper, fs.DiffSourceOverlayFS, func(k fs.ChangeKind, p string, f os.FileInfo, err error) error {
 		if err != nil {

@@ -110,7 +110,11 @@ func layerChanges(ctx context.Context, base, upper string) ([]containertypes.Fil
 }
 
 // ownPaths are the paths berth and the runtime make in a container's
-// layer themselves (see writeDiff).
+// layer themselves, which neither commit nor diff counts as the
+// container's changes: the runtime's mount points (/proc, /sys, /dev),
+// the container's /etc files, --init's binary and the targets of its
+// mounts (runc makes them in the upper directory when the image lacks
+// them).
 func ownPaths(spec Spec) []string {
 	own := []string{"/proc", "/sys", "/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
 	if spec.Init {
@@ -152,12 +156,12 @@ func dropOwn(changes []containertypes.FilesystemChange, own []string) []containe
 // Export returns a tar stream of container ref's whole root file system,
 // as docker's export (GET /containers/{id}/export): the merged view of
 // its image's layers and its own, not its mounts. It reads a read-only
-// mount of its own under <exec-root>/exports: for a container that is
-// not live, an overlay of its layers with its upper directory as the top
-// one, the container held busy meanwhile (a start or removal waits); for
-// a live one, a read-only bind of its overlay, the container paused
-// meanwhile if it runs (so that nothing is swapped for a link under the
-// walk). The walk never follows a symbolic link. The caller must read
+// mount of its own under <exec-root>/exports: a read-only bind of the
+// container's overlay where that is mounted (running, paused, created),
+// else an overlay of its layers with its upper directory as the top one.
+// A container that is not live is held busy meanwhile (a start or
+// removal waits); a running one is paused meanwhile (so that nothing is
+// swapped for a link under the walk). The walk never follows a symbolic link. The caller must read
 // to the end or Close: the view is unmounted before the stream's EOF is
 // returned, and by Close. A container made with --rootfs is
 // errdefs.ErrFailedPrecondition, an unknown one errs.NoSuchContainer, a
@@ -210,13 +214,14 @@ func (m *Manager) Export(ctx context.Context, ref string) (io.ReadCloser, error)
 	cleanups = append(cleanups, func() { os.Remove(view) })
 	dir := m.containerDir(info.ID)
 	var mnt mount.Mount
-	if live {
-		rootfs := rootfsDir(dir)
-		if ok, err := mountinfo.Mounted(rootfs); err != nil || !ok {
-			undo()
-			return nil, fmt.Errorf("container %s: its root file system is not mounted: %w", info.Name, errdefs.ErrConflict)
-		}
+	rootfs := rootfsDir(dir)
+	if ok, err := mountinfo.Mounted(rootfs); err == nil && ok {
+		// Running, or created (mounted since create): the container's
+		// own overlay, never a second one over the same upper directory.
 		mnt = mount.Mount{Type: "bind", Source: rootfs, Options: []string{"bind", "ro"}}
+	} else if live {
+		undo()
+		return nil, fmt.Errorf("container %s: its root file system is not mounted: %w", info.Name, errdefs.ErrConflict)
 	} else {
 		lower := []string{filepath.Join(dir, "upper")}
 		for _, l := range slices.Backward(info.Spec.Layers) {

@@ -75,6 +75,15 @@ mkdir /newdir && echo n > /newdir/f && ln -s /etc/machine-id /newdir/hostlink &&
 	}
 	noMountsLeftBut(t, "r")
 	must(t, "berthctl rm -f d r")
+
+	// A created container, its overlay mounted since create: exported
+	// through it, still mounted after, nothing else left.
+	must(t, "berthctl create --name c busybox true")
+	if got := must(t, "berthctl export c | tar -tf - | grep -c '^bin/busybox$'"); got != "1" {
+		t.Errorf("export of a created container: %s", got)
+	}
+	noMountsLeftBut(t, "c")
+	must(t, "berthctl rm c")
 	noMountsLeft(t)
 }
 
