@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"log/slog"
 	"maps"
@@ -101,6 +102,7 @@ func Open(dataRoot string, log *slog.Logger) (*Store, error) {
 			continue
 		}
 		v.Mountpoint = s.dataDir(name)
+		clearCopyUps(filepath.Join(root, name))
 		s.vols[name] = &v
 	}
 	return s, nil
@@ -456,8 +458,53 @@ func (s *Store) CopyUp(name, dir string) (bool, error) {
 	if !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("volume %s: %w", name, err)
 	}
-	if err := fs.CopyDir(data, dir, fs.WithAllowXAttrErrors()); err != nil {
+	s.mu.Lock()
+	shared := len(s.refs[name]) > 1
+	s.mu.Unlock()
+	if shared {
+		// Another container has the volume already (bound to this
+		// directory): fill it in place, so that it sees the content,
+		// as with docker.
+		if err := fs.CopyDir(data, dir, fs.WithAllowXAttrErrors()); err != nil {
+			return false, fmt.Errorf("volume %s: copy the image's %s: %w", name, dir, err)
+		}
+		return true, nil
+	}
+	// The copy is made beside _data and renamed over it (rename(2)
+	// replaces an empty directory): a copy cut short by a crash never
+	// looks like a filled volume; what it left is removed here next time
+	// and at Open.
+	clearCopyUps(filepath.Dir(data))
+	tmp, err := os.MkdirTemp(filepath.Dir(data), copyUpPrefix)
+	if err != nil {
+		return false, fmt.Errorf("volume %s: %w", name, err)
+	}
+	if err := fs.CopyDir(tmp, dir, fs.WithAllowXAttrErrors()); err != nil {
+		os.RemoveAll(tmp)
 		return false, fmt.Errorf("volume %s: copy the image's %s: %w", name, dir, err)
 	}
+	// unix.Rename, not os.Rename: Go refuses any directory as the new
+	// name, rename(2) takes an empty one.
+	if err := unix.Rename(tmp, data); err != nil {
+		os.RemoveAll(tmp)
+		if errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST) {
+			return false, nil // filled meanwhile by another user
+		}
+		return false, fmt.Errorf("volume %s: %w", name, err)
+	}
 	return true, nil
+}
+
+// copyUpPrefix names a copy-up under way in a volume's directory.
+const copyUpPrefix = ".copyup-"
+
+// clearCopyUps removes what interrupted copy-ups left in a volume's
+// directory.
+func clearCopyUps(volDir string) {
+	ents, _ := os.ReadDir(volDir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), copyUpPrefix) {
+			os.RemoveAll(filepath.Join(volDir, e.Name()))
+		}
+	}
 }

@@ -200,3 +200,27 @@ func TestCopyUpKeepsOwnersAndModes(t *testing.T) {
 		t.Fatalf("missing source: %v %v", ok, err)
 	}
 }
+
+// TestCopyUpInterrupted: a copy-up cut short (berthd killed) leaves only
+// its work directory beside _data, which Open removes; the volume is
+// still empty and the next copy-up fills it whole.
+func TestCopyUpInterrupted(t *testing.T) {
+	root := t.TempDir()
+	s := open(t, root)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	s.Create(CreateOptions{Name: "vv"})
+	half := filepath.Join(s.root, "vv", copyUpPrefix+"123")
+	os.MkdirAll(half, 0o755)
+	os.WriteFile(filepath.Join(half, "partial"), nil, 0o644)
+	s = open(t, root)
+	if _, err := os.Stat(half); !os.IsNotExist(err) {
+		t.Fatalf("the interrupted copy is still there: %v", err)
+	}
+	if ok, err := s.CopyUp("vv", src); !ok || err != nil {
+		t.Fatalf("copy up after the interruption: %v %v", ok, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.root, "vv", "_data", "f")); err != nil || string(b) != "x" {
+		t.Fatalf("copied file: %q %v", b, err)
+	}
+}
