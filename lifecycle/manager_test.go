@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -794,29 +793,34 @@ func TestStopRefusesAnUnknownSignal(t *testing.T) {
 	}
 }
 
-// TestManagerNoticeOfAGoneMonitor: the notice of a monitor that has
-// exited before berthd read it (a --rm run's monitor does at once) counts
-// when it carries the run's secret, not without it.
-func TestManagerNoticeOfAGoneMonitor(t *testing.T) {
+// TestManagerNoticeAck: berthd answers an exit notice from a socket with
+// an address of its own once it has dealt with it, so that a monitor can
+// stay until it has been checked (a notice from outside the scope's
+// supervisor cgroup, as here, is still ignored).
+func TestManagerNoticeAck(t *testing.T) {
 	e := newTestManager(t, newFakeScopes())
-	c := e.create(t, "g")
+	c := e.create(t, "a")
 	info, err := e.m.Start(t.Context(), e.snap, c.ID, StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone := exec.Command("true")
-	if err := gone.Run(); err != nil {
+	self := &net.UnixAddr{Name: fmt.Sprintf("@berth-test-%d", os.Getpid()), Net: "unixgram"}
+	conn, err := net.DialUnix("unixgram", self, &net.UnixAddr{Name: e.m.notifyPath(), Net: "unixgram"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	cred := &unix.Ucred{Pid: int32(gone.Process.Pid), Uid: 0}
-	e.m.onNotice(t.Context(), contract.Exit{ID: c.ID, Run: info.Run.ID, ExitCode: 42}, cred)
-	time.Sleep(50 * time.Millisecond)
-	if got, _ := e.m.Get(c.ID); got.State != Running {
-		t.Fatalf("a notice without the secret was applied: %s", got.State)
+	defer conn.Close()
+	b, _ := json.Marshal(contract.Exit{Version: contract.FormatVersion, ID: c.ID, Run: info.Run.ID, Secret: info.Run.Secret, ExitCode: 42})
+	if _, err := conn.Write(b); err != nil {
+		t.Fatal(err)
 	}
-	e.m.onNotice(t.Context(), contract.Exit{ID: c.ID, Run: info.Run.ID, Secret: info.Run.Secret, ExitCode: 42}, cred)
-	got := e.waitState(t, c.ID, Exited)
-	if got.ExitCode != 42 {
-		t.Fatalf("exit code %d, want 42", got.ExitCode)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	ack := make([]byte, 16)
+	n, err := conn.Read(ack)
+	if err != nil || string(ack[:n]) != contract.NoticeAck {
+		t.Fatalf("answer %q, %v", ack[:n], err)
+	}
+	if got, _ := e.m.Get(c.ID); got.State != Running {
+		t.Fatalf("a notice from outside the supervisor cgroup was applied: %s", got.State)
 	}
 }

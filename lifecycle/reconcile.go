@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -370,15 +369,6 @@ func (m *Manager) supervisorPID(ctx context.Context, unit string) int {
 
 // inSupervisor reports whether process pid is in the supervisor cgroup of
 // scope unit, where only the monitor of the scope's run lives.
-// processGone reports whether no process pid exists any more.
-func processGone(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
-	return errors.Is(err, fs.ErrNotExist)
-}
-
 func inSupervisor(pid int, unit string) bool {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {
@@ -491,7 +481,7 @@ func (m *Manager) listenNotify(ctx context.Context) error {
 		buf := make([]byte, 4096)
 		oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
 		for {
-			n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+			n, oobn, _, from, err := c.ReadMsgUnix(buf, oob)
 			if err != nil {
 				return
 			}
@@ -500,6 +490,14 @@ func (m *Manager) listenNotify(ctx context.Context) error {
 				continue
 			}
 			m.onNotice(ctx, ex, senderOf(oob[:oobn]))
+			// A monitor with an address of its own waits for this
+			// answer before it exits, so that it is still there to be
+			// checked above, however late berthd reads its notice (a
+			// --rm run's monitor has little left to do after it).
+			if from != nil && from.Name != "" {
+				c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+				c.WriteToUnix([]byte(contract.NoticeAck), from)
+			}
 		}
 	}()
 	return nil
@@ -523,8 +521,7 @@ func senderOf(oob []byte) *unix.Ucred {
 // onNotice applies an exit notice only when it comes from the monitor of
 // that run: sent by root, for the container's current (or starting) run,
 // with the run's secret, from the supervisor cgroup of the container's
-// scope (or from a monitor that has exited since, when the run has a
-// secret). Anything else changes nothing by itself; the container is
+// scope. Anything else changes nothing by itself; the container is
 // reconciled from what its scope and the monitor's record on disk say
 // (a monitor that has exited since it sent cannot be checked).
 func (m *Manager) onNotice(ctx context.Context, ex contract.Exit, cred *unix.Ucred) {
@@ -543,15 +540,11 @@ func (m *Manager) onNotice(ctx context.Context, ex contract.Exit, cred *unix.Ucr
 	if run == nil || !run.owns(ex) {
 		run = c.rec.Run
 	}
-	// The sender must be in the scope's supervisor cgroup. A monitor that
-	// has exited since it sent (a --rm run's does at once) cannot be
-	// checked there: its notice counts if it carries the run's secret
-	// (only root reads the monitor's 0600 monitor.json); a run of an
-	// older berth has no secret and is reconciled instead.
-	secret := run != nil && run.Secret != ""
 	c.mu.Unlock()
-	from := cred != nil && cred.Uid == 0 && (inSupervisor(pid, UnitName(ex.ID)) || secret && processGone(pid))
-	if !from {
+	// The sender must be in the scope's supervisor cgroup: a monitor
+	// waits for berthd's answer to its notice before it exits (see
+	// listenNotify), so it is there to be checked.
+	if cred == nil || cred.Uid != 0 || !inSupervisor(pid, UnitName(ex.ID)) {
 		m.log.Warn("exit notice not from the container's monitor: ignored", "container", ex.ID, "pid", pid)
 		go m.reconcile(ctx, c, nil)
 		return

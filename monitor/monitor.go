@@ -3,6 +3,7 @@ package monitor
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -242,15 +243,33 @@ func (m *mon) notify(rec contract.Exit) bool {
 	if m.cfg.NotifySocket == "" {
 		return false
 	}
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: m.cfg.NotifySocket, Net: "unixgram"})
+	// An abstract address of its own, so that berthd can answer; the
+	// monitor stays until it does (contract.NoticeAck), to be found in
+	// its scope's supervisor cgroup when berthd checks the sender.
+	var self *net.UnixAddr
+	if b := make([]byte, 8); randRead(b) == nil {
+		self = &net.UnixAddr{Name: fmt.Sprintf("@berth-monitor-%s-%x", m.cfg.ID, b), Net: "unixgram"}
+	}
+	c, err := net.DialUnix("unixgram", self, &net.UnixAddr{Name: m.cfg.NotifySocket, Net: "unixgram"})
+	if err != nil && self != nil {
+		self = nil
+		c, err = net.DialUnix("unixgram", nil, &net.UnixAddr{Name: m.cfg.NotifySocket, Net: "unixgram"})
+	}
 	if err != nil {
 		return false
 	}
 	defer c.Close()
 	b, _ := json.Marshal(rec)
 	c.SetWriteDeadline(time.Now().Add(time.Second))
-	_, err = c.Write(b)
-	return err == nil
+	if _, err = c.Write(b); err != nil {
+		return false
+	}
+	if self != nil {
+		c.SetReadDeadline(time.Now().Add(contract.NoticeAckWait))
+		ack := make([]byte, 16)
+		c.Read(ack)
+	}
+	return true
 }
 
 // stop delivers signal (0: the container's stop signal) through the
@@ -498,4 +517,10 @@ func (m *mon) exec(ctx context.Context, c *net.UnixConn, req contract.Request, r
 	waitTimeout(&pumps, 2*time.Second)
 	w.WriteInt(stream.Exit, int32(code))
 	c.Close()
+}
+
+// randRead fills b with random bytes.
+func randRead(b []byte) error {
+	_, err := rand.Read(b)
+	return err
 }

@@ -19,6 +19,17 @@ import (
 // adds the run's Secret.
 const FormatVersion = 2
 
+// NoticeAck is berthd's answer to an exit notice on notify.sock, sent to
+// a monitor whose socket has an address of its own once the notice was
+// checked and applied. The monitor waits for it (NoticeAckWait at most)
+// before it exits, so that berthd finds the sender in the scope's
+// supervisor cgroup however late it reads the notice. Monitors of older
+// berths send from an unnamed socket and get no answer.
+const NoticeAck = "ok"
+
+// NoticeAckWait bounds a monitor's wait for NoticeAck.
+const NoticeAckWait = 5 * time.Second
+
 // Config is everything the monitor needs for one run of a container.
 type Config struct {
 	Version int    `json:"version"`
