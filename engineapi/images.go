@@ -314,6 +314,9 @@ func (s *Server) imageInspect(w http.ResponseWriter, r *http.Request, ref string
 		Os: cfg.OS, OsVersion: cfg.OSVersion, Size: img.Size,
 		RootFS: image.RootFS{Type: cfg.RootFS.Type, Layers: layers},
 	}
+	if n := len(cfg.History); n > 0 {
+		v.Comment = cfg.History[n-1].Comment // docker commit -m's message
+	}
 	if cfg.Created != nil {
 		v.Created = cfg.Created.UTC().Format(time.RFC3339Nano)
 	} else if compareVersions(apiVersion(r.Context()), "1.44") < 0 {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path"
@@ -74,13 +75,19 @@ func parseBool(key, v string) (bool, error) {
 	return b, nil
 }
 
-// ParseMount reads docker's --mount syntax: comma-separated key=value
+// ParseMount reads docker's --mount syntax: comma-separated (CSV) key=value
 // fields (type, source/src, target/destination/dst, readonly/ro,
 // bind-propagation, volume-nocopy, volume-label, tmpfs-size, tmpfs-mode).
 // Unknown fields are refused. The result is checked by CheckMount.
 func ParseMount(s string) (Mount, error) {
 	m := Mount{Type: MountVolume}
-	for _, field := range strings.Split(s, ",") {
+	// Fields are CSV, as docker's CLI reads them: a value with a comma
+	// is quoted ("source=/a,b").
+	fields, err := csv.NewReader(strings.NewReader(s)).Read()
+	if err != nil {
+		return Mount{}, invalid("mount %s: %v", quote(s), err)
+	}
+	for _, field := range fields {
 		key, val, hasVal := strings.Cut(field, "=")
 		key = strings.ToLower(strings.TrimSpace(key))
 		var err error

@@ -195,3 +195,15 @@ func TestCheckResolvedTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestParseMountCSV: --mount fields are CSV, as docker's CLI reads them,
+// so a quoted source may hold a comma.
+func TestParseMountCSV(t *testing.T) {
+	m, err := ParseMount(`type=bind,"source=/srv/a,b",target=/x`)
+	if err != nil || m.Source != "/srv/a,b" || m.Target != "/x" {
+		t.Fatalf("got %+v, %v", m, err)
+	}
+	if _, err := ParseMount(`type=bind,"source=/srv/a`); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("an unterminated quote: %v", err)
+	}
+}

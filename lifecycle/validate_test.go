@@ -103,7 +103,7 @@ func TestCheckSpec(t *testing.T) {
 		{"sysctls", func(s *Spec) {
 			s.Sysctls = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "1", "fs.mqueue.msg_max": "9"}
 		}, ""},
-		{"security-opt unknown", func(s *Spec) { s.SecurityOpt = []string{"label=disable"} }, "security-opt"},
+		{"security-opt unknown", func(s *Spec) { s.SecurityOpt = []string{"systempaths=unconfined"} }, "security-opt"},
 		{"security-opt no-new-privileges bad", func(s *Spec) { s.SecurityOpt = []string{"no-new-privileges=maybe"} }, "security-opt"},
 		{"security-opt seccomp bad", func(s *Spec) { s.SecurityOpt = []string{"seccomp={not json"} }, "seccomp"},
 		{"security-opt seccomp unknown action", func(s *Spec) {

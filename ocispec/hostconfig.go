@@ -102,8 +102,10 @@ type Security struct {
 // ParseSecurityOpt reads docker's --security-opt values:
 // no-new-privileges[=true|false], seccomp=unconfined|builtin|JSON (the
 // client reads a profile file and sends its contents, as docker's does)
-// and apparmor=PROFILE where AppArmor is enabled. Anything else (SELinux
-// label=, systempaths=, ...) is refused, naming it.
+// apparmor=PROFILE where AppArmor is enabled, and label=disable (SELinux
+// labelling off: berth labels nothing, so it asks for what is so, and
+// docker accepts it on every host). Anything else (other SELinux label=
+// values, systempaths=, ...) is refused, naming it.
 func ParseSecurityOpt(opts []string) (Security, error) {
 	var s Security
 	for _, opt := range opts {
@@ -136,6 +138,10 @@ func ParseSecurityOpt(opts []string) (Security, error) {
 					return s, err
 				}
 				s.Seccomp = v
+			}
+		case "label":
+			if v != "disable" {
+				return s, invalid("security-opt %s: berth does not set SELinux labels (only label=disable is accepted)", quote(opt))
 			}
 		case "apparmor":
 			if !apparmor.HostSupports() {

@@ -236,3 +236,16 @@ func TestDeviceLinkAndManagedPaths(t *testing.T) {
 		}
 	}
 }
+
+// label=disable is accepted (berth labels nothing); other label values
+// are refused by name.
+func TestSecurityOptLabel(t *testing.T) {
+	for _, ok := range []string{"label=disable", "label:disable"} {
+		if _, err := ParseSecurityOpt([]string{ok}); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	if _, err := ParseSecurityOpt([]string{"label=type:svirt_apache_t"}); !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "SELinux") {
+		t.Errorf("label=type: %v", err)
+	}
+}

@@ -81,12 +81,15 @@ func TestDockerCLICommit(t *testing.T) {
 	fresh(t)
 	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
 	docker(t, "run --name c1 busybox sh -c 'echo committed > /made && rm /bin/vi'")
-	id := docker(t, "commit -c 'ENV COMMITTED=yes' -m 'a message' c1 snap:v1")
+	id := docker(t, "commit -c 'ENV COMMITTED=yes' -m 'a message' -a 'Ann Author' c1 snap:v1")
 	if !strings.HasPrefix(id, "sha256:") {
 		t.Errorf("commit printed %q", id)
 	}
 	if got := docker(t, "run --rm snap:v1 sh -c 'cat /made; echo $COMMITTED; test -e /bin/vi || echo vi-gone'"); got != "committed\nyes\nvi-gone" {
 		t.Errorf("run of the committed image: %q", got)
+	}
+	if got := docker(t, "image inspect -f '{{.Comment}}|{{.Author}}' snap:v1"); got != "a message|Ann Author" {
+		t.Errorf("image inspect of the committed image: %q", got)
 	}
 	_, errOut, code := sh(t, dockerEnv+"docker commit gone snap:v2")
 	if code == 0 || !strings.Contains(errOut, "No such container: gone") {

@@ -230,7 +230,7 @@ func TestRunOptionsBadInput(t *testing.T) {
 		{"ulimit soft above hard", "berthctl run --ulimit nofile=2000:1000" + r, "--ulimit"},
 		{"sysctl not namespaced", "berthctl run --sysctl kernel.panic=1" + r, `sysctl "kernel.panic": not a namespaced sysctl`},
 		{"sysctl net with host network", "berthctl run --network host --sysctl net.ipv4.ip_forward=1" + r, "--network host"},
-		{"security-opt unknown", "berthctl run --security-opt label=disable" + r, `security-opt "label=disable"`},
+		{"security-opt unknown", "berthctl run --security-opt systempaths=unconfined" + r, `security-opt "systempaths=unconfined"`},
 		{"security-opt apparmor", "berthctl run --security-opt apparmor=docker-default" + r, "AppArmor is not enabled"},
 		{"security-opt bad seccomp file", "echo '{' > /tmp/bad.json; berthctl run --security-opt seccomp=/tmp/bad.json" + r, "seccomp"},
 		{"security-opt bad seccomp profile (D-Bus)", call + `security_opt as 1 'seccomp={"defaultAction":"NOPE"}'`, `unknown defaultAction "NOPE"`},
