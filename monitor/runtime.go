@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"path/filepath"
@@ -169,7 +170,7 @@ func (m *mon) spawn(ctx context.Context, process *specs.Process, stdin, tty bool
 		s.io.(runc.StartCloser).CloseAfterStart()
 	}
 	for i, d := range drains {
-		s.outputs = append(s.outputs, output{r: d.r, kind: i + 1, early: d.stop()})
+		s.outputs = append(s.outputs, output{r: d.r, kind: i + 1, early: d.stop(err != nil)})
 		if d.dropped > 0 {
 			m.jlog.event(systemd.PriWarning, fmt.Sprintf("%d bytes of output written while the runtime ran were dropped", d.dropped))
 		}
@@ -258,7 +259,27 @@ func startDrain(r *os.File) *drain {
 }
 
 // stop ends the reading (the pipe stays open) and returns what was read.
-func (d *drain) stop() []byte {
+// After a failed runtime call (failed), whose message may still sit in the
+// pipe when the runtime has exited (the reader not yet scheduled, on a
+// busy machine), it first waits, a second at most, until the pipe is
+// empty; after a successful one the payload's output stays in the pipe
+// for the pumps.
+func (d *drain) stop(failed bool) []byte {
+	if failed {
+		// (Through SyscallConn: Fd would make the pipe blocking and
+		// end the deadlines.)
+		rc, err := d.r.SyscallConn()
+		for deadline := time.Now().Add(time.Second); err == nil && time.Now().Before(deadline); {
+			queued := 0
+			rc.Control(func(fd uintptr) {
+				queued, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) // FIONREAD
+			})
+			if queued == 0 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	d.r.SetReadDeadline(time.Now())
 	<-d.done
 	d.r.SetReadDeadline(time.Time{})

@@ -32,7 +32,7 @@ func TestDrainKeepsEverythingAndTheOpenPipe(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%d bytes: the writer blocked", size)
 		}
-		got := d.stop()
+		got := d.stop(false)
 		// The pipe stays usable for the pump, which reads what the drain
 		// left there.
 		go func() {
@@ -75,5 +75,24 @@ func TestReaperAsProcessMonitor(t *testing.T) {
 		if err != nil || status != tc.status || out.String() != tc.out {
 			t.Fatalf("%s: status %d, output %q, %v; want %d, %q", tc.script, status, out.String(), err, tc.status, tc.out)
 		}
+	}
+}
+
+// TestDrainStopAfterFailure: after a failed runtime call, what is still in
+// the pipe (its reader not scheduled yet) is read before the drain stops,
+// so the runtime's message is never lost.
+func TestDrainStopAfterFailure(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d := startDrain(r)
+	if _, err := w.Write([]byte("runtime: cannot do the thing\n")); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if got := string(d.stop(true)); got != "runtime: cannot do the thing\n" {
+		t.Fatalf("drained %q", got)
 	}
 }
