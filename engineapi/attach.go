@@ -342,7 +342,11 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		s.mu.Lock()
 		delete(s.sizes, info.ID)
 		s.mu.Unlock()
-		writeStreamError(conn, o.tty, err)
+		if !errdefs.IsNotFound(err) {
+			// A container removed meanwhile (a --rm run whose start
+			// failed) ends the attach quietly, as docker's.
+			writeStreamError(conn, o.tty, err)
+		}
 		closeConn(conn)
 		return nil
 	}
@@ -411,7 +415,7 @@ func (s *Server) attachWhenLive(ctx context.Context, wt *waiter, id string, stdi
 
 // writeStreamError tells a hijacked client why its stream ends.
 func writeStreamError(conn net.Conn, tty bool, err error) {
-	msg := []byte(err.Error() + "\n")
+	msg := []byte(errorMessage(err) + "\n")
 	if tty {
 		conn.Write(msg)
 		return

@@ -1,9 +1,13 @@
 package engineapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/containerd/platforms"
+	"github.com/moby/moby/api/types/network"
 	"net/http"
 	"regexp"
 	"slices"
@@ -42,6 +46,32 @@ func (s *Server) routes() {
 	s.handle("POST /containers/{id}/update", s.containerUpdate)
 }
 
+// decodeNetworkingConfig reads a create request's NetworkingConfig
+// strictly, except for keys beside EndpointsConfig whose value is null
+// (docker-py 5 sends {"NAME": null}; dockerd ignores them).
+func decodeNetworkingConfig(raw json.RawMessage) (*network.NetworkingConfig, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("invalid JSON in the request body: NetworkingConfig: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	for k, v := range m {
+		if k != "EndpointsConfig" && string(v) == "null" {
+			delete(m, k)
+		}
+	}
+	b, _ := json.Marshal(m)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var nc network.NetworkingConfig
+	if err := dec.Decode(&nc); err != nil {
+		return nil, fmt.Errorf("invalid JSON in the request body: NetworkingConfig: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	return &nc, nil
+}
+
 // lookup finds a container by id, id prefix or name.
 func (s *Server) lookup(ref string) (lifecycle.Info, error) {
 	info, err := s.Manager.Get(ref)
@@ -49,16 +79,34 @@ func (s *Server) lookup(ref string) (lifecycle.Info, error) {
 }
 
 func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) error {
-	var req container.CreateRequest
-	if err := decodeBody(r, &req, false); err != nil {
+	// NetworkingConfig is read on its own: docker-py 5 puts the network's
+	// name there with a null value beside EndpointsConfig, which dockerd
+	// ignores (the network is in HostConfig.NetworkMode).
+	var body struct {
+		container.CreateRequest
+		NetworkingConfig json.RawMessage
+	}
+	if err := decodeBody(r, &body, false); err != nil {
 		return err
 	}
+	req := body.CreateRequest
+	nc, err := decodeNetworkingConfig(body.NetworkingConfig)
+	if err != nil {
+		return err
+	}
+	req.NetworkingConfig = nc
 	spec, err := specFromCreate(req)
 	if err != nil {
 		return err
 	}
-	if p := r.URL.Query().Get("platform"); p != "" && p != "linux" && !strings.HasPrefix(p, "linux/") {
-		return fmt.Errorf("platform %q: berth runs linux containers: %w", p, errdefs.ErrInvalidArgument)
+	if p := r.URL.Query().Get("platform"); p != "" {
+		want, err := platforms.Parse(p)
+		if err != nil {
+			return fmt.Errorf("platform %q: %v: %w", p, err, errdefs.ErrInvalidArgument)
+		}
+		if host := platforms.DefaultSpec(); !platforms.Only(host).Match(want) {
+			return fmt.Errorf("platform %q: berth runs images of this host's platform only (%s): %w", p, platforms.Format(host), errdefs.ErrInvalidArgument)
+		}
 	}
 	name := r.URL.Query().Get("name")
 	name = strings.TrimPrefix(name, "/")

@@ -223,7 +223,7 @@ func unsupported(cfg *container.Config, hc *container.HostConfig) error {
 		"ArgsEscaped", "Shell", "OnBuild",
 		// Networking arrives with its own issue; EXPOSE is metadata.
 		"ExposedPorts")
-	check("HostConfig.", hc, "Binds", "NetworkMode", "AutoRemove", "ConsoleSize", "CapAdd", "CapDrop", "DNS",
+	check("HostConfig.", hc, "Binds", "ContainerIDFile", "NetworkMode", "AutoRemove", "ConsoleSize", "CapAdd", "CapDrop", "DNS",
 		"DNSOptions", "DNSSearch", "ExtraHosts", "GroupAdd", "IpcMode", "OomScoreAdj", "PidMode", "Privileged",
 		"ReadonlyRootfs", "SecurityOpt", "Tmpfs", "ShmSize", "Sysctls", "Runtime", "Mounts", "Init",
 		// Checked below by value.

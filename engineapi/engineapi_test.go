@@ -91,3 +91,19 @@ func TestParseFilters(t *testing.T) {
 		t.Errorf("unknown key: %v", err)
 	}
 }
+
+// TestDecodeNetworkingConfig: docker-py 5's {"NAME": null} beside
+// EndpointsConfig is ignored as dockerd ignores it; any other unknown key
+// is refused.
+func TestDecodeNetworkingConfig(t *testing.T) {
+	nc, err := decodeNetworkingConfig([]byte(`{"host": null, "EndpointsConfig": {"host": {}}}`))
+	if err != nil || nc == nil || len(nc.EndpointsConfig) != 1 {
+		t.Fatalf("docker-py's shape: %+v, %v", nc, err)
+	}
+	if _, err := decodeNetworkingConfig([]byte(`{"Colour": "red"}`)); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("an unknown key with a value: %v", err)
+	}
+	if nc, err := decodeNetworkingConfig(nil); nc != nil || err != nil {
+		t.Errorf("absent: %+v, %v", nc, err)
+	}
+}

@@ -80,6 +80,10 @@ func New(o Options) *Server {
 		sizes:     map[string][2]uint16{},
 		execs:     map[string]*execRecord{},
 	}
+	// What no route serves is docker's JSON 404, not net/http's text.
+	s.handle("/", func(w http.ResponseWriter, r *http.Request) error {
+		return fmt.Errorf("page not found: %s %s: %w", r.Method, r.URL.Path, errdefs.ErrNotFound)
+	})
 	s.routes()
 	s.execRoutes()
 	s.archiveRoutes()

@@ -78,15 +78,21 @@ func mergeImageConfig(spec *Spec, c ocispecs.ImageConfig) {
 }
 
 // mergeEnv returns base with each entry of over replacing the one of the
-// same name, or added.
+// same name, or added; an entry of over without "=" removes the variable
+// (docker's rule: "a variable without = is removed from the
+// environment").
 func mergeEnv(base, over []string) []string {
 	out := slices.Clone(base)
 	for _, kv := range over {
-		k, _, _ := strings.Cut(kv, "=")
+		k, _, set := strings.Cut(kv, "=")
 		i := slices.IndexFunc(out, func(e string) bool { n, _, _ := strings.Cut(e, "="); return n == k })
-		if i >= 0 {
+		switch {
+		case !set && i >= 0:
+			out = slices.Delete(out, i, i+1)
+		case !set:
+		case i >= 0:
 			out[i] = kv
-		} else {
+		default:
 			out = append(out, kv)
 		}
 	}

@@ -352,10 +352,14 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 		if err := m.applyImage(ctx, &spec); err != nil {
 			return Info{}, err
 		}
-	} else if err := checkRootfsDir(spec.Rootfs, m.dataRoot, m.execRoot); err != nil {
-		return Info{}, err
-	} else if err := m.validate(snap, &spec); err != nil {
-		return Info{}, err
+	} else {
+		if err := checkRootfsDir(spec.Rootfs, m.dataRoot, m.execRoot); err != nil {
+			return Info{}, err
+		}
+		spec.Env = mergeEnv(nil, spec.Env) // NAME alone: unset, nothing to unset here
+		if err := m.validate(snap, &spec); err != nil {
+			return Info{}, err
+		}
 	}
 	mps, err := resolveMounts(&spec)
 	if err != nil {

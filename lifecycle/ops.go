@@ -778,7 +778,7 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (*os.File
 	if o.TTY && o.ConsoleSize[0] > 0 && o.ConsoleSize[1] > 0 {
 		p.ConsoleSize = &specs.Box{Height: o.ConsoleSize[0], Width: o.ConsoleSize[1]}
 	}
-	p.Env = append(append([]string(nil), p.Env...), o.Env...)
+	p.Env = mergeEnv(p.Env, o.Env)
 	if o.TTY {
 		p.Env = append(p.Env, "TERM=xterm")
 	}

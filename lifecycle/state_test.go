@@ -96,8 +96,9 @@ func TestTransitionMessageArticle(t *testing.T) {
 }
 
 func TestMergeEnv(t *testing.T) {
-	got := mergeEnv([]string{"PATH=/bin", "A=1", "B=2"}, []string{"A=x", "C=3", "B"})
-	want := []string{"PATH=/bin", "A=x", "B", "C=3"}
+	// NAME alone removes NAME (docker's rule), also when it is not set.
+	got := mergeEnv([]string{"PATH=/bin", "A=1", "B=2"}, []string{"A=x", "C=3", "B", "UNSET"})
+	want := []string{"PATH=/bin", "A=x", "C=3"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("got %q, want %q", got, want)
 	}

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/berthd/berth/limits"
 )
@@ -83,6 +84,10 @@ func checkResources(s Spec) error {
 	}
 	if s.NanoCPUs != 0 && s.NanoCPUs < MinNanoCPUs {
 		return invalid("nano_cpus %d: below the minimum of %d (0.01 CPUs)", s.NanoCPUs, int(MinNanoCPUs))
+	}
+	if n := runtime.NumCPU(); s.NanoCPUs > uint64(n)*1e9 {
+		// docker's wording
+		return invalid("range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", n, n)
 	}
 	return nil
 }

@@ -90,12 +90,12 @@ func checkLabels(labels map[string]string) error {
 
 // checkEnv refuses entries that are not NAME=VALUE with a non-empty name,
 // as docker does, and entries execve would refuse.
+// (NAME=VALUE sets NAME; NAME alone unsets it, docker's rule for the
+// API's Env.)
 func checkEnv(field string, env []string) error {
 	for _, e := range env {
-		name, _, ok := strings.Cut(e, "=")
+		name, _, _ := strings.Cut(e, "=")
 		switch {
-		case !ok:
-			return invalid("%s entry %s: want NAME=VALUE", field, quote(e))
 		case name == "":
 			return invalid("%s entry %s: the variable name is empty", field, quote(e))
 		case len(e) > MaxArgLen:

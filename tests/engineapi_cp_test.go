@@ -150,3 +150,19 @@ func TestDockerCLIDiffExportStats(t *testing.T) {
 		t.Errorf("mounts left behind: %s", m)
 	}
 }
+
+// TestDockerCLIEnvUnset: -e NAME with NAME unset in the caller's shell
+// reaches berthd as NAME alone, which docker's API takes as "unset it":
+// the run and the exec work, and the variable is not there.
+func TestDockerCLIEnvUnset(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	if got := docker(t, "run --rm -e NOSUCHVAR -e SET=1 busybox sh -c 'echo ${NOSUCHVAR-unset} $SET'"); got != "unset 1" {
+		t.Errorf("run -e NAME (unset): %q", got)
+	}
+	docker(t, "run -d --name envs -e KEEP=1 busybox sleep 1000")
+	if got := docker(t, "exec -e NOSUCHVAR -e KEEP envs sh -c 'echo ${NOSUCHVAR-unset} ${KEEP-gone}'"); got != "unset gone" {
+		t.Errorf("exec -e NAME (unset): %q", got)
+	}
+	docker(t, "rm -f envs")
+}

@@ -86,6 +86,8 @@ except docker.errors.NotFound as e:
 print('networks', sorted(n.name for n in c.networks.list()))
 print('prune', c.volumes.prune())
 print('host net', repr(c.containers.run('busybox', 'hostname', network_mode='host', remove=True)) == repr((socket.gethostname() + '\n').encode()))
+print('network by name', repr(c.containers.run('busybox', 'hostname', network='host', remove=True)) == repr((socket.gethostname() + '\n').encode()))
+print('env unset', repr(c.containers.run('busybox', ['sh', '-c', 'echo ${NOSUCH-unset}'], environment=['NOSUCH'], remove=True)))
 
 # docker-py 5's own default API version; before 1.42 a prune takes named
 # volumes too (docker's rule).
@@ -148,6 +150,8 @@ func TestDockerPy(t *testing.T) {
 		"networks ['bridge', 'host', 'none']",
 		"prune {'VolumesDeleted': [], 'SpaceReclaimed': 0}",
 		"host net True",
+		"network by name True",
+		"env unset b'unset\\n'",
 		"old run b'old\\n'",
 		"old prune ['named41']",
 		"old stream b'line1\\nline2\\nline3\\n'",

@@ -115,5 +115,26 @@ func TestDockerCLIErrors(t *testing.T) {
 	if !strings.Contains(out, "client version 1.99 is too new") || !strings.Contains(out, "client version 1.12 is too old") {
 		t.Errorf("version bounds: %q", out)
 	}
+	if got := must(t, "curl -s --unix-socket /run/berth/berth.sock http://d/v1.51/nosuch/endpoint"); !strings.Contains(got, `"message":"page not found`) {
+		t.Errorf("an unknown endpoint: %q", got)
+	}
+	// The CLI writes --cidfile itself; berth accepts the field.
+	must(t, "rm -f /tmp/cid")
+	docker(t, "run --rm --cidfile /tmp/cid busybox true")
+	if got := must(t, "wc -c < /tmp/cid"); got != "64" {
+		t.Errorf("--cidfile: %s bytes", got)
+	}
+	_, errOut, code = sh(t, dockerEnv+"docker run --rm --platform linux/s390x busybox true")
+	if code != 125 || !strings.Contains(errOut, "this host's platform") {
+		t.Errorf("--platform of another architecture: exit %d, %q", code, errOut)
+	}
+	_, errOut, code = sh(t, dockerEnv+"docker run --rm --cpus 1000 busybox true")
+	if code != 125 || !strings.Contains(errOut, "range of CPUs is from 0.01") {
+		t.Errorf("--cpus 1000: exit %d, %q", code, errOut)
+	}
+	_, errOut, code = sh(t, dockerEnv+"docker run --rm busybox nosuchcommand")
+	if strings.Contains(errOut, "No such container") {
+		t.Errorf("a failed --rm run printed %q", errOut)
+	}
 	docker(t, "rm -f busy")
 }
