@@ -85,6 +85,7 @@ func New(o Options) *Server {
 		return fmt.Errorf("page not found: %s %s: %w", r.Method, r.URL.Path, errdefs.ErrNotFound)
 	})
 	s.routes()
+	s.handle("POST /auth", s.auth)
 	s.execRoutes()
 	s.archiveRoutes()
 	s.fsRoutes()
@@ -178,6 +179,8 @@ func status(err error) int {
 		return http.StatusNotFound
 	case errdefs.IsPermissionDenied(err):
 		return http.StatusForbidden
+	case errdefs.IsUnauthorized(err):
+		return http.StatusUnauthorized
 	case errdefs.IsInvalidArgument(err):
 		return http.StatusBadRequest
 	case errdefs.IsAlreadyExists(err), errdefs.IsConflict(err), errdefs.IsFailedPrecondition(err):
@@ -209,7 +212,7 @@ func writeError(w http.ResponseWriter, err error) {
 func errorMessage(err error) string {
 	msg := err.Error()
 	for _, c := range []error{errdefs.ErrNotFound, errdefs.ErrInvalidArgument, errdefs.ErrAlreadyExists, errdefs.ErrConflict,
-		errdefs.ErrFailedPrecondition, errdefs.ErrPermissionDenied, errdefs.ErrNotImplemented, errdefs.ErrUnavailable} {
+		errdefs.ErrFailedPrecondition, errdefs.ErrPermissionDenied, errdefs.ErrNotImplemented, errdefs.ErrUnavailable, errdefs.ErrUnauthenticated} {
 		msg = strings.TrimSuffix(msg, ": "+c.Error())
 	}
 	return msg

@@ -409,3 +409,53 @@ func classOf(err error) error {
 	}
 	return errdefs.ErrUnavailable
 }
+
+// Login checks credentials against a registry as docker login does: a GET
+// of its /v2/ endpoint with the registry's challenge answered (basic
+// authentication or a token). host is a registry host as in a reference
+// ("docker.io", "localhost:5000"). Wrong credentials are
+// errdefs.ErrUnauthenticated; a registry that cannot be reached
+// errdefs.ErrUnavailable.
+func Login(ctx context.Context, o PullOptions, host string) error {
+	hs, err := hosts(o, host)(host)
+	if err != nil || len(hs) == 0 {
+		return fmt.Errorf("registry %s: no endpoint: %v: %w", host, err, errdefs.ErrInvalidArgument)
+	}
+	rh := hs[len(hs)-1] // the registry itself, not a mirror
+	u := rh.Scheme + "://" + rh.Host + rh.Path + "/"
+	get := func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range rh.Header {
+			req.Header[k] = v
+		}
+		if err := rh.Authorizer.Authorize(ctx, req); err != nil {
+			return nil, err
+		}
+		return rh.Client.Do(req)
+	}
+	resp, err := get()
+	if err != nil {
+		return fmt.Errorf("login to %s: %v: %w", host, err, errdefs.ErrUnavailable)
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		resp.Body.Close()
+		if err := rh.Authorizer.AddResponses(ctx, []*http.Response{resp}); err != nil {
+			return fmt.Errorf("login to %s: %v: %w", host, err, errdefs.ErrUnauthenticated)
+		}
+		if resp, err = get(); err != nil {
+			return fmt.Errorf("login to %s: %v: %w", host, err, errdefs.ErrUnauthenticated)
+		}
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return nil
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("login to %s: unauthorized: incorrect username or password: %w", host, errdefs.ErrUnauthenticated)
+	default:
+		return fmt.Errorf("login to %s: the registry answered %s: %w", host, resp.Status, errdefs.ErrUnavailable)
+	}
+}

@@ -166,3 +166,22 @@ func TestDockerCLIEnvUnset(t *testing.T) {
 	}
 	docker(t, "rm -f envs")
 }
+
+// TestDockerCLILogin: docker login checks the credentials against the
+// registry (POST /auth); the CLI keeps them and a pull of a private image
+// then works; wrong credentials are refused, and nothing is kept.
+func TestDockerCLILogin(t *testing.T) {
+	fresh(t)
+	authRegistry(t)
+	must(t, "rm -rf /tmp/docker-cli-config")
+	_, errOut, code := sh(t, dockerEnv+"echo wrong | docker login -u berth --password-stdin 127.0.0.1:5001")
+	if code == 0 || !strings.Contains(errOut, "unauthorized") {
+		t.Errorf("login with a wrong password: exit %d, %q", code, errOut)
+	}
+	if out := docker(t, "login -u berth -p s3cret:pass 127.0.0.1:5001 2>&1"); !strings.Contains(out, "Login Succeeded") {
+		t.Errorf("login: %q", out)
+	}
+	if got := docker(t, "run --rm 127.0.0.1:5001/private/busybox echo pulled"); got != "pulled" {
+		t.Errorf("run of a private image after login: %q", got)
+	}
+}
