@@ -750,6 +750,13 @@ func (s *Store) gcLocked(ctx context.Context) Pruned {
 		}
 	}
 	var p Pruned
+	// No load or pull runs (gcMu is held exclusively): an ingest still
+	// there is what a failed one left (a truncated archive's blob).
+	if sts, err := s.cs.ListStatuses(ctx); err == nil {
+		for _, st := range sts {
+			s.cs.Abort(ctx, st.Ref)
+		}
+	}
 	s.cs.Walk(ctx, func(info content.Info) error {
 		if keepBlobs[info.Digest] {
 			return nil

@@ -10,7 +10,7 @@ import (
 // storeEmpty asserts that no image, blob or unpacked layer is left.
 func storeEmpty(t *testing.T, after string) {
 	t.Helper()
-	if out := must(t, dockerEnv+"docker images -q; find /var/lib/berth/layers /var/lib/berth/blobs/sha256 -mindepth 1 2>/dev/null; true"); out != "" {
+	if out := must(t, dockerEnv+"docker images -q; find /var/lib/berth/layers /var/lib/berth/blobs/sha256 /var/lib/berth/ingest -mindepth 1 2>/dev/null; true"); out != "" {
 		t.Fatalf("%s left: %s", after, out)
 	}
 }
