@@ -22,6 +22,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
 )
 
 // DefaultShmSize is docker's /dev/shm size, shown when none was asked.
@@ -124,6 +125,14 @@ func Inspect(i lifecycle.Info, containerDir string) container.InspectResponse {
 	}
 	if mode := NetworkMode(i); mode == "host" || mode == "none" {
 		v.NetworkSettings.Networks[mode] = &network.EndpointSettings{Aliases: []string{}, DNSNames: []string{}, Links: []string{}}
+	}
+	if i.Spec.ImageID != "" {
+		// The container's own overlay directories (its image's layers
+		// are the lower ones).
+		v.GraphDriver = &storage.DriverData{Name: "overlay", Data: map[string]string{
+			"UpperDir": filepath.Join(containerDir, "upper"), "WorkDir": filepath.Join(containerDir, "work"),
+			"MergedDir": filepath.Join(containerDir, "rootfs"),
+		}}
 	}
 	return v
 }

@@ -359,7 +359,8 @@ func (s *Server) containerPrune(w http.ResponseWriter, r *http.Request) error {
 
 // containerList is GET /containers/json: all, limit, size, filters.
 func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
-	f, err := parseFilters(r, "id", "name", "label", "status", "ancestor", "volume", "exited", "before", "since")
+	f, err := parseFilters(r, "id", "name", "label", "status", "ancestor", "volume", "exited", "before", "since",
+		"network", "health", "publish", "expose", "is-task")
 	if err != nil {
 		return err
 	}
@@ -459,6 +460,21 @@ func matchList(f map[string][]string, exited []int, i lifecycle.Info) bool {
 		return false
 	}
 	if len(exited) > 0 && (i.State != lifecycle.Exited || !slices.Contains(exited, i.ExitCode)) {
+		return false
+	}
+	if !any("network", func(v string) bool {
+		mode := dockerview.NetworkMode(i)
+		return v == mode || (v == "bridge" || v == "default") && i.Spec.Network == ""
+	}) {
+		return false
+	}
+	// No healthchecks, published or exposed ports, or swarm tasks yet:
+	// health=none and is-task=false match every container, the rest
+	// none.
+	if !any("health", func(v string) bool { return v == "none" }) || !any("is-task", func(v string) bool { return v == "false" }) {
+		return false
+	}
+	if len(f["publish"]) > 0 || len(f["expose"]) > 0 {
 		return false
 	}
 	for _, l := range f["label"] {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/berthd/berth/errs"
@@ -118,17 +119,18 @@ func (s *Server) execByID(id string) (*execRecord, error) {
 	return e, nil
 }
 
-// execIDs are the exec instances of a container (inspect's ExecIDs: null
-// when none, as docker).
+// execIDs are the exec instances of a container that berthd knows
+// (inspect's ExecIDs: null when none, as docker), sorted.
 func (s *Server) execIDs(containerID string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ids []string
 	for _, e := range s.execs {
-		if e.container == containerID && e.running {
+		if e.container == containerID {
 			ids = append(ids, e.id)
 		}
 	}
+	sort.Strings(ids)
 	return ids
 }
 

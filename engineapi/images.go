@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/moby/moby/api/types/build"
 	"net/http"
 	"path"
 	"slices"
@@ -41,6 +42,11 @@ func (s *Server) imageRoutes() {
 	s.handle("POST /images/{rest...}", s.imagePost)
 	s.handle("DELETE /images/{rest...}", s.imageDelete)
 	s.handle("POST /build", s.build)
+	// berth builds nothing, so it has no build cache: a prune of it
+	// (docker system prune, docker builder prune) removes nothing.
+	s.handle("POST /build/prune", func(w http.ResponseWriter, r *http.Request) error {
+		return writeJSON(w, http.StatusOK, build.CachePruneReport{CachesDeleted: []string{}})
+	})
 }
 
 // noSuchImage is docker's 404 for ref ("No such image: busybox:latest").

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/berthd/berth/config"
+	"github.com/moby/moby/api/types/registry"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime"
 	"slices"
@@ -122,7 +125,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 			Network: []string{"host", "null"},
 			Log:     []string{"journald", "local"},
 		},
-		RegistryConfig: nil,
+		RegistryConfig: registryConfig(snap),
 		Warnings:       []string{},
 	}
 	if id, err := os.ReadFile("/etc/machine-id"); err == nil {
@@ -205,4 +208,32 @@ func jsonEncode(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// registryConfig is info's RegistryConfig from the configuration's
+// [registries]: docker.io (official, secure) and each configured host
+// with its mirrors; loopback registries are plain HTTP, as docker's.
+func registryConfig(snap *config.Snapshot) *registry.ServiceConfig {
+	rc := &registry.ServiceConfig{
+		InsecureRegistryCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		IndexConfigs:          map[string]*registry.IndexInfo{},
+		Mirrors:               []string{},
+	}
+	official := snap.Registries["docker.io"]
+	rc.IndexConfigs["docker.io"] = &registry.IndexInfo{Name: "docker.io", Mirrors: orEmpty(official.Mirrors), Secure: !official.Insecure, Official: true}
+	rc.Mirrors = orEmpty(official.Mirrors)
+	for host, r := range snap.Registries {
+		if host == "docker.io" {
+			continue
+		}
+		rc.IndexConfigs[host] = &registry.IndexInfo{Name: host, Mirrors: orEmpty(r.Mirrors), Secure: !r.Insecure}
+	}
+	return rc
+}
+
+func orEmpty(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
 }

@@ -136,5 +136,16 @@ func TestDockerCLIErrors(t *testing.T) {
 	if strings.Contains(errOut, "No such container") {
 		t.Errorf("a failed --rm run printed %q", errOut)
 	}
+	// docker system prune goes through container, network, image and
+	// build cache prunes.
+	if out := docker(t, "system prune -f"); !strings.Contains(out, "Total reclaimed space") {
+		t.Errorf("system prune: %q", out)
+	}
+	if got := docker(t, "ps -a -q --filter network=none --filter health=none"); got == "" {
+		t.Errorf("ps --filter network=none: nothing")
+	}
+	if got := docker(t, "info --format '{{(index .RegistryConfig.IndexConfigs \"docker.io\").Official}}'"); got != "true" {
+		t.Errorf("info RegistryConfig: %q", got)
+	}
 	docker(t, "rm -f busy")
 }
