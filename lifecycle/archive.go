@@ -391,6 +391,10 @@ func checkedTar(r io.Reader) (io.Reader, func()) {
 				pw.CloseWithError(tw.Close())
 				return
 			}
+			if err != nil {
+				// Not a tar stream, or a cut one: the client's fault.
+				err = fmt.Errorf("not a valid tar stream: %v: %w", err, errdefs.ErrInvalidArgument)
+			}
 			if err == nil {
 				err = images.CheckEntry(hdr)
 			}
@@ -398,7 +402,9 @@ func checkedTar(r io.Reader) (io.Reader, func()) {
 				err = tw.WriteHeader(hdr)
 			}
 			if err == nil {
-				_, err = io.Copy(tw, tr)
+				if _, err = io.Copy(tw, tr); errors.Is(err, io.ErrUnexpectedEOF) {
+					err = fmt.Errorf("a tar stream cut short: %v: %w", err, errdefs.ErrInvalidArgument)
+				}
 			}
 			if err != nil {
 				pw.CloseWithError(err)

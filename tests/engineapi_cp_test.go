@@ -54,6 +54,11 @@ func TestDockerCLICp(t *testing.T) {
 		t.Errorf("missing path: exit %d, %q", code, errOut)
 	}
 
+	// A body that is no tar stream is the client's fault: docker's 400.
+	if got := must(t, "head -c 5000 /dev/urandom | curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary @- --unix-socket /run/berth/berth.sock 'http://d/v1.51/containers/box/archive?path=/data'"); got != "400" {
+		t.Errorf("PUT archive of garbage: HTTP %s, want 400", got)
+	}
+
 	// A read-only root file system refuses a copy in (docker's 403).
 	docker(t, "run -d --read-only --name ro busybox sleep 1000")
 	_, errOut, code = sh(t, dockerEnv+"docker cp /tmp/cpin ro:/cpin")
