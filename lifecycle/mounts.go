@@ -482,6 +482,9 @@ func checkResolvedTargets(rootfs string, mps []MountPoint) error {
 		if resolved == "/." || resolved == "/" {
 			return invalid("mount target %s: resolves to the root of the container's file system", quote(mp.Destination))
 		}
+		if err := checkMountKinds(mp, full); err != nil {
+			return err
+		}
 		if resolved == mp.Destination {
 			continue
 		}
@@ -490,4 +493,41 @@ func checkResolvedTargets(rootfs string, mps []MountPoint) error {
 		}
 	}
 	return nil
+}
+
+// checkMountKinds refuses a mount whose source and target differ in kind
+// (a directory onto a file of the image, a file onto a directory), which
+// the runtime would refuse at every start with its own words. A target
+// that does not exist yet is made by the runtime and fits either.
+func checkMountKinds(mp MountPoint, target string) error {
+	tst, err := os.Stat(target)
+	if err != nil {
+		return nil
+	}
+	srcDir := true // volumes and tmpfs are directories
+	if mp.Type == MountBind {
+		sst, err := os.Stat(mp.Source)
+		if err != nil {
+			return nil // -v makes a missing source a directory at start
+		}
+		srcDir = sst.IsDir()
+	}
+	switch {
+	case srcDir && !tst.IsDir():
+		return invalid("mount target %s: a file in the container's file system; %s is a directory", quote(mp.Destination), mountSource(mp))
+	case !srcDir && tst.IsDir():
+		return invalid("mount target %s: a directory in the container's file system; %s is a file", quote(mp.Destination), mountSource(mp))
+	}
+	return nil
+}
+
+// mountSource names a mount's source for messages.
+func mountSource(mp MountPoint) string {
+	switch mp.Type {
+	case MountVolume:
+		return "volume " + quote(mp.Name)
+	case MountTmpfs:
+		return "a tmpfs"
+	}
+	return quote(mp.Source)
 }

@@ -207,3 +207,29 @@ func TestParseMountCSV(t *testing.T) {
 		t.Fatalf("an unterminated quote: %v", err)
 	}
 }
+
+// TestCheckMountKinds: a directory onto a file of the image, or a file
+// onto a directory, is refused at create with both named.
+func TestCheckMountKinds(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "file"), nil, 0o644)
+	os.Mkdir(filepath.Join(root, "dir"), 0o755)
+	hostDir, hostFile := t.TempDir(), filepath.Join(t.TempDir(), "f")
+	os.WriteFile(hostFile, nil, 0o644)
+	for _, tc := range []struct {
+		mp   MountPoint
+		want string
+	}{
+		{MountPoint{Type: MountBind, Source: hostDir, Destination: "/file"}, "is a directory"},
+		{MountPoint{Type: MountVolume, Name: "v", Destination: "/file"}, `volume "v" is a directory`},
+		{MountPoint{Type: MountBind, Source: hostFile, Destination: "/dir"}, "is a file"},
+		{MountPoint{Type: MountBind, Source: hostDir, Destination: "/dir"}, ""},
+		{MountPoint{Type: MountBind, Source: hostFile, Destination: "/file"}, ""},
+		{MountPoint{Type: MountBind, Source: hostDir, Destination: "/new"}, ""},
+	} {
+		err := checkResolvedTargets(root, []MountPoint{tc.mp})
+		if tc.want == "" && err != nil || tc.want != "" && (!errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.mp, err, tc.want)
+		}
+	}
+}

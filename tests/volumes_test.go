@@ -384,6 +384,13 @@ func TestMountTargetThroughImageLink(t *testing.T) {
 	if n := must(t, "berthctl ps -aq | wc -l"); n != "0" {
 		t.Fatalf("%s containers left", n)
 	}
+	// A directory onto a file of the image is refused at create, naming
+	// both, not by the runtime at each start.
+	must(t, "mkdir -p /opt/berth-test/dir")
+	_, errOut, code = sh(t, "berthctl create --name kinds -v /opt/berth-test/dir:/etc/passwd busybox true")
+	if code != 125 || !strings.Contains(errOut, `"/etc/passwd": a file in the container's file system`) {
+		t.Fatalf("a directory onto a file: exit %d, %q", code, errOut)
+	}
 	// Through a link to an ordinary directory the mount is made there.
 	must(t, "berthctl run --name mk2 busybox sh -c 'mkdir /real && ln -s /real /alias' && berthctl commit mk2 linky:2 && berthctl rm mk2")
 	if got := must(t, "mkdir -p /opt/berth-test/d && echo hi > /opt/berth-test/d/f && berthctl run --rm -v /opt/berth-test/d:/alias linky:2 cat /real/f"); got != "hi" {
