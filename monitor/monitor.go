@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -291,6 +292,9 @@ func (m *mon) stop(ctx context.Context, timeout, signal int) {
 			return
 		default:
 		}
+		t := time.NewTimer(time.Duration(timeout) * time.Second)
+		defer t.Stop()
+		kill := func() { m.rt.Kill(ctx, m.cfg.ID, int(unix.SIGKILL), &runc.KillOpts{All: true}) }
 		if first {
 			sig := signal
 			if sig <= 0 {
@@ -299,18 +303,67 @@ func (m *mon) stop(ctx context.Context, timeout, signal int) {
 			if sig <= 0 {
 				sig = int(unix.SIGTERM)
 			}
+			// The signal is the payload's: not the runtime's init
+			// helper's, which runc leaves in the container for a moment
+			// after its start returns. The helper (a Go program as the
+			// namespace's PID 1) exits 2 on SIGTERM, a code that is
+			// neither the payload's nor its signal's.
+			switch m.awaitExec(ctx, t.C) {
+			case payloadExited:
+				return
+			case stopTimedOut:
+				kill()
+				return
+			}
 			m.rt.Kill(ctx, m.cfg.ID, sig, nil)
 			// A paused container only acts on the signal once thawed.
 			m.rt.Resume(ctx, m.cfg.ID)
 		}
-		t := time.NewTimer(time.Duration(timeout) * time.Second)
-		defer t.Stop()
 		select {
 		case <-m.exited:
 		case <-t.C:
-			m.rt.Kill(ctx, m.cfg.ID, int(unix.SIGKILL), &runc.KillOpts{All: true})
+			kill()
 		}
 	}()
+}
+
+// What awaitExec saw.
+const (
+	payloadExeced = iota
+	payloadExited
+	stopTimedOut
+)
+
+// awaitExec waits until the main process is the payload (no longer the
+// runtime's init helper), it exited, or timeout fires, and says which. A
+// helper that is frozen (a pause came before its exec) is thawed first,
+// so that it can exec; the stop thaws the payload anyway.
+func (m *mon) awaitExec(ctx context.Context, timeout <-chan time.Time) int {
+	thawed := false
+	for {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", m.main.pid))
+		if err != nil || !runtimeInit(string(comm)) {
+			return payloadExeced
+		}
+		if !thawed {
+			m.rt.Resume(ctx, m.cfg.ID)
+			thawed = true
+		}
+		select {
+		case <-m.exited:
+			return payloadExited
+		case <-timeout:
+			return stopTimedOut
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// runtimeInit reports whether comm (a /proc/<pid>/comm) names runc's init
+// helper ("runc:[2:INIT]", its name from its namespace set-up until it
+// execs the payload). A payload exec changes comm to its file's base name.
+func runtimeInit(comm string) bool {
+	return strings.TrimSuffix(comm, "\n") == "runc:[2:INIT]"
 }
 
 func (m *mon) accept(ctx context.Context, l *net.UnixListener) {
