@@ -34,5 +34,7 @@
 //
 // Signals: SIGTERM and SIGCONT (the scope's KillSignal, see package
 // systemd) ask for a stop: the container's stop signal through the
-// runtime, a thaw, SIGKILL to all of it after the stop timeout.
+// runtime, a thaw, SIGKILL to all of it after the stop timeout. The stop
+// signal goes only to the payload, never to runc's init helper before its
+// exec (see mon.awaitExec).
 package monitor
