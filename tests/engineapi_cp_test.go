@@ -178,7 +178,9 @@ func TestDockerCLIEnvUnset(t *testing.T) {
 func TestDockerCLILogin(t *testing.T) {
 	fresh(t)
 	authRegistry(t)
+	// The CLI keeps what login stored: later tests pull without it.
 	must(t, "rm -rf /tmp/docker-cli-config")
+	t.Cleanup(func() { sh(t, "rm -rf /tmp/docker-cli-config") })
 	_, errOut, code := sh(t, dockerEnv+"echo wrong | docker login -u berth --password-stdin 127.0.0.1:5001")
 	if code == 0 || !strings.Contains(errOut, "unauthorized") {
 		t.Errorf("login with a wrong password: exit %d, %q", code, errOut)
