@@ -411,6 +411,13 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		sum := dockerview.Summary(i, now)
+		if i.Spec.ImageID != "" {
+			// As docker: the name given at create while it still names
+			// the container's image, else the image's id.
+			if img, err := s.Images.Get(i.Spec.Image); err != nil || img.ID.String() != i.Spec.ImageID {
+				sum.Image = i.Spec.ImageID
+			}
+		}
 		if size {
 			if rw, rootfs, err := s.Manager.Sizes(i.ID); err == nil {
 				sum.SizeRw, sum.SizeRootFs = rw, rootfs

@@ -136,6 +136,19 @@ func TestDockerCLIErrors(t *testing.T) {
 	if strings.Contains(errOut, "No such container") {
 		t.Errorf("a failed --rm run printed %q", errOut)
 	}
+	// A container whose image name now names another image (or none)
+	// shows its image's id, as docker.
+	docker(t, "tag busybox mine:v1")
+	docker(t, "create --name oldname mine:v1 true")
+	if got := docker(t, "ps -a --filter name=oldname --format '{{.Image}}'"); got != "mine:v1" {
+		t.Errorf("ps image while the name holds: %q", got)
+	}
+	docker(t, "rmi mine:v1")
+	if got := docker(t, "ps -a --filter name=oldname --format '{{.Image}}'"); !strings.HasPrefix(got, "sha256:") && len(got) != 12 {
+		t.Errorf("ps image after the name went: %q", got)
+	}
+	docker(t, "rm oldname")
+
 	// docker system prune goes through container, network, image and
 	// build cache prunes.
 	if out := docker(t, "system prune -f"); !strings.Contains(out, "Total reclaimed space") {
