@@ -166,10 +166,3 @@ func optUlimits(o map[string]dbus.Variant) ([]ocispec.Ulimit, error) {
 	}
 	return out, nil
 }
-
-func orEmptyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}

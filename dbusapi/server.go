@@ -333,7 +333,7 @@ func entry(i lifecycle.Info) ContainerEntry {
 	return ContainerEntry{
 		ID: i.ID, Name: i.Name, Image: dockerview.ImageOf(i), Command: string(cmd), State: i.State.String(),
 		CreatedAt: micros(i.CreatedAt), StartedAt: micros(i.StartedAt()), FinishedAt: micros(i.FinishedAt),
-		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID), Labels: orEmptyMap(i.Spec.Labels),
+		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID), Labels: dockerview.OrEmptyMap(i.Spec.Labels),
 		Mounts: mountEntries(i),
 	}
 }

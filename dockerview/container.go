@@ -61,14 +61,16 @@ func timeString(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func orEmpty[T any](v []T) []T {
+// OrEmpty is v, or docker's empty list where v is nil.
+func OrEmpty[T any](v []T) []T {
 	if v == nil {
 		return []T{}
 	}
 	return v
 }
 
-func orEmptyMap(m map[string]string) map[string]string {
+// OrEmptyMap is m, or docker's empty object where m is nil.
+func OrEmptyMap(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
 	}
@@ -104,7 +106,7 @@ func Inspect(i lifecycle.Info, containerDir string) container.InspectResponse {
 		ID:             i.ID,
 		Created:        timeString(i.CreatedAt),
 		Path:           path,
-		Args:           orEmpty(args),
+		Args:           OrEmpty(args),
 		State:          State(i),
 		Image:          ImageIDOf(i),
 		Name:           "/" + i.Name,
@@ -146,13 +148,13 @@ func Config(i lifecycle.Info) *container.Config {
 		Tty:         s.TTY,
 		OpenStdin:   s.Stdin,
 		AttachStdin: s.Stdin,
-		Env:         orEmpty(s.Env),
-		Cmd:         orEmpty(s.Cmd),
+		Env:         OrEmpty(s.Env),
+		Cmd:         OrEmpty(s.Cmd),
 		Image:       ImageOf(i),
 		Volumes:     map[string]struct{}{},
 		WorkingDir:  s.Workdir,
-		Entrypoint:  orEmpty(s.Entrypoint),
-		Labels:      orEmptyMap(s.Labels),
+		Entrypoint:  OrEmpty(s.Entrypoint),
+		Labels:      OrEmptyMap(s.Labels),
 		StopSignal:  s.StopSignal,
 		StopTimeout: s.StopTimeout,
 	}
@@ -179,7 +181,7 @@ func HostConfig(i lifecycle.Info) *container.HostConfig {
 		ipc = "private"
 	}
 	hc := &container.HostConfig{
-		Binds:          orEmpty(s.Binds),
+		Binds:          OrEmpty(s.Binds),
 		NetworkMode:    container.NetworkMode(NetworkMode(i)),
 		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		AutoRemove:     s.AutoRemove,
@@ -187,24 +189,24 @@ func HostConfig(i lifecycle.Info) *container.HostConfig {
 		LogConfig:      container.LogConfig{Type: "journald", Config: map[string]string{}},
 		PortBindings:   network.PortMap{},
 		VolumesFrom:    []string{},
-		CapAdd:         orEmpty(s.CapAdd),
-		CapDrop:        orEmpty(s.CapDrop),
+		CapAdd:         OrEmpty(s.CapAdd),
+		CapDrop:        OrEmpty(s.CapDrop),
 		CgroupnsMode:   container.CgroupnsModePrivate,
 		DNS:            []netip.Addr{},
-		DNSOptions:     orEmpty(s.DNSOptions),
-		DNSSearch:      orEmpty(s.DNSSearch),
-		ExtraHosts:     orEmpty(s.ExtraHosts),
-		GroupAdd:       orEmpty(s.GroupAdd),
+		DNSOptions:     OrEmpty(s.DNSOptions),
+		DNSSearch:      OrEmpty(s.DNSSearch),
+		ExtraHosts:     OrEmpty(s.ExtraHosts),
+		GroupAdd:       OrEmpty(s.GroupAdd),
 		IpcMode:        container.IpcMode(ipc),
 		Links:          []string{},
 		OomScoreAdj:    s.OomScoreAdj,
 		PidMode:        container.PidMode(s.PidMode),
 		Privileged:     s.Privileged,
 		ReadonlyRootfs: s.ReadonlyRootfs,
-		SecurityOpt:    orEmpty(s.SecurityOpt),
-		Tmpfs:          orEmptyMap(s.Tmpfs),
+		SecurityOpt:    OrEmpty(s.SecurityOpt),
+		Tmpfs:          OrEmptyMap(s.Tmpfs),
 		ShmSize:        shm,
-		Sysctls:        orEmptyMap(s.Sysctls),
+		Sysctls:        OrEmptyMap(s.Sysctls),
 		Runtime:        i.RuntimeName(),
 		Mounts:         []mount.Mount{},
 		MaskedPaths:    []string{},
@@ -245,7 +247,7 @@ func HostConfig(i lifecycle.Info) *container.HostConfig {
 				am.BindOptions = &mount.BindOptions{Propagation: mount.Propagation(m.BindPropagation)}
 			}
 		case lifecycle.MountVolume:
-			am.VolumeOptions = &mount.VolumeOptions{NoCopy: m.VolumeNoCopy, Labels: orEmptyMap(m.VolumeLabels)}
+			am.VolumeOptions = &mount.VolumeOptions{NoCopy: m.VolumeNoCopy, Labels: OrEmptyMap(m.VolumeLabels)}
 		case lifecycle.MountTmpfs:
 			am.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: m.TmpfsSize, Mode: m.TmpfsMode}
 		}
@@ -313,7 +315,7 @@ func Summary(i lifecycle.Info, now time.Time) container.Summary {
 		Command: Command(i),
 		Created: i.CreatedAt.Unix(),
 		Ports:   []container.PortSummary{},
-		Labels:  orEmptyMap(i.Spec.Labels),
+		Labels:  OrEmptyMap(i.Spec.Labels),
 		State:   container.ContainerState(i.State.String()),
 		Status:  Status(i, now),
 		Mounts:  Mounts(i),

@@ -205,18 +205,7 @@ func mountFromAPI(m mount.Mount) (lifecycle.Mount, error) {
 func unsupported(cfg *container.Config, hc *container.HostConfig) error {
 	var bad []string
 	check := func(prefix string, v any, allowed ...string) {
-		rv := reflect.ValueOf(v).Elem()
-		rt := rv.Type()
-		for i := range rt.NumField() {
-			f := rt.Field(i)
-			if f.Anonymous {
-				continue
-			}
-			if slices.Contains(allowed, f.Name) || empty(rv.Field(i)) {
-				continue
-			}
-			bad = append(bad, prefix+f.Name)
-		}
+		bad = append(bad, askedFields(prefix, v, allowed...)...)
 	}
 	check("Config.", cfg, "Hostname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
 		"StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "Labels", "StopSignal", "StopTimeout",
@@ -265,13 +254,37 @@ func unsupported(cfg *container.Config, hc *container.HostConfig) error {
 	if hc.MaskedPaths != nil || hc.ReadonlyPaths != nil {
 		bad = append(bad, "HostConfig.MaskedPaths/ReadonlyPaths")
 	}
-	if hc.MemorySwap > 0 && hc.MemorySwap != hc.Memory*2 && hc.MemorySwap != hc.Memory {
+	if !defaultSwap(hc.Memory, hc.MemorySwap) {
 		bad = append(bad, "HostConfig.MemorySwap")
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("not supported by berth: %s: %w", strings.Join(bad, ", "), errdefs.ErrInvalidArgument)
 	}
 	return nil
+}
+
+// askedFields names, each after prefix, the fields of the struct v points
+// to that ask for something (not empty) and are not allowed. Embedded
+// structs are left to the caller.
+func askedFields(prefix string, v any, allowed ...string) []string {
+	var out []string
+	rv := reflect.ValueOf(v).Elem()
+	rt := rv.Type()
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		if f.Anonymous || slices.Contains(allowed, f.Name) || empty(rv.Field(i)) {
+			continue
+		}
+		out = append(out, prefix+f.Name)
+	}
+	return out
+}
+
+// defaultSwap reports whether a MemorySwap is one that berth honours by
+// setting no swap limit: unset, unlimited (-1), or what docker's CLI
+// derives from the memory limit (equal to it or twice it).
+func defaultSwap(memory, swap int64) bool {
+	return swap <= 0 || swap == memory || swap == 2*memory
 }
 
 // empty is a field's value that asks for nothing: zero, an empty slice or

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/dockerview"
 	"github.com/moby/moby/api/types/registry"
 	"io"
 	"net/http"
@@ -220,20 +221,13 @@ func registryConfig(snap *config.Snapshot) *registry.ServiceConfig {
 		Mirrors:               []string{},
 	}
 	official := snap.Registries["docker.io"]
-	rc.IndexConfigs["docker.io"] = &registry.IndexInfo{Name: "docker.io", Mirrors: orEmpty(official.Mirrors), Secure: !official.Insecure, Official: true}
-	rc.Mirrors = orEmpty(official.Mirrors)
+	rc.IndexConfigs["docker.io"] = &registry.IndexInfo{Name: "docker.io", Mirrors: dockerview.OrEmpty(official.Mirrors), Secure: !official.Insecure, Official: true}
+	rc.Mirrors = dockerview.OrEmpty(official.Mirrors)
 	for host, r := range snap.Registries {
 		if host == "docker.io" {
 			continue
 		}
-		rc.IndexConfigs[host] = &registry.IndexInfo{Name: host, Mirrors: orEmpty(r.Mirrors), Secure: !r.Insecure}
+		rc.IndexConfigs[host] = &registry.IndexInfo{Name: host, Mirrors: dockerview.OrEmpty(r.Mirrors), Secure: !r.Insecure}
 	}
 	return rc
-}
-
-func orEmpty(v []string) []string {
-	if v == nil {
-		return []string{}
-	}
-	return v
 }

@@ -21,20 +21,9 @@ func (s *Server) containerUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req, false); err != nil {
 		return err
 	}
-	var bad []string
 	res := req.Resources
-	check := reflectValue(&res)
-	for i := range check.NumField() {
-		name := check.Type().Field(i).Name
-		switch name {
-		case "Memory", "NanoCPUs", "CPUShares", "PidsLimit", "MemorySwap":
-			continue
-		}
-		if !empty(check.Field(i)) {
-			bad = append(bad, "Resources."+name)
-		}
-	}
-	if res.MemorySwap > 0 && res.MemorySwap != res.Memory && res.MemorySwap != 2*res.Memory {
+	bad := askedFields("Resources.", &res, "Memory", "NanoCPUs", "CPUShares", "PidsLimit", "MemorySwap")
+	if !defaultSwap(res.Memory, res.MemorySwap) {
 		bad = append(bad, "Resources.MemorySwap")
 	}
 	switch req.RestartPolicy.Name {

@@ -81,6 +81,26 @@ func (f *createFlags) register(fs *pflag.FlagSet, run bool) {
 
 // parseSize reads a size as docker does ("512m", "1g", "1.5GB"; binary
 // units).
+// memoryFlag reads --memory (64m, 1g), within limits.Memory's bounds.
+func memoryFlag(s string) (uint64, error) {
+	n, err := parseSize(s)
+	if err != nil {
+		return 0, usagef("--memory: %w", err)
+	}
+	if err := limits.Memory(n); err != nil {
+		return 0, usagef("--memory %s: %v", s, err)
+	}
+	return n, nil
+}
+
+// cpusFlag checks --cpus against the CPUs present.
+func cpusFlag(cpus float64) error {
+	if _, err := limits.CPUsToNano(cpus, runtime.NumCPU()); err != nil {
+		return usagef("--cpus %v: %v", cpus, err)
+	}
+	return nil
+}
+
 func parseSize(s string) (uint64, error) {
 	n, err := units.RAMInBytes(s)
 	if err != nil || n <= 0 {
@@ -127,18 +147,15 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 	putTrue(o, "auto_remove", f.rm)
 	putTrue(o, "no_new_privileges", f.noNewPrivs)
 	if f.memory != "" {
-		n, err := parseSize(f.memory)
+		n, err := memoryFlag(f.memory)
 		if err != nil {
-			return nil, usagef("--memory: %w", err)
-		}
-		if err := limits.Memory(n); err != nil {
-			return nil, usagef("--memory %s: %v", f.memory, err)
+			return nil, err
 		}
 		o["memory"] = dbus.MakeVariant(n)
 	}
 	if f.cpus != 0 {
-		if _, err := limits.CPUsToNano(f.cpus, runtime.NumCPU()); err != nil {
-			return nil, usagef("--cpus %v: %v", f.cpus, err)
+		if err := cpusFlag(f.cpus); err != nil {
+			return nil, err
 		}
 		o["cpus"] = dbus.MakeVariant(f.cpus)
 	}

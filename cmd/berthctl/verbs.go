@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/berthd/berth/limits"
 	"github.com/docker/go-units"
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
@@ -111,19 +109,16 @@ func updateCommand(cl *client) *cobra.Command {
 			n := uint64(0)
 			if memory != "0" && memory != "" {
 				var err error
-				if n, err = parseSize(memory); err != nil {
-					return usagef("--memory: %w", err)
-				}
-				if err := limits.Memory(n); err != nil {
-					return usagef("--memory %s: %v", memory, err)
+				if n, err = memoryFlag(memory); err != nil {
+					return err
 				}
 			}
 			o["memory"] = dbus.MakeVariant(n)
 		}
 		if fs.Changed("cpus") {
 			if cpus != 0 {
-				if _, err := limits.CPUsToNano(cpus, runtime.NumCPU()); err != nil {
-					return usagef("--cpus %v: %v", cpus, err)
+				if err := cpusFlag(cpus); err != nil {
+					return err
 				}
 			}
 			o["cpus"] = dbus.MakeVariant(cpus)
