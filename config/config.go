@@ -88,7 +88,7 @@ func Defaults() Config {
 		CgroupParent:   "berth.slice",
 		IdleTimeout:    Duration(60 * time.Second),
 		LogLevel:       "info",
-		DefaultNetwork: "none",
+		DefaultNetwork: "bridge", // docker's default
 		Runtimes:       map[string]Runtime{},
 	}
 }
@@ -352,9 +352,9 @@ func newSnapshot(cfg Config, files []string, pos map[string]string) (*Snapshot, 
 		}
 	}
 	switch cfg.DefaultNetwork {
-	case "none", "host":
+	case "bridge", "none", "host":
 	default:
-		return nil, invalid("default-network", "default-network %q: want none or host", cfg.DefaultNetwork)
+		return nil, invalid("default-network", "default-network %q: want bridge, none or host", cfg.DefaultNetwork)
 	}
 	switch cfg.LogLevel {
 	case "debug", "info", "warn", "error":

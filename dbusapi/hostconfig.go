@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 
 	"github.com/berthd/berth/lifecycle"
+	"github.com/berthd/berth/network"
 	"github.com/berthd/berth/ocispec"
 	"github.com/containerd/errdefs"
 	"github.com/godbus/dbus/v5"
@@ -17,6 +19,7 @@ var hostConfigKeys = []string{
 	"entrypoint", "labels", "readonly_rootfs", "cap_add", "cap_drop", "privileged", "devices", "ulimits",
 	"init", "shm_size", "extra_hosts", "dns", "dns_search", "dns_options", "group_add", "sysctls",
 	"security_opt", "pid_mode", "ipc_mode", "oom_score_adj",
+	"publish", "publish_all", "expose", "network_aliases", "ip", "networks",
 }
 
 // hostConfigFromOptions reads those options into s; the values are
@@ -42,6 +45,20 @@ func hostConfigFromOptions(o map[string]dbus.Variant, s *lifecycle.Spec) error {
 		if err == nil {
 			*dst, err = optDict(o, name)
 		}
+	}
+	var publish, expose, aliases, nets []string
+	var ip string
+	strs("publish", &publish)
+	strs("expose", &expose)
+	strs("network_aliases", &aliases)
+	strs("networks", &nets)
+	str("ip", &ip)
+	boolean("publish_all", &s.PublishAllPorts)
+	if err != nil {
+		return err
+	}
+	if err := networkOptions(s, publish, expose, aliases, nets, ip); err != nil {
+		return err
 	}
 	strs("entrypoint", &s.Entrypoint)
 	strs("cap_add", &s.CapAdd)
@@ -165,4 +182,39 @@ func optUlimits(o map[string]dbus.Variant) ([]ocispec.Ulimit, error) {
 		out = append(out, ocispec.Ulimit{Name: name, Soft: soft, Hard: hard})
 	}
 	return out, nil
+}
+
+// networkOptions reads docker's -p (publish, its own parser), --expose,
+// --network-alias and --ip (for the container's primary network: the
+// endpoint "" until create names it) and more networks to join.
+func networkOptions(s *lifecycle.Spec, publish, expose, aliases, nets []string, ip string) error {
+	if len(publish) > 0 {
+		exposed, pm, err := network.ParsePortSpecs(publish)
+		if err != nil {
+			return err
+		}
+		s.PortBindings = pm
+		s.ExposedPorts = append(s.ExposedPorts, exposed...)
+	}
+	if len(expose) > 0 {
+		exposed, err := network.ParseExpose(expose)
+		if err != nil {
+			return err
+		}
+		for _, e := range exposed {
+			if !slices.Contains(s.ExposedPorts, e) {
+				s.ExposedPorts = append(s.ExposedPorts, e)
+			}
+		}
+	}
+	if len(aliases) > 0 || ip != "" || len(nets) > 0 {
+		s.Endpoints = map[string]network.EndpointConfig{"": {Aliases: aliases, IPv4Address: ip}}
+		for _, n := range nets {
+			if _, dup := s.Endpoints[n]; dup || n == "" {
+				return fmt.Errorf("option \"networks\": %q named twice or empty: %w", n, errdefs.ErrInvalidArgument)
+			}
+			s.Endpoints[n] = network.EndpointConfig{}
+		}
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/berthd/berth/idle"
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
+	"github.com/berthd/berth/network"
 	"github.com/berthd/berth/runtimes"
 	"github.com/berthd/berth/systemd"
 	"github.com/berthd/berth/volumes"
@@ -104,8 +105,13 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 	if err != nil {
 		return fmt.Errorf("volume store: %w", err)
 	}
+	nets, err := network.Open(network.Options{DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot, Log: log})
+	if err != nil {
+		return fmt.Errorf("networks: %w", err)
+	}
 	mgr = lifecycle.New(lifecycle.Options{
 		DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot, MonitorPath: o.MonitorPath, Units: units, Log: log, Images: imgs, Volumes: vols,
+		Networks: nets,
 		Events: func(ev lifecycle.Event) {
 			if srv != nil {
 				srv.OnEvent(ev)

@@ -38,6 +38,9 @@ var (
 	// NoSuchVolume: a named volume does not exist (docker: "no such
 	// volume").
 	NoSuchVolume = New("no such volume", errdefs.ErrNotFound)
+	// NoSuchNetwork: a network does not exist (docker: "network X not
+	// found").
+	NoSuchNetwork = New("no such network", errdefs.ErrNotFound)
 	// NoSuchPlatform: an image index has no manifest for the host's
 	// platform.
 	NoSuchPlatform = New("no image for this platform", errdefs.ErrNotFound)

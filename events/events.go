@@ -29,11 +29,18 @@ var (
 	// MESSAGE_ID.
 	VolumeCreated   = Kind{volumeEvent, "create"}
 	VolumeDestroyed = Kind{volumeEvent, "destroy"}
+	// Network events (docker's actions: create, destroy, connect,
+	// disconnect) share one MESSAGE_ID.
+	NetworkCreated      = Kind{networkEvent, "create"}
+	NetworkDestroyed    = Kind{networkEvent, "destroy"}
+	NetworkConnected    = Kind{networkEvent, "connect"}
+	NetworkDisconnected = Kind{networkEvent, "disconnect"}
 )
 
 const (
-	imageEvent  = "5b0c1e4a9d7f4e6c8a2b3f1d0e9c7a64"
-	volumeEvent = "b8a5e33fa631406689afb63e7dd4cc15"
+	imageEvent   = "5b0c1e4a9d7f4e6c8a2b3f1d0e9c7a64"
+	volumeEvent  = "b8a5e33fa631406689afb63e7dd4cc15"
+	networkEvent = "e1c1a5f0b7d24e8f9a3c6d2b4f8e0a17"
 )
 
 // Field names of event entries.
@@ -46,6 +53,8 @@ const (
 	FieldImageName     = "IMAGE_NAME"
 	FieldVolumeName    = "BERTH_VOLUME_NAME"
 	FieldOldName       = "BERTH_OLD_NAME"
+	FieldNetworkID     = "BERTH_NETWORK_ID"
+	FieldNetworkName   = "BERTH_NETWORK_NAME"
 )
 
 // Field is one journal field of an event; Name is upper case.

@@ -41,6 +41,16 @@ var fallbackNameservers = []string{"8.8.8.8", "8.8.4.4"}
 type DNS struct {
 	Servers, Search, Options []string
 	ExtraHosts               []string
+	// Self are the container's own /etc/hosts entries ("IP\tNAME...",
+	// docker's line for its address on its network).
+	Self []string
+	// HostGateway is the address that docker's --add-host
+	// NAME:host-gateway stands for.
+	HostGateway string
+	// NetworkServers are the name servers of the container's networks
+	// (aardvark-dns on each gateway): they replace every other
+	// nameserver line, and Servers become their upstream servers.
+	NetworkServers []string
 }
 
 // hostsFile is base with d's extra entries appended.
@@ -49,12 +59,19 @@ func hostsFile(base []byte, d DNS) []byte {
 	if len(base) > 0 && base[len(base)-1] != '\n' {
 		out.WriteByte('\n')
 	}
+	for _, l := range d.Self {
+		out.WriteString(l + "\n")
+	}
 	for _, h := range d.ExtraHosts {
 		i := strings.IndexAny(h, ":=")
 		if i < 0 {
 			continue
 		}
-		out.WriteString(h[i+1:] + "\t" + h[:i] + "\n")
+		addr := h[i+1:]
+		if addr == hostGateway {
+			addr = d.HostGateway
+		}
+		out.WriteString(addr + "\t" + h[:i] + "\n")
 	}
 	return out.Bytes()
 }
@@ -83,6 +100,9 @@ func resolvConf(host []byte, hostNet bool, d DNS) []byte {
 	}
 	if len(d.Servers) > 0 {
 		servers = d.Servers
+	}
+	if len(d.NetworkServers) > 0 {
+		servers = d.NetworkServers
 	}
 	if len(servers) == 0 && !hostNet {
 		servers = fallbackNameservers

@@ -75,6 +75,17 @@ func mergeImageConfig(spec *Spec, c ocispecs.ImageConfig) {
 	// VOLUME entries become anonymous volumes unless a mount of the
 	// user's covers them.
 	spec.Volumes = slices.Sorted(maps.Keys(c.Volumes))
+	// EXPOSE entries join the container's exposed ports (docker's -P
+	// publishes them).
+	for p := range c.ExposedPorts {
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
+		}
+		if !slices.Contains(spec.ExposedPorts, p) {
+			spec.ExposedPorts = append(spec.ExposedPorts, p)
+		}
+	}
+	slices.Sort(spec.ExposedPorts)
 }
 
 // mergeEnv returns base with each entry of over replacing the one of the

@@ -24,6 +24,7 @@ import (
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/logs/logfile"
 	"github.com/berthd/berth/monitor/contract"
+	"github.com/berthd/berth/network"
 	"github.com/berthd/berth/ocispec"
 	"github.com/berthd/berth/systemd"
 	"github.com/berthd/berth/volumes"
@@ -71,6 +72,7 @@ type Manager struct {
 	log                *slog.Logger
 	images             *images.Store
 	volumes            *volumes.Store
+	net                *network.Manager
 	monitorPath        string
 	bootID             string
 	events             func(Event)
@@ -205,8 +207,9 @@ type Options struct {
 	ExecRoot    string
 	MonitorPath string
 	Units       scopes
-	Images      *images.Store  // nil: containers from root file-system directories only
-	Volumes     *volumes.Store // nil: no volumes
+	Images      *images.Store    // nil: containers from root file-system directories only
+	Volumes     *volumes.Store   // nil: no volumes
+	Networks    *network.Manager // nil: network modes none, host and container:ID only
 	Log         *slog.Logger
 	// Events is called, without locks held, for every change.
 	Events func(Event)
@@ -219,7 +222,7 @@ func New(o Options) *Manager {
 		ev = func(Event) {}
 	}
 	return &Manager{
-		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes,
+		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes, net: o.Networks,
 		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev, ready: make(chan struct{}),
 		containers: map[string]*container{}, names: map[string]string{}, reserved: map[string]bool{},
 		statsPrev: map[string]statsPrev{},
@@ -296,8 +299,9 @@ func (m *Manager) Get(ref string) (Info, error) {
 		return Info{}, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.info(), nil
+	info := c.info()
+	c.mu.Unlock()
+	return m.withNetwork(info), nil
 }
 
 // List returns every container, oldest first.
@@ -306,8 +310,9 @@ func (m *Manager) List() []Info {
 	out := make([]Info, 0, len(cs))
 	for _, c := range cs {
 		c.mu.Lock()
-		out = append(out, c.info())
+		info := c.info()
 		c.mu.Unlock()
+		out = append(out, m.withNetwork(info))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out
@@ -454,11 +459,8 @@ func (m *Manager) validate(snap *config.Snapshot, spec *Spec) error {
 	if len(spec.Entrypoint)+len(spec.Cmd) == 0 {
 		return fmt.Errorf("no command given (and the image has none): %w", errdefs.ErrInvalidArgument)
 	}
-	if spec.Network == "" {
-		spec.Network = snap.DefaultNetwork
-	}
-	if spec.Network != "none" && spec.Network != "host" {
-		return fmt.Errorf("network %q: want none or host: %w", spec.Network, errdefs.ErrInvalidArgument)
+	if err := m.validateNetwork(snap, spec); err != nil {
+		return err
 	}
 	if spec.Network == "host" && spec.Hostname != "" {
 		// The host's UTS namespace is shared: the runtime cannot set one.

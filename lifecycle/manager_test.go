@@ -247,7 +247,7 @@ func newTestManager(t *testing.T, units *fakeScopes) *testEnv {
 	if err := os.WriteFile(filepath.Join(e.rootfs, "bin", "true"), nil, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := config.Parse("test.toml", fmt.Appendf(nil, "data-root = %q\nexec-root = %q\ndefault-runtime = \"fake\"\n[runtimes.fake]\npath = %q\n",
+	snap, err := config.Parse("test.toml", fmt.Appendf(nil, "data-root = %q\nexec-root = %q\ndefault-runtime = \"fake\"\ndefault-network = \"none\"\n[runtimes.fake]\npath = %q\n",
 		e.data, e.exec, filepath.Join(bin, fakeRuntimeName)))
 	if err != nil {
 		t.Fatal(err)

@@ -276,13 +276,16 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	go cmd.Wait() // berthd is the monitor's parent until berthd exits
 	tFork = time.Since(t0)
 
-	scopeAsked := false
+	scopeAsked, netAsked := false, false
 	fail := func(err error) (int, error) {
 		ours.Close()
 		cmd.Process.Kill()
 		if scopeAsked {
 			// The scope may exist without its process (see endScope).
 			m.endScope(context.WithoutCancel(ctx), run.Unit)
+		}
+		if netAsked {
+			m.detachNetwork(context.WithoutCancel(ctx), rec.ID, run.ID)
 		}
 		return 0, err
 	}
@@ -310,16 +313,24 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	if err := m.prepareMounts(rec.ID, specOpts.MountPoints); err != nil {
 		return fail(err)
 	}
-	etc, err := etcFiles(m.containerDir(rec.ID), specOpts.Rootfs, specOpts.ImageID != "", specOpts.Hostname, specOpts.Network == "host", specOpts.MountPoints,
-		DNS{Servers: specOpts.DNS, Search: specOpts.DNSSearch, Options: specOpts.DNSOptions, ExtraHosts: specOpts.ExtraHosts})
-	if err != nil {
-		return fail(err)
-	}
 	so := specOptions(&specOpts, filepath.Join(cg, "container"))
-	so.Mounts = append(so.Mounts, etc...)
 	if err := m.joinNamespaces(specOpts, &so); err != nil {
 		return fail(err)
 	}
+	dns := DNS{Servers: specOpts.DNS, Search: specOpts.DNSSearch, Options: specOpts.DNSOptions, ExtraHosts: specOpts.ExtraHosts}
+	netAsked = true
+	att, err := m.attachNetwork(ctx, rec, run)
+	if err != nil {
+		return fail(err)
+	}
+	if err := m.networkFiles(&specOpts, att, &so, &dns); err != nil {
+		return fail(err)
+	}
+	etc, err := etcFiles(m.containerDir(rec.ID), specOpts.Rootfs, specOpts.ImageID != "", specOpts.Hostname, specOpts.Network == "host", specOpts.MountPoints, dns)
+	if err != nil {
+		return fail(err)
+	}
+	so.Mounts = append(so.Mounts, etc...)
 	spec, err := ocispec.Generate(so)
 	if err != nil {
 		return fail(err)
@@ -347,6 +358,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 	}
 	if st.Error != "" {
 		// The monitor has cleaned up and exits; its scope goes with it.
+		m.detachNetwork(context.WithoutCancel(ctx), rec.ID, run.ID)
 		return 0, startError(spec.Root.Path, spec.Process, st.Error)
 	}
 	return st.Pid, nil
@@ -572,6 +584,8 @@ func (m *Manager) StopWith(ctx context.Context, ref string, o StopOptions) (Info
 	case <-ctx.Done():
 		return Info{}, ctx.Err()
 	}
+	// As docker's stop: the run's network is gone when it returns.
+	m.detachNetwork(ctx, c.rec.ID, run.ID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.info(), nil
@@ -693,6 +707,7 @@ func (m *Manager) RemoveWith(ctx context.Context, ref string, o RemoveOptions) e
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	err = m.units.WaitGone(wctx, UnitName(id))
 	wcancel()
+	m.detachNetwork(ctx, id, "")
 	if err == nil {
 		err = unmountRootfs(m.containerDir(id))
 	}

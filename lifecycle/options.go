@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/berthd/berth/network"
 	"github.com/berthd/berth/ocispec"
 )
 
@@ -19,11 +20,32 @@ func (s *Spec) cloneOptions() {
 	}
 	s.Devices = slices.Clone(s.Devices)
 	s.Ulimits = slices.Clone(s.Ulimits)
+	s.ExposedPorts = slices.Clone(s.ExposedPorts)
+	if s.Endpoints != nil {
+		eps := make(map[string]network.EndpointConfig, len(s.Endpoints))
+		for k, e := range s.Endpoints {
+			e.Aliases = slices.Clone(e.Aliases)
+			eps[k] = e
+		}
+		s.Endpoints = eps
+	}
+	if s.PortBindings != nil {
+		pb := make(network.PortMap, len(s.PortBindings))
+		for k, l := range s.PortBindings {
+			pb[k] = slices.Clone(l)
+		}
+		s.PortBindings = pb
+	}
 }
+
+// hostGateway is docker's --add-host address for the host as the
+// containers reach it: the default bridge network's gateway.
+const hostGateway = "host-gateway"
 
 // ParseExtraHost reads one --add-host, docker's "NAME:IP" (or
 // "NAME=IP"; an IPv6 address may be in brackets), into the name and the
-// address. host-gateway is refused: berth has no gateway to name yet.
+// address. "host-gateway" gives the zero address: the default bridge
+// network's gateway, found at each start.
 func ParseExtraHost(v string) (name string, ip netip.Addr, err error) {
 	name, addr, ok := strings.Cut(v, "=")
 	if !ok {
@@ -32,8 +54,8 @@ func ParseExtraHost(v string) (name string, ip netip.Addr, err error) {
 	if !ok || name == "" || strings.ContainsAny(name, " \t\n#") {
 		return "", ip, invalid("add-host %s: want NAME:IP", quote(v))
 	}
-	if addr == "host-gateway" {
-		return "", ip, invalid("add-host %s: host-gateway is not supported (berth has no container network gateway)", quote(v))
+	if addr == hostGateway {
+		return name, ip, nil // the zero address: resolved at each start
 	}
 	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
 	if ip, err = netip.ParseAddr(addr); err != nil {

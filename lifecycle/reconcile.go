@@ -217,6 +217,7 @@ func (m *Manager) settle(ctx context.Context, interrupted []*container, orphans 
 		}()
 	}
 	wg.Wait()
+	m.reconcileNetworks(ctx)
 }
 
 // settleNext decides the fate of a start that a crash of berthd
@@ -673,6 +674,7 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 		c.mu.Unlock()
 		return
 	}
+	m.detachLater(id, c.rec.Run.ID)
 	c.rec.State = Exited
 	c.rec.ExitCode = ex.ExitCode
 	c.rec.FinishedAt = ex.FinishedAt

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berthd/berth/monitor/contract"
+	"github.com/berthd/berth/network"
 	"github.com/berthd/berth/ocispec"
 )
 
@@ -75,6 +76,16 @@ type Spec struct {
 	PidMode        string            `json:"pid_mode,omitempty"` // "", host or container:ID
 	IpcMode        string            `json:"ipc_mode,omitempty"` // "" (private), private, shareable, host, none or container:ID
 	OomScoreAdj    int               `json:"oom_score_adj,omitempty"`
+
+	// Networking, as docker's NetworkingConfig.EndpointsConfig (network
+	// name → aliases and address asked for; the Network mode's own
+	// entry included), HostConfig.PortBindings and PublishAllPorts, and
+	// Config.ExposedPorts ("80/tcp": the image's EXPOSE, --expose and
+	// the ports of -p).
+	Endpoints       map[string]network.EndpointConfig `json:"endpoints,omitempty"`
+	PortBindings    network.PortMap                   `json:"port_bindings,omitempty"`
+	PublishAllPorts bool                              `json:"publish_all_ports,omitempty"`
+	ExposedPorts    []string                          `json:"exposed_ports,omitempty"`
 }
 
 // Run is one start of a container: what it was resolved to at that moment.
@@ -125,6 +136,9 @@ type Record struct {
 // Info is a copy of a container's record, safe to hand out.
 type Info struct {
 	Record
+	// Network is the running container's network attachment (nil when it
+	// has none: stopped, or network none, host or container:ID).
+	Network *network.Attachment `json:"-"`
 }
 
 // Unit returns the scope of the container (also when it is not running).

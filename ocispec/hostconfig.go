@@ -567,6 +567,9 @@ func applyHostConfig(s *specs.Spec, o *Options, r *resolved, uid int) error {
 	if o.JoinIpc != "" {
 		join(specs.IPCNamespace, o.JoinIpc)
 	}
+	if o.JoinNet != "" && o.Network != "host" {
+		join(specs.NetworkNamespace, o.JoinNet)
+	}
 	if o.Privileged {
 		all, err := oci.HostDevices()
 		if err != nil {

@@ -52,6 +52,10 @@ type Options struct {
 	// container:ID: the other container's /proc/<pid>/ns/pid and
 	// ns/ipc); set at each start, empty at create.
 	JoinPid, JoinIpc string
+	// JoinNet is a network namespace to join (a bind mount of one, or
+	// /proc/PID/ns/net): the container's own on berth's networks, or
+	// another container's (--network container:NAME).
+	JoinNet string
 }
 
 // DefaultCapabilities is docker's default capability set.

@@ -132,7 +132,11 @@ systemctl kill -s KILL 'berth-*.scope' 2>/dev/null
 for i in $(seq 100); do [ -z "$(systemctl list-units --plain --no-legend 'berth-*.scope')" ] && break; sleep 0.1; done
 systemctl list-units --plain --no-legend 'berth-*.scope' | grep . && exit 1
 findmnt -rn -o TARGET | grep '^/var/lib/berth/' | xargs -r -n1 umount -l
-rm -rf /var/lib/berth /run/berth/containers /run/berth/runc /run/berth/runtimes /etc/berth /opt/berth-test
+for ns in /run/netns/berth-*; do [ -e "$ns" ] && { umount -l "$ns"; rm -f "$ns"; }; done
+for br in $(ls /sys/class/net | grep -E '^(berth0|br-)'); do ip link del "$br"; done
+pkill -x aardvark-dns
+for tb in filter nat; do iptables -t $tb -F; iptables -t $tb -X; done 2>/dev/null
+rm -rf /var/lib/berth /run/berth/containers /run/berth/runc /run/berth/runtimes /run/berth/networks /etc/berth /opt/berth-test
 systemd-tmpfiles --create /usr/lib/tmpfiles.d/berth.conf
 systemctl reset-failed
 systemctl start berthd.socket`)

@@ -60,7 +60,7 @@ sandbox_boot() {
 		done
 		if [ -n "$SANDBOX_PID" ]; then
 			state=$(timeout 60 nsenter -t "$SANDBOX_PID" -a systemctl is-system-running --wait 2>/dev/null) || true
-			case $state in running|degraded) return 0 ;; esac
+			case $state in running|degraded) sandbox_alternatives; return 0 ;; esac
 		fi
 		sleep 0.2
 	done
@@ -70,6 +70,15 @@ sandbox_boot() {
 	return 1
 }
 sandbox() { nsenter -t "$SANDBOX_PID" -a "$@"; }
+# sandbox_alternatives links iptables to its nftables variant, as
+# Debian's alternatives would: the sandbox's /etc starts empty, and
+# netavark (berth's network plumbing) runs iptables.
+sandbox_alternatives() {
+	nsenter -t "$SANDBOX_PID" -a sh -c 'mkdir -p /etc/alternatives
+for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+	ln -sf /usr/sbin/$(echo $t | sed s/tables/tables-nft/) /etc/alternatives/$t
+done'
+}
 sandbox_poweroff() {
 	[ -n "${SANDBOX_PID:-}" ] || return 0
 	kill -RTMIN+4 "$SANDBOX_PID" 2>/dev/null || true

@@ -34,7 +34,7 @@ func containerCommands(cl *client) []*cobra.Command {
 
 type createFlags struct {
 	volumes, mounts, tmpfs                                                      []string
-	name, rootfs, workdir, user, hostname, network, runtime, memory, stopSignal string
+	name, rootfs, workdir, user, hostname, runtime, memory, stopSignal string
 	env, envFile                                                                []string
 	interactive, tty, rm, noNewPrivs, detach                                    bool
 	cpus                                                                        float64
@@ -61,7 +61,6 @@ func (f *createFlags) register(fs *pflag.FlagSet, run bool) {
 	fs.StringVarP(&f.workdir, "workdir", "w", "", "Working directory inside the container")
 	fs.StringVarP(&f.user, "user", "u", "", "User to run as: name|uid[:group|gid]")
 	fs.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
-	fs.StringVar(&f.network, "network", "", "Network: none or host")
 	fs.StringVar(&f.runtime, "runtime", "", "OCI runtime name from the configuration")
 	fs.StringVarP(&f.memory, "memory", "m", "", "Memory limit (MemoryMax=), e.g. 64m, 1g")
 	fs.Float64Var(&f.cpus, "cpus", 0, "CPU limit in CPUs (CPUQuota=)")
@@ -134,7 +133,6 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 	putString(o, "workdir", f.workdir)
 	putString(o, "user", f.user)
 	putString(o, "hostname", f.hostname)
-	putString(o, "network", f.network)
 	putString(o, "runtime", f.runtime)
 	putString(o, "stop_signal", f.stopSignal)
 	env, err := environment(f.env, f.envFile, lookup)

@@ -19,7 +19,9 @@ type runFlags struct {
 	entrypoint, shmSize, pid, ipc                                   string
 	labels, labelFiles, capAdd, capDrop, devices, ulimits, addHosts []string
 	dns, dnsSearch, dnsOptions, groupAdd, sysctls, securityOpts     []string
-	readOnly, privileged, init                                      bool
+	networks, aliases, publish, expose                              []string
+	ip                                                              string
+	readOnly, privileged, init, publishAll                          bool
 	oomScoreAdj                                                     int
 	fs                                                              *pflag.FlagSet
 }
@@ -47,6 +49,12 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.pid, "pid", "", "PID namespace: host or container:NAME (another running container's)")
 	fs.StringVar(&f.ipc, "ipc", "", "IPC namespace: private, shareable, host, none or container:NAME (a shareable one's)")
 	fs.IntVar(&f.oomScoreAdj, "oom-score-adj", 0, "Tune the OOM killer's preference (-1000 to 1000)")
+	fs.StringArrayVar(&f.networks, "network", nil, "Connect to a network: bridge (the default), a network's name, none, host or container:NAME (repeatable for networks)")
+	fs.StringArrayVar(&f.aliases, "network-alias", nil, "Add a name for the container on its (user-defined) network")
+	fs.StringVar(&f.ip, "ip", "", "IPv4 address on the container's (user-defined) network")
+	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port: [IP:][HOSTPORT:]CTRPORT[/PROTO], ports or ranges")
+	fs.BoolVarP(&f.publishAll, "publish-all", "P", false, "Publish every exposed port on a random host port")
+	fs.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range (PORT[/PROTO]) without publishing it")
 }
 
 // addOptions puts the flags that were given into o, refusing what is
@@ -65,6 +73,15 @@ func (f *runFlags) addOptions(o map[string]dbus.Variant) error {
 	if len(labels) > 0 {
 		o["labels"] = dbus.MakeVariant(labels)
 	}
+	if len(f.networks) > 0 {
+		putString(o, "network", f.networks[0])
+		putStrings(o, "networks", f.networks[1:])
+	}
+	putStrings(o, "network_aliases", f.aliases)
+	putString(o, "ip", f.ip)
+	putStrings(o, "publish", f.publish)
+	putTrue(o, "publish_all", f.publishAll)
+	putStrings(o, "expose", f.expose)
 	putStrings(o, "cap_add", f.capAdd)
 	putStrings(o, "cap_drop", f.capDrop)
 	putStrings(o, "extra_hosts", f.addHosts)
