@@ -103,30 +103,24 @@ func Inspect(i lifecycle.Info, containerDir string) container.InspectResponse {
 		path, args = argv[0], argv[1:]
 	}
 	v := container.InspectResponse{
-		ID:             i.ID,
-		Created:        timeString(i.CreatedAt),
-		Path:           path,
-		Args:           OrEmpty(args),
-		State:          State(i),
-		Image:          ImageIDOf(i),
-		Name:           "/" + i.Name,
-		Driver:         "overlay",
-		Platform:       "linux",
-		ExecIDs:        nil,
-		HostConfig:     HostConfig(i),
-		Mounts:         Mounts(i),
-		Config:         Config(i),
-		LogPath:        logfile.Path(containerDir),
-		ResolvConfPath: filepath.Join(containerDir, "resolv.conf"),
-		HostnamePath:   filepath.Join(containerDir, "hostname"),
-		HostsPath:      filepath.Join(containerDir, "hosts"),
-		NetworkSettings: &container.NetworkSettings{
-			Ports:    network.PortMap{},
-			Networks: map[string]*network.EndpointSettings{},
-		},
-	}
-	if mode := NetworkMode(i); mode == "host" || mode == "none" {
-		v.NetworkSettings.Networks[mode] = &network.EndpointSettings{Aliases: []string{}, DNSNames: []string{}, Links: []string{}}
+		ID:              i.ID,
+		Created:         timeString(i.CreatedAt),
+		Path:            path,
+		Args:            OrEmpty(args),
+		State:           State(i),
+		Image:           ImageIDOf(i),
+		Name:            "/" + i.Name,
+		Driver:          "overlay",
+		Platform:        "linux",
+		ExecIDs:         nil,
+		HostConfig:      HostConfig(i),
+		Mounts:          Mounts(i),
+		Config:          Config(i),
+		LogPath:         logfile.Path(containerDir),
+		ResolvConfPath:  filepath.Join(containerDir, "resolv.conf"),
+		HostnamePath:    filepath.Join(containerDir, "hostname"),
+		HostsPath:       filepath.Join(containerDir, "hosts"),
+		NetworkSettings: NetworkSettings(i),
 	}
 	if i.Spec.ImageID != "" {
 		// The container's own overlay directories (its image's layers
@@ -143,20 +137,21 @@ func Inspect(i lifecycle.Info, containerDir string) container.InspectResponse {
 func Config(i lifecycle.Info) *container.Config {
 	s := i.Spec
 	c := &container.Config{
-		Hostname:    s.Hostname,
-		User:        s.User,
-		Tty:         s.TTY,
-		OpenStdin:   s.Stdin,
-		AttachStdin: s.Stdin,
-		Env:         OrEmpty(s.Env),
-		Cmd:         OrEmpty(s.Cmd),
-		Image:       ImageOf(i),
-		Volumes:     map[string]struct{}{},
-		WorkingDir:  s.Workdir,
-		Entrypoint:  OrEmpty(s.Entrypoint),
-		Labels:      OrEmptyMap(s.Labels),
-		StopSignal:  s.StopSignal,
-		StopTimeout: s.StopTimeout,
+		Hostname:     s.Hostname,
+		User:         s.User,
+		Tty:          s.TTY,
+		OpenStdin:    s.Stdin,
+		AttachStdin:  s.Stdin,
+		Env:          OrEmpty(s.Env),
+		Cmd:          OrEmpty(s.Cmd),
+		Image:        ImageOf(i),
+		Volumes:      map[string]struct{}{},
+		WorkingDir:   s.Workdir,
+		Entrypoint:   OrEmpty(s.Entrypoint),
+		Labels:       OrEmptyMap(s.Labels),
+		StopSignal:   s.StopSignal,
+		StopTimeout:  s.StopTimeout,
+		ExposedPorts: ExposedPorts(i),
 	}
 	if c.Hostname == "" && len(i.ID) >= 12 {
 		c.Hostname = i.ID[:12] // docker's default host name
@@ -181,37 +176,38 @@ func HostConfig(i lifecycle.Info) *container.HostConfig {
 		ipc = "private"
 	}
 	hc := &container.HostConfig{
-		Binds:          OrEmpty(s.Binds),
-		NetworkMode:    container.NetworkMode(NetworkMode(i)),
-		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
-		AutoRemove:     s.AutoRemove,
-		ConsoleSize:    s.ConsoleSize,
-		LogConfig:      container.LogConfig{Type: "journald", Config: map[string]string{}},
-		PortBindings:   network.PortMap{},
-		VolumesFrom:    []string{},
-		CapAdd:         OrEmpty(s.CapAdd),
-		CapDrop:        OrEmpty(s.CapDrop),
-		CgroupnsMode:   container.CgroupnsModePrivate,
-		DNS:            []netip.Addr{},
-		DNSOptions:     OrEmpty(s.DNSOptions),
-		DNSSearch:      OrEmpty(s.DNSSearch),
-		ExtraHosts:     OrEmpty(s.ExtraHosts),
-		GroupAdd:       OrEmpty(s.GroupAdd),
-		IpcMode:        container.IpcMode(ipc),
-		Links:          []string{},
-		OomScoreAdj:    s.OomScoreAdj,
-		PidMode:        container.PidMode(s.PidMode),
-		Privileged:     s.Privileged,
-		ReadonlyRootfs: s.ReadonlyRootfs,
-		SecurityOpt:    OrEmpty(s.SecurityOpt),
-		Tmpfs:          OrEmptyMap(s.Tmpfs),
-		ShmSize:        shm,
-		Sysctls:        OrEmptyMap(s.Sysctls),
-		Runtime:        i.RuntimeName(),
-		Mounts:         []mount.Mount{},
-		MaskedPaths:    []string{},
-		ReadonlyPaths:  []string{},
-		Init:           &s.Init,
+		Binds:           OrEmpty(s.Binds),
+		NetworkMode:     container.NetworkMode(NetworkMode(i)),
+		RestartPolicy:   container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		AutoRemove:      s.AutoRemove,
+		ConsoleSize:     s.ConsoleSize,
+		LogConfig:       container.LogConfig{Type: "journald", Config: map[string]string{}},
+		PortBindings:    PortBindings(i),
+		PublishAllPorts: s.PublishAllPorts,
+		VolumesFrom:     []string{},
+		CapAdd:          OrEmpty(s.CapAdd),
+		CapDrop:         OrEmpty(s.CapDrop),
+		CgroupnsMode:    container.CgroupnsModePrivate,
+		DNS:             []netip.Addr{},
+		DNSOptions:      OrEmpty(s.DNSOptions),
+		DNSSearch:       OrEmpty(s.DNSSearch),
+		ExtraHosts:      OrEmpty(s.ExtraHosts),
+		GroupAdd:        OrEmpty(s.GroupAdd),
+		IpcMode:         container.IpcMode(ipc),
+		Links:           []string{},
+		OomScoreAdj:     s.OomScoreAdj,
+		PidMode:         container.PidMode(s.PidMode),
+		Privileged:      s.Privileged,
+		ReadonlyRootfs:  s.ReadonlyRootfs,
+		SecurityOpt:     OrEmpty(s.SecurityOpt),
+		Tmpfs:           OrEmptyMap(s.Tmpfs),
+		ShmSize:         shm,
+		Sysctls:         OrEmptyMap(s.Sysctls),
+		Runtime:         i.RuntimeName(),
+		Mounts:          []mount.Mount{},
+		MaskedPaths:     []string{},
+		ReadonlyPaths:   []string{},
+		Init:            &s.Init,
 	}
 	for _, d := range s.DNS {
 		if a, err := netip.ParseAddr(d); err == nil {
@@ -314,7 +310,7 @@ func Summary(i lifecycle.Info, now time.Time) container.Summary {
 		ImageID: ImageIDOf(i),
 		Command: Command(i),
 		Created: i.CreatedAt.Unix(),
-		Ports:   []container.PortSummary{},
+		Ports:   PortSummaries(i),
 		Labels:  OrEmptyMap(i.Spec.Labels),
 		State:   container.ContainerState(i.State.String()),
 		Status:  Status(i, now),
@@ -324,9 +320,7 @@ func Summary(i lifecycle.Info, now time.Time) container.Summary {
 		},
 	}
 	sum.HostConfig.NetworkMode = NetworkMode(i)
-	if mode := NetworkMode(i); mode == "host" || mode == "none" {
-		sum.NetworkSettings.Networks[mode] = &network.EndpointSettings{}
-	}
+	sum.NetworkSettings.Networks = NetworkSettings(i).Networks
 	return sum
 }
 
@@ -349,6 +343,13 @@ func JSON(v container.InspectResponse, extra map[string]any) ([]byte, error) {
 			"StorageOpt": map[string]any{}, "Annotations": map[string]any{}} {
 			if hc[k] == nil {
 				hc[k] = empty
+			}
+		}
+	}
+	if ns, ok := m["NetworkSettings"].(map[string]any); ok {
+		for k, x := range legacyNetworkFields(v.NetworkSettings) {
+			if _, set := ns[k]; !set {
+				ns[k] = x
 			}
 		}
 	}
