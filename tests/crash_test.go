@@ -15,8 +15,18 @@ func noLeftovers(t *testing.T) {
 	t.Helper()
 	eventually(t, 20*time.Second, `[ -z "$(systemctl list-units --all --plain --no-legend 'berth-*.scope' | grep -v ' inactive ')" ] &&
 ! findmnt -rn -o TARGET | grep -q '^/var/lib/berth/' &&
-[ -z "$(ls -A /run/berth/runc)" ] && [ -z "$(ls -A /run/berth/containers)" ] && [ -z "$(ls -A /var/lib/berth/containers)" ]`)
+[ -z "$(ls -A /run/berth/runc)" ] && [ -z "$(ls -A /run/berth/containers)" ] && [ -z "$(ls -A /var/lib/berth/containers)" ] &&
+`+noNetworkLeftovers)
 }
+
+// noNetworkLeftovers is true when no container's network is left: no
+// namespace, veth, attachment (address lease), port forwarding rule or
+// name server entry.
+const noNetworkLeftovers = `[ -z "$(ls /run/netns 2>/dev/null | grep ^berth-)" ] &&
+! ip -o link show type veth | grep -q . &&
+[ -z "$(ls -A /run/berth/networks/attachments 2>/dev/null)" ] &&
+! iptables-save -t nat | grep -q -- '--to-destination' &&
+! grep -qs . /run/berth/networks/aardvark/aardvark-dns/[!a]*`
 
 // monitorPID is the pid of a running container's berth-monitor (the one
 // process of its scope's supervisor cgroup).
