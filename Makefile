@@ -12,7 +12,7 @@ GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 STAGE      ?= $(CURDIR)/tests/.cache/stage
 APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry tini python3-docker netavark aardvark-dns iptables iproute2
 # Only for make bench (the dockerd baseline), never for the tests.
-BENCH_APT_PKGS = docker.io
+BENCH_APT_PKGS = docker.io podman
 
 .PHONY: all build install test e2e check demo deps bench-deps bench clean man
 

@@ -21,7 +21,14 @@
 #    busybox true, then docker ps with 50 running on each, --network none
 #    on both (median of N each, interleaved); needs docker.io on the host
 #    (make bench installs it)
-# ONLY=run|reload|load|cold|mounts|docker runs one part.
+#  - networking: berthctl run --rm … true on the default bridge network
+#    and run -d -p … (a published port) against --network none, and the
+#    same pair for podman (Debian's, netavark too) in the same sandbox
+#    when it is installed (make bench installs it) (median of N each,
+#    interleaved)
+# The spine's figures (run, mounts, cold, the monitor's PSS) use
+# --network none, as the runc baseline has no network either.
+# ONLY=run|reload|load|cold|mounts|docker|network runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${BERTH_STAGE:?run through make bench}
@@ -42,8 +49,8 @@ mkdir -p "$images"
 . tests/sandbox.sh
 rootfs=tests/.cache/rootfs
 tests/mkrootfs.sh "$rootfs"
-if [ -z "$only" ] || [ "$only" = docker ]; then
-	command -v dockerd >/dev/null || { echo "bench: dockerd missing (make bench installs docker.io)" >&2; exit 1; }
+if [ -z "$only" ] || [ "$only" = docker ] || [ "$only" = network ]; then
+	[ "$only" = network ] || command -v dockerd >/dev/null || { echo "bench: dockerd missing (make bench installs docker.io)" >&2; exit 1; }
 	go build -o "$images/mkimage" ./tests/mkimage
 	"$images/mkimage" -format docker -ref busybox:latest -cmd '["sh"]' -o "$images/busybox.tar" "$rootfs"
 fi
@@ -57,11 +64,11 @@ systemctl start berthd.socket
 mkdir -p /tmp/bundle && cd /tmp/bundle
 runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/; s#"path": "rootfs"#"path": "/srv/rootfs"#' config.json
 if [ -z "$only" ] || [ "$only" = run ]; then
-berthctl run --rm --rootfs /srv/rootfs -- true   # warm: activation, page cache
+berthctl run --rm --network none --rootfs /srv/rootfs -- true   # warm: activation, page cache
 runc --systemd-cgroup run -b /tmp/bundle warm >/dev/null
 # The same OCI config berth generates (docker's seccomp profile, caps,
 # masked paths), with runc making the scope: berth's own overhead.
-id=$(berthctl run -d --rootfs /srv/rootfs -- true)
+id=$(berthctl run -d --network none --rootfs /srv/rootfs -- true)
 berthctl wait "$id" >/dev/null
 mkdir -p /tmp/bundle-berth
 sed 's#"cgroupsPath": "[^"]*"#"cgroupsPath": "berth.slice:bench:ID"#' "/run/berth/containers/$id/bundle/config.json" >/tmp/bundle-berth/config.json
@@ -74,7 +81,7 @@ for i in $(seq "$runs"); do
 	echo $(( (b - a) / 1000 )) >>/tmp/r
 	a=$(date +%s%N); runb "s$i"; b=$(date +%s%N)
 	echo $(( (b - a) / 1000 )) >>/tmp/s
-	a=$(date +%s%N); berthctl run --rm --rootfs /srv/rootfs -- true; b=$(date +%s%N)
+	a=$(date +%s%N); berthctl run --rm --network none --rootfs /srv/rootfs -- true; b=$(date +%s%N)
 	echo $(( (b - a) / 1000 )) >>/tmp/b
 done
 med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -82,7 +89,7 @@ rb=$(med /tmp/b); rr=$(med /tmp/r); rs=$(med /tmp/s)
 printf 'run --rm true, median of %d: berthctl %.1f ms\n' "$runs" "$(echo "$rb/1000" | bc -l)"
 printf '  vs runc --systemd-cgroup run, same OCI config as berth (seccomp etc.): %.1f ms, ratio %.2f\n' "$(echo "$rs/1000" | bc -l)" "$(echo "$rb/$rs" | bc -l)"
 printf '  vs runc --systemd-cgroup run, runc spec defaults (no seccomp): %.1f ms, ratio %.2f\n' "$(echo "$rr/1000" | bc -l)" "$(echo "$rb/$rr" | bc -l)"
-for i in $(seq 20); do berthctl run -d --rootfs /srv/rootfs -- sleep 1000 >/dev/null; done
+for i in $(seq 20); do berthctl run -d --network none --rootfs /srv/rootfs -- sleep 1000 >/dev/null; done
 sleep 1
 pss=0; n=0
 for p in $(pgrep -x berth-monitor); do
@@ -97,13 +104,13 @@ if [ -z "$only" ] || [ "$only" = mounts ]; then
 mkdir -p /tmp/bm1 /tmp/bm2
 berthctl volume create benchvol >/dev/null
 mnt="-v /tmp/bm1:/root -v /tmp/bm2:/home/user:ro -v benchvol:/var/tmp --tmpfs /tmp:size=16m"
-berthctl run --rm --rootfs /srv/rootfs -- true   # warm
-berthctl run --rm --rootfs /srv/rootfs $mnt -- true
+berthctl run --rm --network none --rootfs /srv/rootfs -- true   # warm
+berthctl run --rm --network none --rootfs /srv/rootfs $mnt -- true
 : >/tmp/mp; : >/tmp/mm
 # Alternate which goes first, so that neither pays for the other's
 # clean-up more often.
-plain() { a=$(date +%s%N); berthctl run --rm --rootfs /srv/rootfs -- true; b=$(date +%s%N); echo $(( (b - a) / 1000 )) >>/tmp/mp; }
-mounts() { a=$(date +%s%N); berthctl run --rm --rootfs /srv/rootfs $mnt -- true; b=$(date +%s%N); echo $(( (b - a) / 1000 )) >>/tmp/mm; }
+plain() { a=$(date +%s%N); berthctl run --rm --network none --rootfs /srv/rootfs -- true; b=$(date +%s%N); echo $(( (b - a) / 1000 )) >>/tmp/mp; }
+mounts() { a=$(date +%s%N); berthctl run --rm --network none --rootfs /srv/rootfs $mnt -- true; b=$(date +%s%N); echo $(( (b - a) / 1000 )) >>/tmp/mm; }
 for i in $(seq "$runs"); do
 	if [ $((i % 2)) = 0 ]; then plain; mounts; else mounts; plain; fi
 done
@@ -150,7 +157,7 @@ cold() {
 med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 berthctl ps -a -q | xargs -r berthctl rm -f >/dev/null
 cold "$runs"; p0=$cp0; s0=$cs0
-for i in $(seq 200); do berthctl run -d --rootfs /srv/rootfs -- sleep 100000 >/dev/null; done
+for i in $(seq 200); do berthctl run -d --network none --rootfs /srv/rootfs -- sleep 100000 >/dev/null; done
 seq 800 | xargs -P 4 -I{} berthctl create --rootfs /srv/rootfs -- true >/dev/null
 printf 'cold setup: %d records, %d running\n' "$(berthctl ps -a -q | wc -l)" "$(berthctl ps -q | wc -l)"
 cold "$runs"; p1=$cp0; s1=$cs0
@@ -216,6 +223,45 @@ printf '  docker ps, %d / %d running: berth %.1f ms, dockerd %.1f ms: dockerd/be
 bk ps -a -q | xargs -r /usr/local/bin/docker -H unix:///run/berth/berth.sock rm -f >/dev/null
 dk ps -a -q | xargs -r /usr/local/bin/docker -H unix:///run/bench-docker.sock rm -f >/dev/null
 systemctl stop bench-dockerd bench-containerd
+fi
+if [ -z "$only" ] || [ "$only" = network ]; then
+med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ms() { echo "$1/1000" | bc -l; }
+# pair NAME A B: times the commands A and B (strings), interleaved, and
+# prints their medians and ratio.
+pair() {
+	local name=$1 a=$2 b=$3 i t0 t1
+	eval "$a" >/dev/null; eval "$b" >/dev/null  # warm
+	: >/tmp/na; : >/tmp/nb
+	for i in $(seq "$runs"); do
+		if [ $((i % 2)) = 0 ]; then
+			t0=$(date +%s%N); eval "$a" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )) >>/tmp/na
+			t0=$(date +%s%N); eval "$b" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )) >>/tmp/nb
+		else
+			t0=$(date +%s%N); eval "$b" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )) >>/tmp/nb
+			t0=$(date +%s%N); eval "$a" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )) >>/tmp/na
+		fi
+	done
+	local ma mb
+	ma=$(med /tmp/na); mb=$(med /tmp/nb)
+	printf '  %s: %.1f ms vs %.1f ms: cost of the network %.1f ms, ratio %.2f\n' "$name" "$(ms $ma)" "$(ms $mb)" "$(ms $((ma - mb)))" "$(echo "$ma/$mb" | bc -l)"
+}
+berthctl load -q -i /srv/images/busybox-docker.tar >/dev/null 2>&1 || berthctl load -q -i /srv/images/busybox.tar >/dev/null
+printf 'networking, median of %d each, interleaved:\n' "$runs"
+n=0
+brun_p() { n=$((n + 1)); berthctl run -d -p $((20000 + n)):80 busybox sleep 1000; }
+pair "berth run --rm on the bridge vs --network none" "berthctl run --rm busybox true" "berthctl run --rm --network none busybox true"
+pair "berth run -d -p HOST:80 vs run -d --network none" "brun_p" "berthctl run -d --network none busybox sleep 1000"
+berthctl ps -a -q | xargs -r berthctl rm -f >/dev/null
+if command -v podman >/dev/null; then
+	podman load -q -i /srv/images/busybox.tar >/dev/null
+	prun_p() { n=$((n + 1)); podman run -d -p $((30000 + n)):80 busybox sleep 1000; }
+	pair "podman $(podman version --format '{{.Client.Version}}') run --rm on its bridge vs --network none" "podman run --rm busybox true" "podman run --rm --network none busybox true"
+	pair "podman run -d -p HOST:80 vs run -d --network none" "prun_p" "podman run -d --network none busybox sleep 1000"
+	podman rm -a -f -t 0 >/dev/null
+else
+	echo "  podman: not installed (make bench installs it)"
+fi
 fi
 if [ -z "$only" ] || [ "$only" = reload ]; then
 mkdir -p /etc/berth
