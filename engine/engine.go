@@ -111,7 +111,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 	}
 	mgr = lifecycle.New(lifecycle.Options{
 		DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot, MonitorPath: o.MonitorPath, Units: units, Log: log, Images: imgs, Volumes: vols,
-		Networks: nets,
+		Networks: nets, Hold: act.Begin,
 		Events: func(ev lifecycle.Event) {
 			if srv != nil {
 				srv.OnEvent(ev)

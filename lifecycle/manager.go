@@ -73,6 +73,7 @@ type Manager struct {
 	images             *images.Store
 	volumes            *volumes.Store
 	net                *network.Manager
+	hold               func() (end func())
 	monitorPath        string
 	bootID             string
 	events             func(Event)
@@ -210,7 +211,10 @@ type Options struct {
 	Images      *images.Store    // nil: containers from root file-system directories only
 	Volumes     *volumes.Store   // nil: no volumes
 	Networks    *network.Manager // nil: network modes none, host and container:ID only
-	Log         *slog.Logger
+	// Hold marks background work that must finish before berthd's idle
+	// exit (a run's network teardown); nil: none.
+	Hold func() (end func())
+	Log  *slog.Logger
 	// Events is called, without locks held, for every change.
 	Events func(Event)
 }
@@ -222,7 +226,7 @@ func New(o Options) *Manager {
 		ev = func(Event) {}
 	}
 	return &Manager{
-		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes, net: o.Networks,
+		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes, net: o.Networks, hold: o.Hold,
 		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev, ready: make(chan struct{}),
 		containers: map[string]*container{}, names: map[string]string{}, reserved: map[string]bool{},
 		statsPrev: map[string]statsPrev{},

@@ -175,7 +175,12 @@ func (m *Manager) detachLater(id, run string) {
 	if m.net == nil {
 		return
 	}
+	end := func() {}
+	if m.hold != nil {
+		end = m.hold() // berthd stays until the teardown is done
+	}
 	go func() {
+		defer end()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		m.net.Detach(ctx, id, run)

@@ -127,7 +127,14 @@ func (m *Manager) Load(ctx context.Context) (changed int, err error) {
 	}
 	m.log.Debug("load", "containers", len(m.containers), "read", tRead, "list_scopes", tList, "total", time.Since(t0),
 		"interrupted_starts", len(settle), "orphan_scopes", len(orphans))
-	go m.settle(ctx, settle, orphans)
+	end := func() {}
+	if m.hold != nil {
+		end = m.hold() // no idle exit before what Load found is settled
+	}
+	go func() {
+		defer end()
+		m.settle(ctx, settle, orphans)
+	}()
 	go m.poll(ctx)
 	return changed, nil
 }
