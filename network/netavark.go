@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -83,6 +84,10 @@ type navNetAddress struct {
 
 // netavark runs netavark's setup and teardown.
 type netavark struct {
+	// mu serializes the calls: a teardown of a network's last container
+	// removes its bridge and chains while a setup on it would add to
+	// them (podman serializes them under its network lock too).
+	mu               sync.Mutex
 	binary, aardvark string
 	// configDir is netavark's --config: aardvark-dns's configuration
 	// and pid files (runtime state: under exec-root).
@@ -103,6 +108,8 @@ func (n *netavark) run(ctx context.Context, verb, netns string, opts navOptions)
 	if err != nil {
 		return nil, err
 	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, navTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, n.binary, "--config", n.configDir, "--rootless", "false",
