@@ -6,6 +6,7 @@ import (
 
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
+	"github.com/berthd/berth/network"
 	"github.com/berthd/berth/volumes"
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5/introspect"
@@ -85,6 +86,10 @@ func TestContainerPropertiesMatchContract(t *testing.T) {
 
 func TestVolumePropertiesMatchContract(t *testing.T) {
 	checkProps(t, VolumeInterface, volumeProps(volumes.Volume{}))
+}
+
+func TestNetworkPropertiesMatchContract(t *testing.T) {
+	checkProps(t, NetworkInterface, networkProps(&network.Network{}))
 }
 
 func TestImagePropertiesMatchContract(t *testing.T) {

@@ -75,11 +75,12 @@ type Server struct {
 	callersMu sync.Mutex
 	callers   map[string]map[*context.CancelFunc]bool // by unique bus name
 
-	mu         sync.Mutex
-	emitted    map[string]map[string]any // container properties last signalled, by id
-	imageObjs  map[string]*prop.Properties
-	volumeObjs map[string]bool
-	mprops     *prop.Properties
+	mu          sync.Mutex
+	emitted     map[string]map[string]any // container properties last signalled, by id
+	imageObjs   map[string]*prop.Properties
+	volumeObjs  map[string]bool
+	networkObjs map[string]string // network id by name
+	mprops      *prop.Properties
 }
 
 // NewServer connects to the system bus and returns a server on that
@@ -178,7 +179,7 @@ func (s *Server) Export() error {
 		return err
 	}
 	s.mprops = props
-	if err := s.conn.Export(introspectable{iface: ManagerInterface, children: func() []string { return []string{"container", "image", "volume"} }}, ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+	if err := s.conn.Export(introspectable{iface: ManagerInterface, children: func() []string { return []string{"container", "image", "volume", "network"} }}, ManagerPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return err
 	}
 	if err := s.exportContainers(); err != nil {
@@ -197,6 +198,14 @@ func (s *Server) Export() error {
 		return err
 	}
 	s.syncVolumes()
+	err = s.conn.Export(introspectable{children: s.networkNames}, dbus.ObjectPath(networkPrefix[:len(networkPrefix)-1]), "org.freedesktop.DBus.Introspectable")
+	if err != nil {
+		return err
+	}
+	if nm := s.nets(); nm != nil {
+		nm.OnChange(s.syncNetworks)
+	}
+	s.syncNetworks()
 	return nil
 }
 
@@ -334,8 +343,22 @@ func entry(i lifecycle.Info) ContainerEntry {
 		ID: i.ID, Name: i.Name, Image: dockerview.ImageOf(i), Command: string(cmd), State: i.State.String(),
 		CreatedAt: micros(i.CreatedAt), StartedAt: micros(i.StartedAt()), FinishedAt: micros(i.FinishedAt),
 		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID), Labels: dockerview.OrEmptyMap(i.Spec.Labels),
-		Mounts: mountEntries(i),
+		Mounts: mountEntries(i), Ports: portEntries(i), Networks: slices.Sorted(maps.Keys(dockerview.NetworkSettings(i).Networks)),
 	}
+}
+
+// portEntries are a row's ports: docker's list row ports (package
+// dockerview), on the wire.
+func portEntries(i lifecycle.Info) []contract.PortEntry {
+	out := []contract.PortEntry{}
+	for _, p := range dockerview.PortSummaries(i) {
+		e := contract.PortEntry{PrivatePort: p.PrivatePort, PublicPort: p.PublicPort, Type: p.Type}
+		if p.IP.IsValid() {
+			e.IP = p.IP.String()
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func (m *manager) ListContainers(options map[string]dbus.Variant) ([]ContainerEntry, *dbus.Error) {

@@ -29,20 +29,21 @@ func containerCommands(cl *client) []*cobra.Command {
 		killCommand(cl), pauseCommand(cl), unpauseCommand(cl), execCommand(cl), rmCommand(cl),
 		psCommand(cl), inspectCommand(cl), logsCommand(cl), waitCommand(cl), attachCommand(cl), renameCommand(cl), updateCommand(cl),
 		containerCommand(cl), topCommand(cl), cpCommand(cl), commitCommand(cl), statsCommand(cl), diffCommand(cl), exportCommand(cl),
+		portCommand(cl),
 	}
 }
 
 type createFlags struct {
-	volumes, mounts, tmpfs                                                      []string
+	volumes, mounts, tmpfs                                             []string
 	name, rootfs, workdir, user, hostname, runtime, memory, stopSignal string
-	env, envFile                                                                []string
-	interactive, tty, rm, noNewPrivs, detach                                    bool
-	cpus                                                                        float64
-	cpuShares                                                                   uint64
-	pidsLimit                                                                   int64
-	stopTimeout                                                                 int
-	fs                                                                          *pflag.FlagSet
-	run                                                                         runFlags
+	env, envFile                                                       []string
+	interactive, tty, rm, noNewPrivs, detach                           bool
+	cpus                                                               float64
+	cpuShares                                                          uint64
+	pidsLimit                                                          int64
+	stopTimeout                                                        int
+	fs                                                                 *pflag.FlagSet
+	run                                                                runFlags
 }
 
 // register declares the flags of create, and of run if run. -h is

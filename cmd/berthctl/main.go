@@ -75,7 +75,7 @@ func newRoot(cl *client) *cobra.Command {
 	root.SetVersionTemplate("berthctl version {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddGroup(&cobra.Group{ID: "containers", Title: "Containers:"}, &cobra.Group{ID: "images", Title: "Images:"},
-		&cobra.Group{ID: "volumes", Title: "Volumes:"},
+		&cobra.Group{ID: "volumes", Title: "Volumes:"}, &cobra.Group{ID: "networks", Title: "Networks:"},
 		&cobra.Group{ID: "engine", Title: "Engine:"})
 	for _, c := range containerCommands(cl) {
 		c.GroupID = "containers"
@@ -87,6 +87,10 @@ func newRoot(cl *client) *cobra.Command {
 	}
 	for _, c := range volumeCommands(cl) {
 		c.GroupID = "volumes"
+		root.AddCommand(c)
+	}
+	for _, c := range networkCommands(cl) {
+		c.GroupID = "networks"
 		root.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{statusCommand(cl), reloadCommand(cl)} {

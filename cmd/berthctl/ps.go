@@ -30,7 +30,7 @@ func psCommand(cl *client) *cobra.Command {
 		Short: "List containers",
 		Long: "List containers, newest first.\n\n" +
 			"--format takes a Go template with docker's fields (.ID .Names .Image .Command .CreatedAt .RunningFor " +
-			".State .Status .Size .Unit .ExitCode) and functions (json, upper, lower, title, join, split, truncate, pad); " +
+			".State .Status .Ports .Networks .Size .Unit .ExitCode) and functions (json, upper, lower, title, join, split, truncate, pad); " +
 			"a \"table\" prefix prints aligned columns with a header. --format json prints a JSON array.\n\n" +
 			"--filter (repeatable; the same key repeated matches any of its values, different keys must all match): " +
 			"id=REGEXP, name=REGEXP, status=created|running|paused|restarting|removing|exited|dead (implies -a), " +
@@ -51,7 +51,7 @@ func psCommand(cl *client) *cobra.Command {
 	return cmd
 }
 
-const psDefaultTable = `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}`
+const psDefaultTable = `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}`
 
 var psHeaders = map[string]string{
 	"ID": "CONTAINER ID", "Names": "NAMES", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
@@ -179,7 +179,9 @@ func (r psRow) Labels() string {
 	slices.Sort(l)
 	return strings.Join(l, ",")
 }
-func (r psRow) Ports() string { return "" }
+
+// Ports is docker's PORTS column: "0.0.0.0:8080->80/tcp, 443/tcp".
+func (r psRow) Ports() string { return contract.PortsColumn(r.e.Ports) }
 
 // Mounts lists volume names and bind sources, as docker's .Mounts.
 func (r psRow) Mounts() string {
@@ -191,7 +193,10 @@ func (r psRow) Mounts() string {
 	}
 	return strings.Join(m, ",")
 }
-func (r psRow) Networks() string { return "" }
+
+// Networks names the networks the container is configured for, as
+// docker's .Networks.
+func (r psRow) Networks() string { return strings.Join(r.e.Networks, ",") }
 
 // MarshalJSON gives {{json .}} docker's shape: every field by name.
 func (r psRow) MarshalJSON() ([]byte, error) {

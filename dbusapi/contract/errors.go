@@ -18,6 +18,7 @@ const (
 	ErrNoSuchRuntime        = "io.berth.Engine1.Error.NoSuchRuntime"
 	ErrNoSuchPlatform       = "io.berth.Engine1.Error.NoSuchPlatform"
 	ErrNoSuchVolume         = "io.berth.Engine1.Error.NoSuchVolume"
+	ErrNoSuchNetwork        = "io.berth.Engine1.Error.NoSuchNetwork"
 	ErrNameInUse            = "io.berth.Engine1.Error.NameInUse"
 	ErrCommandNotFound      = "io.berth.Engine1.Error.CommandNotFound"
 	ErrCommandNotExecutable = "io.berth.Engine1.Error.CommandNotExecutable"
@@ -45,6 +46,7 @@ var subjects = []struct {
 	{ErrNoSuchRuntime, errs.NoSuchRuntime},
 	{ErrNoSuchPlatform, errs.NoSuchPlatform},
 	{ErrNoSuchVolume, errs.NoSuchVolume},
+	{ErrNoSuchNetwork, errs.NoSuchNetwork},
 	{ErrNameInUse, errs.NameInUse},
 	{ErrCommandNotFound, errs.CommandNotFound},
 	{ErrCommandNotExecutable, errs.CommandNotExecutable},

@@ -25,6 +25,7 @@ func TestErrorRoundTrip(t *testing.T) {
 		{fmt.Errorf("runtime %q: %w", "x", errs.NoSuchRuntime), ErrNoSuchRuntime, `runtime "x": no such runtime`, errs.NoSuchRuntime},
 		{fmt.Errorf("index sha256:ab: %w (linux/amd64)", errs.NoSuchPlatform), ErrNoSuchPlatform, "index sha256:ab: no image for this platform (linux/amd64)", errs.NoSuchPlatform},
 		{fmt.Errorf("volume %q: %w", "data", errs.NoSuchVolume), ErrNoSuchVolume, `volume "data": no such volume`, errs.NoSuchVolume},
+		{fmt.Errorf("network %s not found: %w", "front", errs.NoSuchNetwork), ErrNoSuchNetwork, "network front not found: no such network", errs.NoSuchNetwork},
 		{fmt.Errorf("container name %q: %w", "web", errs.NameInUse), ErrNameInUse, `container name "web": name already in use`, errs.NameInUse},
 		{fmt.Errorf("exec /nope: %w", errs.CommandNotFound), ErrCommandNotFound, "exec /nope: executable file not found", errs.CommandNotFound},
 		{fmt.Errorf("exec /etc: %w", errs.CommandNotExecutable), ErrCommandNotExecutable, "exec /etc: cannot execute", errs.CommandNotExecutable},

@@ -10,4 +10,5 @@ const (
 	ContainerInterface = "io.berth.Engine1.Container"
 	ImageInterface     = "io.berth.Engine1.Image"
 	VolumeInterface    = "io.berth.Engine1.Volume"
+	NetworkInterface   = "io.berth.Engine1.Network"
 )

@@ -2,7 +2,8 @@ package contract
 
 import "github.com/godbus/dbus/v5"
 
-// ContainerEntry is one row of ListContainers: (ssssstttioa{ss}a(ss)).
+// ContainerEntry is one row of ListContainers:
+// (ssssstttioa{ss}a(ss)a(sqqs)as).
 type ContainerEntry struct {
 	ID         string
 	Name       string
@@ -16,6 +17,35 @@ type ContainerEntry struct {
 	Path       dbus.ObjectPath
 	Labels     map[string]string // Config.Labels, for ps --filter label=
 	Mounts     []MountEntry      // for ps --filter volume= and .Mounts
+	Ports      []PortEntry       // published ports while it runs, and exposed ones
+	Networks   []string          // the networks it is configured for (or its network mode)
+}
+
+// PortEntry is one port of a ListContainers row, docker's PortSummary:
+// (sqqs), the host address ("" for an exposed port that is not
+// published), the container port, the host port (0: not published) and
+// the protocol (tcp, udp).
+type PortEntry struct {
+	IP          string
+	PrivatePort uint16
+	PublicPort  uint16
+	Type        string
+}
+
+// NetworkEntry is one row of ListNetworks: (ssssssbba{ss}tuo).
+type NetworkEntry struct {
+	ID         string
+	Name       string
+	Driver     string // bridge, host or null
+	Interface  string // the bridge on the host ("" for host and none)
+	Subnet     string // CIDR, "" for host and none
+	Gateway    string
+	Internal   bool
+	DNSEnabled bool // containers on it resolve each other's names
+	Labels     map[string]string
+	Created    uint64 // µs since the epoch
+	Users      uint32 // containers attached now
+	Path       dbus.ObjectPath
 }
 
 // MountEntry is one mount of a ListContainers row: (ss), the volume's
