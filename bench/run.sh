@@ -255,10 +255,11 @@ pair "berth run -d -p HOST:80 vs run -d --network none" "brun_p" "berthctl run -
 berthctl ps -a -q | xargs -r berthctl rm -f >/dev/null
 if command -v podman >/dev/null; then
 	# The volatile /etc has none of podman's configuration: accept local
-	# archives, and use netavark as berth does.
+	# archives, use netavark as berth does, and no pids limit (the sandbox
+	# has no cgroup controllers).
 	mkdir -p /etc/containers
 	echo '{"default": [{"type": "insecureAcceptAnything"}]}' >/etc/containers/policy.json
-	printf '[network]\nnetwork_backend = "netavark"\n' >/etc/containers/containers.conf
+	printf '[containers]\npids_limit = 0\n[network]\nnetwork_backend = "netavark"\n' >/etc/containers/containers.conf
 	podman load -q -i /srv/images/busybox.tar >/dev/null
 	prun_p() { n=$((n + 1)); podman run -d -p $((30000 + n)):80 busybox sleep 1000; }
 	pair "podman $(podman version --format '{{.Client.Version}}') run --rm on its bridge vs --network none" "podman run --rm busybox true" "podman run --rm --network none busybox true"
