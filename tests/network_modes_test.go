@@ -101,3 +101,53 @@ func TestPublishAllAndRanges(t *testing.T) {
 	must(t, "berthctl rm -f all rng hr lo clash2")
 	noLeftovers(t)
 }
+
+// TestUserNetworkWithoutBerthd: on a user-defined network, names (the
+// container's, its short id, an alias) resolve through aardvark-dns,
+// which runs in a systemd unit of its own, not in berthd's cgroup: with
+// berthd stopped, the containers still reach each other by name. The
+// container's resolv.conf names the network's gateway; --add-host and
+// --hostname still apply.
+func TestUserNetworkWithoutBerthd(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+	must(t, "berthctl network create --subnet 10.77.0.0/24 app")
+	must(t, "berthctl run -d --name web --network app --network-alias www --hostname webhost "+httpd)
+	id := must(t, "berthctl inspect -f '{{.Id}}' web")
+	must(t, "berthctl run -d --name client --network app --add-host db.example:10.1.2.3 busybox sleep 1000")
+	for _, name := range []string{"web", "www", id[:12]} {
+		if got := eventually(t, 10*time.Second, "berthctl exec client wget -qO- -T 2 http://"+name+"/"); got != "hello from webhost" {
+			t.Errorf("wget http://%s/: %q", name, got)
+		}
+	}
+	if got := must(t, "berthctl exec client cat /etc/resolv.conf"); !strings.Contains(got, "nameserver 10.77.0.1") {
+		t.Errorf("resolv.conf on a user network:\n%s", got)
+	}
+	if got := must(t, "berthctl exec client cat /etc/hosts"); !strings.Contains(got, "10.1.2.3\tdb.example") {
+		t.Errorf("--add-host on a user network:\n%s", got)
+	}
+	// aardvark-dns is a unit of its own, never in berthd's cgroup.
+	unit := must(t, "systemctl status $(pgrep -x aardvark-dns) --no-pager | head -1")
+	if !strings.Contains(unit, ".scope") || strings.Contains(unit, "berthd") {
+		t.Errorf("aardvark-dns runs in %q, want a scope of its own", unit)
+	}
+	must(t, "systemctl stop berthd.service && ! systemctl is-active -q berthd.service")
+	if got := must(t, "ip netns exec berth-"+id+" ip -4 -o addr show eth0 | grep -c 10.77.0."); got != "1" {
+		t.Errorf("web's namespace with berthd stopped: %q", got)
+	}
+	// Names resolve and the server answers with berthd gone (the client
+	// runs wget in its own namespace through ip netns).
+	cid := must(t, "ls /var/lib/berth/containers | while read c; do grep -q '\"name\": \"client\"' /var/lib/berth/containers/$c/container.json && echo $c; done")
+	if got := must(t, "ip netns exec berth-"+cid+" busybox nslookup web 10.77.0.1 | grep -c 'Address: 10.77.0.'"); got == "0" {
+		t.Errorf("web did not resolve with berthd stopped")
+	}
+	if st := must(t, "systemctl is-active berthd.service || true"); st != "inactive" {
+		t.Errorf("berthd %s after a lookup that needs none of it", st)
+	}
+	must(t, "berthctl rm -f web client")
+	must(t, "berthctl network rm app")
+	noLeftovers(t)
+	if got := must(t, "pgrep -x aardvark-dns || true"); got != "" {
+		t.Errorf("aardvark-dns still runs with no container on a network with names: %s", got)
+	}
+}

@@ -134,3 +134,33 @@ func TestNetworkNoneAndHost(t *testing.T) {
 	}
 	noLeftovers(t)
 }
+
+// TestNetworkAfterReboot: a reboot (simulated: berthd stopped, the scope
+// killed, what lives in /run and in the kernel gone, the boot id of the
+// record changed) leaves the container exited; its next start gets its
+// network and published port again, and nothing of the old run's
+// network is looked for.
+func TestNetworkAfterReboot(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+	must(t, "berthctl run -d --name rb -p 8400:80 "+httpd)
+	id := must(t, "berthctl inspect -f '{{.Id}}' rb")
+	eventually(t, 10*time.Second, "curl -sSf -m 2 http://127.0.0.1:8400/")
+	must(t, "systemctl stop berthd.service && systemctl kill -s KILL berth-"+id+".scope")
+	eventually(t, 10*time.Second, "! systemctl is-active -q berth-"+id+".scope")
+	// What a reboot takes: /run's state, namespaces, links, firewall rules.
+	must(t, `rm -rf /run/berth/containers/`+id+` /run/berth/runc/`+id+` /run/berth/networks
+for ns in /run/netns/berth-*; do umount -l "$ns"; rm -f "$ns"; done
+for br in $(ls /sys/class/net | grep -E '^(berth0|br-)'); do ip link del "$br"; done
+for tb in filter nat; do iptables -t $tb -F; iptables -t $tb -X; done
+sed -i 's/"boot_id": "[0-9a-f-]*"/"boot_id": "00000000000000000000000000000000"/' /var/lib/berth/containers/`+id+`/container.json`)
+	if st := inspectField(t, "rb", "State"); st != "exited" {
+		t.Fatalf("state after reboot %q", st)
+	}
+	must(t, "berthctl start rb")
+	if got := eventually(t, 10*time.Second, "curl -sSf -m 2 http://127.0.0.1:8400/"); !strings.HasPrefix(got, "hello from") {
+		t.Errorf("after the reboot: %q", got)
+	}
+	must(t, "berthctl rm -f rb")
+	noLeftovers(t)
+}
