@@ -150,20 +150,6 @@ func PortSummaries(i lifecycle.Info) []container.PortSummary {
 	return out
 }
 
-// PortsColumn is ps's PORTS column as docker prints it:
-// "0.0.0.0:8080->80/tcp, 443/tcp".
-func PortsColumn(ps []container.PortSummary) string {
-	var parts []string
-	for _, p := range ps {
-		if p.PublicPort == 0 {
-			parts = append(parts, strconv.Itoa(int(p.PrivatePort))+"/"+p.Type)
-			continue
-		}
-		parts = append(parts, p.IP.String()+":"+strconv.Itoa(int(p.PublicPort))+"->"+strconv.Itoa(int(p.PrivatePort))+"/"+p.Type)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // legacyNetworkFields are the top-level NetworkSettings fields that API
 // versions before 1.52 carry (IPAddress, Gateway, MacAddress...), docker
 // filled them from the default bridge network's endpoint only.
