@@ -116,6 +116,13 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) error {
 		case errors.Is(err, errs.NoSuchImage):
 			// The docker CLI pulls on a 404 and creates again.
 			return fmt.Errorf("No such image: %s: %w", spec.Image, errdefs.ErrNotFound)
+		case errors.Is(err, errs.NoSuchNetwork), errors.Is(err, errs.NoSuchContainer):
+			// A network (or the container of --network container:NAME)
+			// that does not exist: docker's words, but 400 rather than
+			// its 404, which the docker CLI takes for a missing image
+			// and pulls.
+			msg := strings.TrimSuffix(err.Error(), ": "+errs.NoSuchNetwork.Error())
+			return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
 		case errors.Is(err, errs.NameInUse):
 			holder := ""
 			if other, gerr := s.Manager.Get(name); gerr == nil {
@@ -398,6 +405,14 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 			*k.t = other.CreatedAt
 		}
 	}
+	// A network named by id or id prefix matches under its name.
+	if nets := s.Manager.Networks(); nets != nil {
+		for _, v := range slices.Clone(f["network"]) {
+			if n, err := nets.Get(v); err == nil && n.Name != v {
+				f["network"] = append(f["network"], n.Name)
+			}
+		}
+	}
 	now := time.Now()
 	out := []container.Summary{}
 	for _, i := range infos {
@@ -470,18 +485,19 @@ func matchList(f map[string][]string, exited []int, i lifecycle.Info) bool {
 		return false
 	}
 	if !any("network", func(v string) bool {
-		mode := dockerview.NetworkMode(i)
-		return v == mode || (v == "bridge" || v == "default") && i.Spec.Network == ""
+		_, on := i.Spec.Endpoints[v]
+		return on || v == dockerview.NetworkMode(i)
 	}) {
 		return false
 	}
-	// No healthchecks, published or exposed ports, or swarm tasks yet:
-	// health=none and is-task=false match every container, the rest
-	// none.
+	// No healthchecks or swarm tasks: health=none and is-task=false match
+	// every container, the rest none.
 	if !any("health", func(v string) bool { return v == "none" }) || !any("is-task", func(v string) bool { return v == "false" }) {
 		return false
 	}
-	if len(f["publish"]) > 0 || len(f["expose"]) > 0 {
+	published, exposed := containerPorts(i)
+	if !any("publish", func(v string) bool { return portsMatch(v, published) }) ||
+		!any("expose", func(v string) bool { return portsMatch(v, exposed) }) {
 		return false
 	}
 	for _, l := range f["label"] {
@@ -492,6 +508,35 @@ func matchList(f map[string][]string, exited []int, i lifecycle.Info) bool {
 		}
 	}
 	return true
+}
+
+// containerPorts are the container ports ("80/tcp") a container
+// publishes (asked for, and given by -P while it runs) and those it
+// exposes (published ones included), as docker's publish and expose
+// filters see them.
+func containerPorts(i lifecycle.Info) (published, exposed []string) {
+	for k := range i.Spec.PortBindings {
+		published = append(published, k)
+	}
+	if i.Network != nil {
+		for _, p := range i.Network.Ports {
+			published = append(published, p.Key())
+		}
+	}
+	return published, append(slices.Clone(i.Spec.ExposedPorts), published...)
+}
+
+// portsMatch reports whether a publish or expose filter value (PORT,
+// PORT/PROTO or START-END[/PROTO]) takes one of ports.
+func portsMatch(v string, ports []string) bool {
+	r, err := network.ParsePortRange(v)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(ports, func(k string) bool {
+		p, err := network.ParsePort(k)
+		return err == nil && p.Proto() == r.Proto() && p.Num() >= r.Start() && p.Num() <= r.End()
+	})
 }
 
 // containerWait is POST /containers/{id}/wait: condition not-running (the

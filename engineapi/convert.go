@@ -108,11 +108,13 @@ func specFromCreate(req container.CreateRequest) (lifecycle.Spec, error) {
 	s.OomScoreAdj = hc.OomScoreAdj
 	s.Runtime = hc.Runtime
 	s.ConsoleSize = hc.ConsoleSize
-	network, err := networkFromCreate(hc.NetworkMode, req.NetworkingConfig)
-	if err != nil {
+	var err error
+	if s.Network, s.Endpoints, err = networkFromCreate(hc.NetworkMode, req.NetworkingConfig); err != nil {
 		return s, err
 	}
-	s.Network = network
+	s.PortBindings = portBindings(hc.PortBindings)
+	s.PublishAllPorts = hc.PublishAllPorts
+	s.ExposedPorts = exposedPorts(cfg.ExposedPorts)
 	for _, f := range []struct {
 		name string
 		v    int64
@@ -209,10 +211,8 @@ func unsupported(cfg *container.Config, hc *container.HostConfig) error {
 	}
 	check("Config.", cfg, "Hostname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
 		"StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "Labels", "StopSignal", "StopTimeout",
-		"ArgsEscaped", "Shell", "OnBuild",
-		// Networking arrives with its own issue; EXPOSE is metadata.
-		"ExposedPorts")
-	check("HostConfig.", hc, "Binds", "ContainerIDFile", "NetworkMode", "AutoRemove", "ConsoleSize", "CapAdd", "CapDrop", "DNS",
+		"ArgsEscaped", "Shell", "OnBuild", "ExposedPorts")
+	check("HostConfig.", hc, "Binds", "ContainerIDFile", "NetworkMode", "PortBindings", "PublishAllPorts", "AutoRemove", "ConsoleSize", "CapAdd", "CapDrop", "DNS",
 		"DNSOptions", "DNSSearch", "ExtraHosts", "GroupAdd", "IpcMode", "OomScoreAdj", "PidMode", "Privileged",
 		"ReadonlyRootfs", "SecurityOpt", "Tmpfs", "ShmSize", "Sysctls", "Runtime", "Mounts", "Init",
 		// Checked below by value.

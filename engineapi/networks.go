@@ -1,221 +1,394 @@
 package engineapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/berthd/berth/dockerview"
+	"github.com/berthd/berth/errs"
+	"github.com/berthd/berth/lifecycle"
+	berthnet "github.com/berthd/berth/network"
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 )
 
-// Until berth has networks of its own, a container has either a network
-// namespace with loopback only ("none") or the host's ("host"); the
-// configuration's default-network picks one for containers that ask for
-// none in particular. The Engine API lists exactly these, as docker lists
-// its predefined networks:
-//
-//   - "host" (driver host) and "none" (driver null);
-//   - "bridge": docker's name for the default network on Linux, which
-//     clients such as testcontainers look for before they create a
-//     container without a network. It is berth's default network under
-//     docker's name, and says what it really is: its driver is that of
-//     default-network (null or host), it has no subnet, no gateway and no
-//     addresses, and Options["io.berth.network.default"] names the network
-//     it stands for. A create with NetworkMode "bridge", "default" or ""
-//     gets the default network.
-//
-// Creating, removing, connecting and disconnecting networks answer 501
-// until berth's network support arrives.
-const (
-	networkBridge = "bridge"
-	networkHost   = "host"
-	networkNone   = "none"
-)
-
-// networkNotYet is the answer for what needs networks of berth's own.
-func networkNotYet(what string) error {
-	return fmt.Errorf("%s: networks other than bridge (berth's default network), host and none arrive with berth's network support: %w", what, errdefs.ErrNotImplemented)
-}
-
+// The /networks endpoints are thin over package network (the networks'
+// records, addresses and attachments) and lifecycle (a container's
+// networks): docker's shapes and status codes, with docker's wording
+// where clients match on it ("network X not found", "already exists",
+// "has active endpoints").
 func (s *Server) networkRoutes() {
 	s.handle("GET /networks", s.networkList)
 	s.handle("GET /networks/{id}", s.networkInspect)
-	s.handle("POST /networks/create", func(w http.ResponseWriter, r *http.Request) error {
-		return networkNotYet("network create")
-	})
+	s.handle("POST /networks/create", s.networkCreate)
 	s.handle("POST /networks/prune", s.networkPrune)
 	s.handle("DELETE /networks/{id}", s.networkDelete)
-	s.handle("POST /networks/{id}/connect", func(w http.ResponseWriter, r *http.Request) error {
-		return networkNotYet("network connect " + r.PathValue("id"))
-	})
-	s.handle("POST /networks/{id}/disconnect", func(w http.ResponseWriter, r *http.Request) error {
-		return networkNotYet("network disconnect " + r.PathValue("id"))
-	})
+	s.handle("POST /networks/{id}/connect", s.networkConnect)
+	s.handle("POST /networks/{id}/disconnect", s.networkDisconnect)
 }
 
-// networkID is a predefined network's id: stable, 64 hex digits as
-// docker's.
-func networkID(name string) string {
-	sum := sha256.Sum256([]byte("io.berth.network:" + name))
-	return hex.EncodeToString(sum[:])
-}
-
-// networks are the predefined networks, bridge standing for the default
-// network of this configuration.
-func (s *Server) networks() []network.Inspect {
-	def := s.snapshot().DefaultNetwork
-	driver := func(mode string) string {
-		if mode == networkHost {
-			return "host"
-		}
-		return "null"
+// nets is the engine's network manager.
+func (s *Server) nets() (*berthnet.Manager, error) {
+	if n := s.Manager.Networks(); n != nil {
+		return n, nil
 	}
-	var out []network.Inspect
-	for _, n := range []struct{ name, mode string }{{networkBridge, def}, {networkHost, networkHost}, {networkNone, networkNone}} {
-		v := network.Inspect{
-			Network: network.Network{
-				Name: n.name, ID: networkID(n.name), Scope: "local", Driver: driver(n.mode),
-				EnableIPv4: false, IPAM: network.IPAM{Driver: "default", Options: map[string]string{}, Config: []network.IPAMConfig{}},
-				Options: map[string]string{}, Labels: map[string]string{},
-			},
-			Containers: map[string]network.EndpointResource{},
+	return nil, fmt.Errorf("networks are not available on this engine: %w", errdefs.ErrNotImplemented)
+}
+
+// networkError gives a missing network docker's words ("network X not
+// found", 404); other errors pass.
+func networkError(ref string, err error) error {
+	if errors.Is(err, errs.NoSuchNetwork) {
+		return fmt.Errorf("network %s not found: %w", ref, errdefs.ErrNotFound)
+	}
+	return err
+}
+
+// inspectNetwork is docker's inspect of n: the containers attached now
+// (running ones on a bridge network; on host and none those running in
+// that mode, as docker lists them).
+func (s *Server) inspectNetwork(nets *berthnet.Manager, n *berthnet.Network) network.Inspect {
+	names := func(id string) string {
+		if i, err := s.Manager.Get(id); err == nil {
+			return i.Name
 		}
-		if n.name == networkBridge {
-			v.Options["io.berth.network.default"] = def
-		} else {
-			// A container on the default network shows under bridge's
-			// name in docker, and under the mode it really got in berth
-			// (its inspect says so too).
-			for _, i := range s.Manager.List() {
-				if dockerview.NetworkMode(i) == n.mode {
-					v.Containers[i.ID] = network.EndpointResource{Name: i.Name}
-				}
+		return ""
+	}
+	v := dockerview.Network(n, nets.Users(n.ID), names)
+	if n.Driver != berthnet.DriverBridge {
+		for _, i := range s.Manager.List() {
+			if i.State.Live() && dockerview.NetworkMode(i) == n.Name {
+				v.Containers[i.ID] = network.EndpointResource{Name: i.Name}
 			}
 		}
-		out = append(out, v)
 	}
-	return out
+	return v
 }
 
-// findNetwork finds a predefined network by name, id or id prefix.
-func (s *Server) findNetwork(ref string) (network.Inspect, error) {
-	var found []network.Inspect
-	for _, n := range s.networks() {
-		if n.Name == ref || n.ID == ref {
-			return n, nil
-		}
-		if ref != "" && strings.HasPrefix(n.ID, ref) {
-			found = append(found, n)
-		}
-	}
-	if len(found) == 1 {
-		return found[0], nil
-	}
-	return network.Inspect{}, fmt.Errorf("network %s not found: %w", ref, errdefs.ErrNotFound)
-}
-
-// networkList is GET /networks with docker's filters; berth's networks
-// are all predefined ("builtin"), never dangling and without labels.
+// networkList is GET /networks with docker's filters (network.Filters).
 func (s *Server) networkList(w http.ResponseWriter, r *http.Request) error {
-	f, err := parseFilters(r, "name", "id", "driver", "scope", "type", "label", "dangling")
+	raw, err := parseFilters(r, "name", "id", "driver", "scope", "type", "label", "dangling")
 	if err != nil {
 		return err
 	}
-	oneOf := func(key string, ok func(v string) bool) bool {
-		vals, has := f[key]
-		return !has || slices.ContainsFunc(vals, ok)
+	f, err := berthnet.ParseFilters(coreFilters(raw))
+	if err != nil {
+		return err
 	}
-	for _, v := range f["type"] {
-		if v != "builtin" && v != "custom" {
-			return fmt.Errorf("invalid filter: 'type'='%s': %w", v, errdefs.ErrInvalidArgument)
-		}
-	}
-	for _, v := range f["dangling"] {
-		switch strings.ToLower(v) {
-		case "true", "1", "false", "0":
-		default:
-			return fmt.Errorf("invalid filter 'dangling=%s': %w", v, errdefs.ErrInvalidArgument)
-		}
+	nets, err := s.nets()
+	if err != nil {
+		return err
 	}
 	out := []network.Summary{}
-	for _, n := range s.networks() {
-		if oneOf("name", func(v string) bool { return strings.Contains(n.Name, v) }) &&
-			oneOf("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
-			oneOf("driver", func(v string) bool { return v == n.Driver }) &&
-			oneOf("scope", func(v string) bool { return v == n.Scope }) &&
-			oneOf("type", func(v string) bool { return v == "builtin" }) &&
-			oneOf("label", func(string) bool { return false }) &&
-			oneOf("dangling", func(v string) bool { return v == "false" || v == "0" }) {
-			out = append(out, network.Summary{Network: n.Network})
+	for _, n := range nets.List() {
+		v := s.inspectNetwork(nets, n)
+		if f.Match(n, len(v.Containers)) {
+			out = append(out, network.Summary{Network: v.Network})
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) networkInspect(w http.ResponseWriter, r *http.Request) error {
-	if r.URL.Query().Get("scope") != "" && r.URL.Query().Get("scope") != "local" {
-		return fmt.Errorf("network %s not found: %w", r.PathValue("id"), errdefs.ErrNotFound)
+	ref := r.PathValue("id")
+	if sc := r.URL.Query().Get("scope"); sc != "" && sc != "local" {
+		return fmt.Errorf("network %s not found: %w", ref, errdefs.ErrNotFound)
 	}
-	n, err := s.findNetwork(r.PathValue("id"))
+	nets, err := s.nets()
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, n)
+	n, err := nets.Get(ref)
+	if err != nil {
+		return networkError(ref, err)
+	}
+	return writeJSON(w, http.StatusOK, s.inspectNetwork(nets, n))
 }
 
-// networkDelete refuses, as docker does for its predefined networks.
+// networkCreateRequest is docker's network.CreateRequest with the IPAM
+// addresses as text (so that a bad subnet gets the core's message naming
+// it, not a JSON error) and CheckDuplicate, which clients of API < 1.44
+// send (berth never gives a name twice).
+type networkCreateRequest struct {
+	Name           string
+	CheckDuplicate *bool
+	Driver         string
+	Scope          string
+	EnableIPv4     *bool
+	EnableIPv6     *bool
+	IPAM           *struct {
+		Driver  string
+		Options map[string]string
+		Config  []struct {
+			Subnet, IPRange, Gateway string
+			AuxiliaryAddresses       map[string]string
+		}
+	}
+	Internal   bool
+	Attachable bool
+	Ingress    bool
+	ConfigOnly bool
+	ConfigFrom *network.ConfigReference
+	Options    map[string]string
+	Labels     map[string]string
+}
+
+// createOptions is the core's CreateOptions for req; what berth does not
+// have is refused by name.
+func (req networkCreateRequest) createOptions() (berthnet.CreateOptions, error) {
+	o := berthnet.CreateOptions{Name: req.Name, Driver: req.Driver, Internal: req.Internal, Labels: req.Labels, Options: req.Options}
+	var bad []string
+	if req.Scope != "" && req.Scope != "local" {
+		bad = append(bad, fmt.Sprintf("Scope %q (berth's networks are local)", req.Scope))
+	}
+	if req.EnableIPv4 != nil && !*req.EnableIPv4 {
+		bad = append(bad, "EnableIPv4 false")
+	}
+	if req.EnableIPv6 != nil && *req.EnableIPv6 {
+		bad = append(bad, "EnableIPv6")
+	}
+	if req.Attachable {
+		bad = append(bad, "Attachable")
+	}
+	if req.Ingress {
+		bad = append(bad, "Ingress")
+	}
+	if req.ConfigOnly {
+		bad = append(bad, "ConfigOnly")
+	}
+	if req.ConfigFrom != nil && req.ConfigFrom.Network != "" {
+		bad = append(bad, "ConfigFrom")
+	}
+	if ipam := req.IPAM; ipam != nil {
+		if ipam.Driver != "" && ipam.Driver != "default" {
+			bad = append(bad, fmt.Sprintf("IPAM.Driver %q", ipam.Driver))
+		}
+		if len(ipam.Options) > 0 {
+			bad = append(bad, "IPAM.Options")
+		}
+		switch len(ipam.Config) {
+		case 0:
+		case 1:
+			c := ipam.Config[0]
+			o.Subnet, o.Gateway, o.IPRange = c.Subnet, c.Gateway, c.IPRange
+			if len(c.AuxiliaryAddresses) > 0 {
+				bad = append(bad, "IPAM.Config.AuxiliaryAddresses")
+			}
+		default:
+			bad = append(bad, "more than one IPAM.Config (a network has one subnet)")
+		}
+	}
+	if len(bad) > 0 {
+		return o, fmt.Errorf("network %s: not supported by berth: %s: %w", req.Name, strings.Join(bad, ", "), errdefs.ErrInvalidArgument)
+	}
+	return o, nil
+}
+
+// networkCreate is POST /networks/create: a bridge network (201). A name
+// in use, the predefined ones included, is docker's 409.
+func (s *Server) networkCreate(w http.ResponseWriter, r *http.Request) error {
+	var req networkCreateRequest
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	o, err := req.createOptions()
+	if err != nil {
+		return err
+	}
+	nets, err := s.nets()
+	if err != nil {
+		return err
+	}
+	if slices.Contains([]string{berthnet.Bridge, berthnet.Host, berthnet.None}, o.Name) {
+		return fmt.Errorf("network with name %s already exists: %w", o.Name, errdefs.ErrConflict)
+	}
+	n, err := nets.Create(o)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, network.CreateResponse{ID: n.ID, Warning: ""})
+}
+
+// networkDelete is DELETE /networks/{id}: 404 for an unknown network,
+// 403 for a predefined one, 409 while containers are attached.
 func (s *Server) networkDelete(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.findNetwork(r.PathValue("id"))
+	ref := r.PathValue("id")
+	nets, err := s.nets()
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%s is a pre-defined network and cannot be removed: %w", n.Name, errdefs.ErrPermissionDenied)
+	if err := nets.Remove(ref); err != nil {
+		if errdefs.IsPermissionDenied(err) {
+			return fmt.Errorf("%s is a pre-defined network and cannot be removed: %w", ref, errdefs.ErrPermissionDenied)
+		}
+		return networkError(ref, err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-// networkPrune has nothing to remove: berth has only predefined networks.
+// networkPrune removes the user-defined networks no container is
+// attached to that pass the filters (until, label, label!).
 func (s *Server) networkPrune(w http.ResponseWriter, r *http.Request) error {
-	if _, err := parseFilters(r, "label", "label!", "until"); err != nil {
+	f, err := parseFilters(r, "label", "label!", "until")
+	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, network.PruneReport{NetworksDeleted: []string{}})
+	pf, err := lifecycle.ParsePruneFilters(coreFilters(f), time.Now())
+	if err != nil {
+		return err
+	}
+	nets, err := s.nets()
+	if err != nil {
+		return err
+	}
+	names, err := nets.Prune(func(n *berthnet.Network) bool { return pf.Match(n.Created, n.Labels) })
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, network.PruneReport{NetworksDeleted: dockerview.OrEmpty(names)})
 }
 
-// networkFromCreate is the core's network for a create request's
-// NetworkMode ("" for the default network) and checks NetworkingConfig:
-// at most one endpoint, for that network, asking for nothing berth would
-// have to ignore (aliases, addresses, links, driver options).
-func networkFromCreate(mode container.NetworkMode, nc *network.NetworkingConfig) (string, error) {
-	var core string
-	switch m := string(mode); m {
-	case "", "default", networkBridge:
-	case networkHost, networkNone:
-		core = m
-	default:
-		if strings.HasPrefix(m, "container:") {
-			return "", fmt.Errorf("HostConfig.NetworkMode %q: sharing another container's network is not supported by berth: %w", m, errdefs.ErrInvalidArgument)
-		}
-		// docker's words, but 400 rather than its 404: the docker CLI
-		// takes any 404 of a create for a missing image and pulls.
-		return "", fmt.Errorf("network %s not found: %w", m, errdefs.ErrInvalidArgument)
+// networkConnect is POST /networks/{id}/connect: Aliases and
+// IPAMConfig.IPv4Address of the endpoint are taken, the rest refused by
+// name. A running container joins at once, a stopped one at its next
+// start.
+func (s *Server) networkConnect(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("id")
+	var req network.ConnectRequest
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
 	}
-	if nc == nil {
-		return core, nil
+	cfg, err := endpointConfig("EndpointConfig", req.EndpointConfig)
+	if err != nil {
+		return err
 	}
-	for name, ep := range nc.EndpointsConfig {
-		same := name == string(mode) || (core == "" && (name == "default" || name == networkBridge))
-		if !same {
-			return "", fmt.Errorf("NetworkingConfig.EndpointsConfig: network %q: a container joins one network, its HostConfig.NetworkMode %q: %w", name, mode, errdefs.ErrInvalidArgument)
-		}
-		if !empty(reflect.ValueOf(ep)) {
-			return "", fmt.Errorf("NetworkingConfig.EndpointsConfig[%q]: endpoint settings (aliases, addresses, links, driver options) are not supported by berth: %w", name, errdefs.ErrInvalidArgument)
+	nets, err := s.nets()
+	if err != nil {
+		return err
+	}
+	n, err := nets.Get(ref)
+	if err != nil {
+		return networkError(ref, err)
+	}
+	if _, err := s.Manager.ConnectNetwork(r.Context(), req.Container, n.ID, cfg); err != nil {
+		return networkError(ref, containerError(req.Container, err))
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// networkDisconnect is POST /networks/{id}/disconnect. Force changes
+// nothing: a disconnect never waits for anything it could skip.
+func (s *Server) networkDisconnect(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("id")
+	var req network.DisconnectRequest
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	if _, err := s.nets(); err != nil {
+		return err
+	}
+	if _, err := s.Manager.DisconnectNetwork(r.Context(), req.Container, ref); err != nil {
+		return networkError(ref, containerError(req.Container, err))
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// endpointConfig is the core's endpoint settings for docker's: Aliases
+// and IPAMConfig.IPv4Address; the other settings a client can ask for
+// (links, a MAC or IPv6 address, driver options, a gateway priority)
+// are refused by name, the operational fields ignored as docker does.
+func endpointConfig(where string, ep *network.EndpointSettings) (berthnet.EndpointConfig, error) {
+	var c berthnet.EndpointConfig
+	if ep == nil {
+		return c, nil
+	}
+	bad := askedFields(where+".", ep, "Aliases", "IPAMConfig",
+		// Operational data, which clients send back zero or as inspect
+		// gave it.
+		"NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+		"GlobalIPv6PrefixLen", "DNSNames")
+	if ipam := ep.IPAMConfig; ipam != nil {
+		bad = append(bad, askedFields(where+".IPAMConfig.", ipam, "IPv4Address")...)
+		if ipam.IPv4Address.IsValid() {
+			if !ipam.IPv4Address.Is4() {
+				return c, fmt.Errorf("%s.IPAMConfig.IPv4Address %s: not an IPv4 address: %w", where, ipam.IPv4Address, errdefs.ErrInvalidArgument)
+			}
+			c.IPv4Address = ipam.IPv4Address.String()
 		}
 	}
-	return core, nil
+	if len(bad) > 0 {
+		return c, fmt.Errorf("not supported by berth: %s: %w", strings.Join(bad, ", "), errdefs.ErrInvalidArgument)
+	}
+	c.Aliases = slices.Clone(ep.Aliases)
+	return c, nil
+}
+
+// networkFromCreate is the core's network mode and endpoints for a
+// create request's NetworkMode and NetworkingConfig: "" and "default"
+// are the configuration's default-network; endpoints are keyed by
+// network name, "" for the mode's own network; a null endpoint of
+// another network joins it with no settings.
+func networkFromCreate(mode container.NetworkMode, nc *network.NetworkingConfig) (string, map[string]berthnet.EndpointConfig, error) {
+	m := string(mode)
+	if m == network.NetworkDefault {
+		m = ""
+	}
+	if nc == nil || len(nc.EndpointsConfig) == 0 {
+		return m, nil, nil
+	}
+	eps := map[string]berthnet.EndpointConfig{}
+	for _, name := range sortedKeys(nc.EndpointsConfig) {
+		ep := nc.EndpointsConfig[name]
+		key := name
+		if name == string(mode) || name == network.NetworkDefault || m == "" && name == network.NetworkBridge {
+			key = ""
+		}
+		if _, dup := eps[key]; dup {
+			return "", nil, fmt.Errorf("NetworkingConfig.EndpointsConfig: network %q: named twice: %w", name, errdefs.ErrInvalidArgument)
+		}
+		cfg, err := endpointConfig(fmt.Sprintf("NetworkingConfig.EndpointsConfig[%q]", name), ep)
+		if err != nil {
+			return "", nil, err
+		}
+		eps[key] = cfg
+	}
+	return m, eps, nil
+}
+
+// portBindings is the core's port map for docker's.
+func portBindings(pm network.PortMap) berthnet.PortMap {
+	if len(pm) == 0 {
+		return nil
+	}
+	out := berthnet.PortMap{}
+	for p, l := range pm {
+		bs := []berthnet.PortBinding{}
+		for _, b := range l {
+			pb := berthnet.PortBinding{HostPort: b.HostPort}
+			if b.HostIP.IsValid() {
+				pb.HostIP = b.HostIP.String()
+			}
+			bs = append(bs, pb)
+		}
+		out[p.String()] = bs
+	}
+	return out
+}
+
+// exposedPorts is the core's list for docker's port set, sorted.
+func exposedPorts(ps network.PortSet) []string {
+	var out []string
+	for p := range ps {
+		out = append(out, p.String())
+	}
+	slices.Sort(out)
+	return out
 }

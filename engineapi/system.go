@@ -123,7 +123,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 		IPv4Forwarding:     false,
 		Plugins: system.PluginsInfo{
 			Volume:  []string{"local"},
-			Network: []string{"host", "null"},
+			Network: []string{"bridge", "host", "null"},
 			Log:     []string{"journald", "local"},
 		},
 		RegistryConfig: registryConfig(snap),
