@@ -3,88 +3,262 @@
 package tests
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
-// TestDockerCLINetworks: the networks berth has (its default network
-// under docker's name bridge, host, none) listed and inspected as they
-// are, runs on each, and clear refusals for what needs berth's own
-// networks.
+// apiCall sends one request to berth's Engine API with curl and returns
+// its status code and body: "METHOD PATH" and a JSON body ("" for none).
+func apiCall(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	data := ""
+	if body != "" {
+		data = "-H 'Content-Type: application/json' --data-raw '" + body + "' "
+	}
+	out := must(t, "curl -s -w '\\n%{http_code}' -X "+method+" "+data+"--unix-socket /run/berth/berth.sock 'http://d/v1.51"+path+"'")
+	i := strings.LastIndex(out, "\n")
+	return atoi(t, out[i+1:]), out[:max(i, 0)]
+}
+
+// wantStatus fails the test unless the request answers code with a body
+// that contains msg.
+func wantStatus(t *testing.T, method, path, body string, code int, msg string) {
+	t.Helper()
+	got, out := apiCall(t, method, path, body)
+	if got != code || !strings.Contains(out, msg) {
+		t.Errorf("%s %s %s: %d %s, want %d with %q", method, path, body, got, out, code, msg)
+	}
+}
+
+// TestDockerCLINetworks drives networks with the docker CLI: the
+// predefined bridge (a real network now), host and none; create with a
+// subnet, gateway, label and --internal; ls filters; inspect with the
+// attached containers; containers on a user network reaching each other
+// by name and by --network-alias, with an address asked for; connect and
+// disconnect of a running container; rm and prune. Bad input answers
+// docker's status codes and leaves nothing behind.
 func TestDockerCLINetworks(t *testing.T) {
 	fresh(t)
 	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
 
-	if ls := docker(t, "network ls --format '{{.Name}} {{.Driver}} {{.Scope}}'"); ls != "bridge null local\nhost host local\nnone null local" {
+	if ls := docker(t, "network ls --format '{{.Name}} {{.Driver}} {{.Scope}}'"); ls != "bridge bridge local\nhost host local\nnone null local" {
 		t.Errorf("network ls: %q", ls)
 	}
-	if got := docker(t, "network inspect -f '{{.Name}} {{.Driver}} {{index .Options \"io.berth.network.default\"}} {{len .IPAM.Config}}' bridge"); got != "bridge null none 0" {
+	if got := docker(t, `network inspect -f '{{.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{index .Options "com.docker.network.bridge.name"}}' bridge`); got != "bridge 172.17.0.0/16 172.17.0.1 berth0" {
 		t.Errorf("network inspect bridge: %q", got)
 	}
-	if ls := docker(t, "network ls -q --filter driver=host"); len(ls) != 12 {
-		t.Errorf("network ls --filter driver=host: %q", ls)
+	id := docker(t, "network create --subnet 10.89.0.0/24 --gateway 10.89.0.254 --label app=web --internal mynet")
+	if len(id) != 64 {
+		t.Fatalf("network create printed %q, want the id", id)
 	}
-	if ls := docker(t, "network ls -q --filter type=custom"); ls != "" {
-		t.Errorf("network ls --filter type=custom: %q", ls)
+	if got := docker(t, `network inspect -f '{{.Id}} {{.Name}} {{.Driver}} {{.Internal}} {{.EnableIPv6}} {{.Scope}} {{index .Labels "app"}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{len .Containers}}' mynet`); got != id+" mynet bridge true false local web 10.89.0.0/24 10.89.0.254 0" {
+		t.Errorf("network inspect mynet: %q", got)
 	}
-	id := docker(t, "network inspect -f '{{.Id}}' host")
-	if got := docker(t, "network inspect -f '{{.Name}}' "+id[:12]); got != "host" {
+	docker(t, "network create appnet")
+	if got := docker(t, "network inspect -f '{{.Name}}' "+id[:12]); got != "mynet" {
 		t.Errorf("network inspect by id prefix: %q", got)
 	}
-
-	// The default (NetworkMode default, bridge): loopback only, as none.
-	for _, flag := range []string{"", "--network bridge", "--network none"} {
-		if got := docker(t, "run --rm "+flag+" busybox ls /sys/class/net"); got != "lo" {
-			t.Errorf("run %s: interfaces %q, want lo only", flag, got)
+	for filter, want := range map[string]string{
+		"type=custom":   "appnet\nmynet",
+		"type=builtin":  "bridge\nhost\nnone",
+		"label=app=web": "mynet",
+		"driver=null":   "none",
+		"name=net":      "appnet\nmynet",
+		"dangling=true": "appnet\nmynet",
+		"id=" + id[:8]:  "mynet",
+	} {
+		if got := docker(t, "network ls --format '{{.Name}}' --filter "+filter); got != want {
+			t.Errorf("network ls --filter %s: %q, want %q", filter, got, want)
 		}
 	}
-	// host: the host's interfaces.
-	hostIfs := must(t, "ls /sys/class/net")
-	if got := docker(t, "run --rm --network host busybox ls /sys/class/net"); got != hostIfs {
-		t.Errorf("run --network host: interfaces %q, want the host's %q", got, hostIfs)
-	}
-	docker(t, "run -d --name onhost --network host busybox sleep 1000")
-	if got := docker(t, "network inspect -f '{{range .Containers}}{{.Name}} {{end}}' host"); got != "onhost" {
-		t.Errorf("host network's containers: %q", got)
-	}
-	if got := docker(t, "inspect -f '{{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' onhost"); got != "host host" {
-		t.Errorf("inspect of a container on host: %q", got)
-	}
-	docker(t, "rm -f onhost")
 
-	// Refusals: docker's words for an unknown network (and no pull of the
-	// image the CLI would try on a 404), clear ones for the rest.
+	// Containers on a user network: by name and by alias; an address asked
+	// for; the network lists them.
+	docker(t, "run -d --name web --network appnet --network-alias websrv "+httpd)
+	for _, name := range []string{"web", "websrv"} {
+		if got := docker(t, "run --rm --network appnet busybox sh -c 'for i in $(seq 50); do wget -qO- -T 2 http://"+name+"/ && exit; sleep 0.2; done; exit 1'"); !strings.HasPrefix(got, "hello from") {
+			t.Errorf("wget http://%s/ on appnet: %q", name, got)
+		}
+	}
+	docker(t, "run -d --name fixed --network mynet --ip 10.89.0.50 busybox sleep 1000")
+	if got := docker(t, "inspect -f '{{.NetworkSettings.Networks.mynet.IPAddress}} {{.NetworkSettings.Networks.mynet.Gateway}}' fixed"); got != "10.89.0.50 10.89.0.254" {
+		t.Errorf("address asked for: %q", got)
+	}
+	if got := docker(t, "network inspect -f '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}' mynet"); got != "fixed 10.89.0.50/24" {
+		t.Errorf("mynet's containers: %q", got)
+	}
+	if got := docker(t, "ps --filter network=mynet --format '{{.Names}}'; docker ps --filter network="+id[:12]+" --format '{{.Names}}'"); got != "fixed\nfixed" {
+		t.Errorf("ps --filter network: %q", got)
+	}
+	if got := docker(t, "network ls --format '{{.Name}}' --filter dangling=true"); got != "" {
+		t.Errorf("dangling networks while both are in use: %q", got)
+	}
+
+	// connect and disconnect of a running container on the default bridge.
+	docker(t, "run -d --name other busybox sleep 1000")
+	docker(t, "network connect --alias oth appnet other")
+	if got := docker(t, "exec other ls /sys/class/net"); got != "eth0\neth1\nlo" {
+		t.Errorf("interfaces after connect: %q", got)
+	}
+	webIP := docker(t, "inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' web")
+	if got := docker(t, "exec other wget -qO- -T 5 http://"+webIP+"/"); !strings.HasPrefix(got, "hello from") {
+		t.Errorf("other reaches web on appnet after connect: %q", got)
+	}
+	if got := docker(t, "run --rm --network appnet busybox sh -c 'for i in $(seq 50); do nslookup oth >/dev/null 2>&1 && echo ok && exit; sleep 0.2; done; exit 1'"); got != "ok" {
+		t.Errorf("the connected container's alias does not resolve: %q", got)
+	}
+	if got := docker(t, "network inspect -f '{{range .Containers}}{{.Name}} {{end}}' appnet"); !strings.Contains(got, "other") || !strings.Contains(got, "web") {
+		t.Errorf("appnet's containers after connect: %q", got)
+	}
+	docker(t, "network disconnect appnet other")
+	if got := docker(t, "exec other ls /sys/class/net"); got != "eth0\nlo" {
+		t.Errorf("interfaces after disconnect: %q", got)
+	}
+	if got := docker(t, "inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' other"); got != "bridge" {
+		t.Errorf("networks after disconnect: %q", got)
+	}
+
+	// Bad input: docker's status codes and words, nothing left.
 	_, errOut, code := sh(t, dockerEnv+"docker run --rm --network nosuch busybox true")
 	if code != 125 || !strings.Contains(errOut, "network nosuch not found") || strings.Contains(errOut, "Unable to find image") {
 		t.Errorf("run --network nosuch: exit %d, %q", code, errOut)
 	}
-	for _, flag := range []string{"--ip 10.1.2.3", "--network host --ip 10.1.2.3", "--mac-address 02:42:ac:11:00:02"} {
-		_, errOut, code = sh(t, dockerEnv+"docker run --rm "+flag+" busybox true")
-		if code != 125 || !strings.Contains(errOut, "endpoint settings (aliases, addresses, links, driver options) are not supported by berth") {
-			t.Errorf("run %s: exit %d, %q", flag, code, errOut)
-		}
+	_, errOut, code = sh(t, dockerEnv+"docker run --rm --network-alias x busybox true")
+	if code != 125 || !strings.Contains(errOut, "user-defined networks") {
+		t.Errorf("run --network-alias on the default bridge: exit %d, %q", code, errOut)
 	}
-	_, errOut, code = sh(t, dockerEnv+"docker run --rm --network container:x busybox true")
-	if code != 125 || !strings.Contains(errOut, "sharing another container's network is not supported") {
-		t.Errorf("run --network container:x: exit %d, %q", code, errOut)
+	if errOut := fails(t, dockerEnv+"docker network create mynet"); !strings.Contains(errOut, "network with name mynet already exists") {
+		t.Errorf("name clash: %q", errOut)
 	}
-	if n := must(t, "berthctl ps -aq | wc -l"); n != "0" {
-		t.Errorf("refused runs left %s containers", n)
+	wantStatus(t, "POST", "/networks/create", `{"Name":"mynet","CheckDuplicate":true}`, 409, "already exists")
+	wantStatus(t, "POST", "/networks/create", `{"Name":"bridge"}`, 409, "network with name bridge already exists")
+	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","IPAM":{"Config":[{"Subnet":"10.90.0.5/24"}]}}`, 400, "not a network address")
+	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","IPAM":{"Config":[{"Subnet":"10.90.0.0/40"}]}}`, 400, "not a CIDR subnet")
+	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","IPAM":{"Config":[{"Subnet":"10.89.0.0/16"}]}}`, 400, "overlaps network mynet")
+	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","Driver":"overlay"}`, 400, "bridge driver only")
+	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","EnableIPv6":true}`, 400, "not supported by berth: EnableIPv6")
+	if errOut := fails(t, dockerEnv+"docker network create --subnet 10.89.0.0/16 over"); !strings.Contains(errOut, "overlaps network mynet") {
+		t.Errorf("overlapping subnet: %q", errOut)
 	}
-	_, errOut, code = sh(t, dockerEnv+"docker network inspect nosuch")
-	if code == 0 || !strings.Contains(errOut, "network nosuch not found") {
-		t.Errorf("network inspect nosuch: exit %d, %q", code, errOut)
+	wantStatus(t, "GET", "/networks/nosuch", "", 404, "network nosuch not found")
+	wantStatus(t, "DELETE", "/networks/nosuch", "", 404, "network nosuch not found")
+	wantStatus(t, "DELETE", "/networks/bridge", "", 403, "bridge is a pre-defined network and cannot be removed")
+	wantStatus(t, "DELETE", "/networks/appnet", "", 409, "has active endpoints")
+	if errOut := fails(t, dockerEnv+"docker network rm appnet"); !strings.Contains(errOut, "has active endpoints") {
+		t.Errorf("rm of a network in use: %q", errOut)
 	}
-	_, errOut, code = sh(t, dockerEnv+"docker network create mynet")
-	if code == 0 || !strings.Contains(errOut, "arrive with berth's network support") {
-		t.Errorf("network create: exit %d, %q", code, errOut)
+	wantStatus(t, "POST", "/networks/nosuch/connect", `{"Container":"other"}`, 404, "network nosuch not found")
+	wantStatus(t, "POST", "/networks/appnet/connect", `{"Container":"nosuch"}`, 404, "No such container: nosuch")
+	wantStatus(t, "POST", "/networks/appnet/connect", `{"Container":"web"}`, 409, "already connected")
+	wantStatus(t, "POST", "/networks/appnet/connect", `{"Container":"other","EndpointConfig":{"Links":["web:w"]}}`, 400, "EndpointConfig.Links")
+	wantStatus(t, "POST", "/networks/appnet/disconnect", `{"Container":"other"}`, 404, "not connected")
+	if got := docker(t, "network ls -q | wc -l"); got != "5" {
+		t.Errorf("networks after the refusals: %s", got)
 	}
-	_, errOut, code = sh(t, dockerEnv+"docker network rm bridge")
-	if code == 0 || !strings.Contains(errOut, "bridge is a pre-defined network and cannot be removed") {
-		t.Errorf("network rm bridge: exit %d, %q", code, errOut)
+	if got := docker(t, "ps -aq | wc -l"); got != "3" {
+		t.Errorf("containers after the refusals: %s", got)
 	}
-	docker(t, "network prune -f")
-	if n := docker(t, "network ls -q | wc -l"); n != "3" {
-		t.Errorf("networks after the refusals: %s", n)
+
+	// rm and prune.
+	docker(t, "rm -f web fixed other")
+	if got := docker(t, "network prune -f --filter label=app=web"); !strings.Contains(got, "mynet") || strings.Contains(got, "appnet") {
+		t.Errorf("prune --filter label=app=web: %q", got)
 	}
+	docker(t, "network rm appnet")
+	if got := docker(t, "network ls --format '{{.Name}}'"); got != "bridge\nhost\nnone" {
+		t.Errorf("networks at the end: %q", got)
+	}
+	docker(t, "network create gone")
+	if got := docker(t, "network prune -f"); !strings.Contains(got, "gone") {
+		t.Errorf("prune: %q", got)
+	}
+	noLeftovers(t)
+}
+
+// TestDockerCLIPorts: docker run -p HOST:CTR answers on the host; -p CTR
+// gets a random port that docker port and ps report and that answers; -P
+// publishes an image's EXPOSEd port; ps filters publish and expose; a
+// host port in use and malformed bindings are refused.
+func TestDockerCLIPorts(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+
+	docker(t, "run -d --name web -p 8080:80 "+httpd)
+	if got := eventually(t, 10*time.Second, "curl -sSf -m 2 http://127.0.0.1:8080/"); !strings.HasPrefix(got, "hello from") {
+		t.Errorf("-p 8080:80: %q", got)
+	}
+	if got := docker(t, "port web"); got != "80/tcp -> 0.0.0.0:8080" {
+		t.Errorf("docker port web: %q", got)
+	}
+
+	docker(t, "run -d --name rnd -p 80 "+httpd)
+	hostPort := docker(t, "port rnd 80")
+	m := regexp.MustCompile(`^0\.0\.0\.0:([0-9]+)$`).FindStringSubmatch(hostPort)
+	if m == nil || m[1] == "80" || m[1] == "8080" {
+		t.Fatalf("docker port rnd 80: %q", hostPort)
+	}
+	if got := eventually(t, 10*time.Second, "curl -sSf -m 2 http://127.0.0.1:"+m[1]+"/"); !strings.HasPrefix(got, "hello from") {
+		t.Errorf("-p 80 on host port %s: %q", m[1], got)
+	}
+	if got := docker(t, "ps --filter name=rnd --format '{{.Ports}}'"); got != "0.0.0.0:"+m[1]+"->80/tcp" {
+		t.Errorf("ps ports: %q", got)
+	}
+
+	// -P: the EXPOSEd port of an image (committed from web with EXPOSE 80).
+	docker(t, `commit -c 'EXPOSE 80' -c 'CMD ["sh","-c","mkdir -p /www && echo exposed > /www/index.html && exec httpd -f -p 80 -h /www"]' web exposed:v1`)
+	docker(t, "run -d --name pall -P --expose 81 exposed:v1")
+	ports := docker(t, "port pall")
+	pm := regexp.MustCompile(`(?m)^80/tcp -> 0\.0\.0\.0:([0-9]+)$`).FindStringSubmatch(ports)
+	if pm == nil || !strings.Contains(ports, "81/tcp -> 0.0.0.0:") {
+		t.Fatalf("docker port of a -P container: %q", ports)
+	}
+	if got := eventually(t, 10*time.Second, "curl -sSf -m 2 http://127.0.0.1:"+pm[1]+"/"); got != "exposed" {
+		t.Errorf("-P port %s: %q", pm[1], got)
+	}
+	if got := docker(t, "inspect -f '{{.HostConfig.PublishAllPorts}} {{json .Config.ExposedPorts}}' pall"); got != `true {"80/tcp":{},"81/tcp":{}}` {
+		t.Errorf("inspect of a -P container: %q", got)
+	}
+	if got := docker(t, "ps --filter publish=80 --format '{{.Names}}' | sort | tr '\\n' ' '"); got != "pall rnd web" {
+		t.Errorf("ps --filter publish=80: %q", got)
+	}
+	if got := docker(t, "ps --filter expose=81/tcp --format '{{.Names}}'; docker ps --filter publish=81-90 --format '{{.Names}}'; docker ps --filter publish=80/udp --format '{{.Names}}'"); got != "pall\npall" {
+		t.Errorf("ps --filter expose=81/tcp, publish=81-90, publish=80/udp: %q", got)
+	}
+
+	// A host port in use: by another container, by a process of the host.
+	_, errOut, code := sh(t, dockerEnv+"docker run -d --name clash -p 8080:80 busybox sleep 1000")
+	if code != 125 || !strings.Contains(errOut, "already published by another container") {
+		t.Errorf("host port of another container: exit %d, %q", code, errOut)
+	}
+	pid := must(t, "busybox httpd -f -p 8181 -h /tmp >/dev/null 2>&1 & echo $!")
+	eventually(t, 10*time.Second, "ss -ltn | grep -q ':8181 '")
+	_, errOut, code = sh(t, dockerEnv+"docker run -d --name taken -p 8181:80 busybox sleep 1000")
+	must(t, "kill "+pid)
+	if code != 125 || !strings.Contains(errOut, "already in use") {
+		t.Errorf("host port of a host process: exit %d, %q", code, errOut)
+	}
+	// docker leaves a container whose start failed (not running);
+	// nothing of its network is left.
+	if got := docker(t, "ps -a --filter status=created --format '{{.Names}}' | sort | tr '\\n' ' '"); got != "clash taken" {
+		t.Errorf("containers left created: %q", got)
+	}
+	docker(t, "rm clash taken")
+
+	// Malformed bindings through the API: 400, no container.
+	for hc, msg := range map[string]string{
+		`{"PortBindings":{"80/tcp":[{"HostPort":"abc"}]}}`:                       `host port \"abc\"`,
+		`{"PortBindings":{"80/tcp":[{"HostPort":"70000"}]}}`:                     `host port \"70000\"`,
+		`{"PortBindings":{"80/sctp":[{"HostPort":"8090"}]}}`:                     `protocol \"sctp\"`,
+		`{"PortBindings":{"80/tcp":[{"HostIp":"not-an-ip","HostPort":"8090"}]}}`: "not-an-ip",
+		`{"PortBindings":{"80/tcp":[{"HostPort":"8090"}]},"NetworkMode":"host"}`: "port publishing and the host network mode",
+	} {
+		wantStatus(t, "POST", "/containers/create", `{"Image":"busybox","HostConfig":`+hc+`}`, 400, msg)
+	}
+	if got := docker(t, "ps -aq | wc -l"); got != "3" {
+		t.Errorf("containers after the refusals: %s", got)
+	}
+	docker(t, "rm -f web rnd pall")
+	noLeftovers(t)
 }

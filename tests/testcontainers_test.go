@@ -3,10 +3,17 @@
 package tests
 
 import (
+	"bufio"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
@@ -72,4 +79,110 @@ func TestTestcontainers(t *testing.T) {
 	if n := must(t, "berthctl ps -aq | wc -l"); n != "0" {
 		t.Errorf("Terminate left %s containers", n)
 	}
+}
+
+// dialSandbox connects to addr (an IP and port) from the sandbox's network
+// namespace: the socket is made on a thread that entered it, and is used
+// from anywhere after. The thread is never given back to the Go runtime
+// (it ends with its goroutine).
+func dialSandbox(addr string) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		f, err := os.Open("/proc/" + sandboxPID + "/ns/net")
+		if err != nil {
+			ch <- result{nil, err}
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- result{nil, err}
+			return
+		}
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		ch <- result{c, err}
+	}()
+	r := <-ch
+	return r.c, r.err
+}
+
+// TestTestcontainersMappedPort: testcontainers-go publishes a container's
+// exposed port on a random host port (no host port given), reads it with
+// MappedPort and talks HTTP to it at the host testcontainers names.
+func TestTestcontainersMappedPort(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	t.Setenv("DOCKER_HOST", berthHost())
+	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("DOCKER_CONFIG", home)
+	ctx := t.Context()
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image:        "busybox:latest",
+			ExposedPorts: []string{"80/tcp"},
+			Cmd:          []string{"sh", "-c", "mkdir -p /www && echo mapped > /www/index.html && echo serving && exec httpd -f -p 80 -h /www"},
+			WaitingFor:   wait.ForLog("serving").WithStartupTimeout(30 * time.Second),
+		},
+		Started: true,
+	})
+	if err != nil {
+		t.Fatalf("GenericContainer: %v", err)
+	}
+	t.Cleanup(func() { ctr.Terminate(t.Context()) })
+	port, err := ctr.MappedPort(ctx, "80/tcp")
+	if err != nil {
+		t.Fatalf("MappedPort: %v", err)
+	}
+	if port.Num() == 0 || port.Num() == 80 {
+		t.Fatalf("MappedPort: %v, want a random host port", port)
+	}
+	host, err := ctr.Host(ctx)
+	if err != nil {
+		t.Fatalf("Host: %v", err)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	addr := net.JoinHostPort(host, port.Port())
+	if got := must(t, `berthctl inspect -f '{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}' `+ctr.GetContainerID()); got != port.Port() {
+		t.Errorf("berthctl inspect: host port %q, testcontainers' mapped port %s", got, port.Port())
+	}
+	var body string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := dialSandbox(addr)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+			if err = req.Write(c); err == nil {
+				var resp *http.Response
+				if resp, err = http.ReadResponse(bufio.NewReader(c), req); err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					body = string(b)
+				}
+			}
+			c.Close()
+		}
+		if err == nil || time.Now().After(deadline) {
+			if err != nil {
+				t.Fatalf("GET http://%s/ (testcontainers' host and mapped port): %v", addr, err)
+			}
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if body != "mapped\n" {
+		t.Errorf("GET http://%s/: %q", addr, body)
+	}
+	if err := ctr.Terminate(ctx); err != nil {
+		t.Fatalf("Terminate: %v", err)
+	}
+	noLeftovers(t)
 }
