@@ -176,3 +176,87 @@ func at(s []string, i int) string {
 	}
 	return "(missing)"
 }
+
+// dockerPyNetworksScript drives networks and published ports with
+// docker-py (API 1.41: its network create sends CheckDuplicate, its run
+// names the network beside EndpointsConfig).
+const dockerPyNetworksScript = `
+import socket
+import time
+import docker
+
+c = docker.DockerClient(base_url='unix:///run/berth/berth.sock')
+net = c.networks.create('pynet', driver='bridge', labels={'app': 'py'})
+print('created', net.name, net.attrs['Driver'], net.attrs['Labels'])
+try:
+    c.networks.create('pynet')
+except docker.errors.APIError as e:
+    print('clash', e.status_code)
+print('list', [n.name for n in c.networks.list(names=['pynet'])], sorted(n.name for n in c.networks.list(filters={'type': 'builtin'})))
+
+web = c.containers.run('busybox', ['sh', '-c', 'mkdir -p /www && echo py > /www/index.html && exec httpd -f -p 80 -h /www'],
+                       detach=True, name='pyweb', network='pynet', ports={'80/tcp': None})
+web.reload()
+port = int(web.ports['80/tcp'][0]['HostPort'])
+body = b''
+for _ in range(50):
+    try:
+        s = socket.create_connection(('127.0.0.1', port), timeout=2)
+        s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            body += b
+        s.close()
+        break
+    except OSError:
+        time.sleep(0.2)
+print('get', body.split(b'\r\n\r\n', 1)[-1])
+print('address', web.attrs['NetworkSettings']['Networks']['pynet']['IPAddress'] != '')
+
+other = c.containers.run('busybox', 'sleep 1000', detach=True, name='pyother')
+net.connect(other, aliases=['oth'])
+net.reload()
+print('connected', sorted(x.name for x in net.containers))
+other.reload()
+print('aliases', other.attrs['NetworkSettings']['Networks']['pynet']['Aliases'])
+try:
+    net.remove()
+except docker.errors.APIError as e:
+    print('in use', e.status_code)
+net.disconnect(other)
+net.reload()
+print('disconnected', sorted(x.name for x in net.containers))
+web.remove(force=True)
+other.remove(force=True)
+print('pruned', c.networks.prune(filters={'label': 'app=py'})['NetworksDeleted'])
+try:
+    c.networks.get('pynet')
+except docker.errors.NotFound as e:
+    print('gone', e.status_code)
+`
+
+// TestDockerPyNetworks: docker-py creates, lists, connects, disconnects
+// and prunes a network, and runs a container on it with a published
+// port that answers.
+func TestDockerPyNetworks(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+	out := must(t, "/usr/bin/python3 - <<'EOF'\n"+dockerPyNetworksScript+"\nEOF")
+	want := `created pynet bridge {'app': 'py'}
+clash 409
+list ['pynet'] ['bridge', 'host', 'none']
+get b'py\n'
+address True
+connected ['pyother', 'pyweb']
+aliases ['oth']
+in use 409
+disconnected ['pyweb']
+pruned ['pynet']
+gone 404`
+	if out != want {
+		t.Errorf("docker-py networks:\n%s\nwant\n%s", out, want)
+	}
+	noLeftovers(t)
+}

@@ -134,6 +134,20 @@ func TestDockerCLINetworks(t *testing.T) {
 		t.Errorf("networks after disconnect: %q", got)
 	}
 
+	// --network container:NAME shares web's namespace.
+	if got := docker(t, "run --rm --network container:web busybox sh -c '"+httpGet("127.0.0.1")+"'"); !strings.Contains(got, "hello from") {
+		t.Errorf("--network container:web reaching web's 127.0.0.1:80: %q", got)
+	}
+	// connect of a stopped container, with an address: it joins at its
+	// next start.
+	docker(t, "create --name later busybox sleep 1000")
+	docker(t, "network connect --ip 10.89.0.60 mynet later")
+	docker(t, "start later")
+	if got := docker(t, "inspect -f '{{.NetworkSettings.Networks.mynet.IPAddress}} {{.NetworkSettings.Networks.bridge.Gateway}}' later"); got != "10.89.0.60 172.17.0.1" {
+		t.Errorf("a stopped container connected with --ip, then started: %q", got)
+	}
+	docker(t, "rm -f later")
+
 	// Bad input: docker's status codes and words, nothing left.
 	_, errOut, code := sh(t, dockerEnv+"docker run --rm --network nosuch busybox true")
 	if code != 125 || !strings.Contains(errOut, "network nosuch not found") || strings.Contains(errOut, "Unable to find image") {
