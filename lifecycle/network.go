@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -271,6 +273,7 @@ func (m *Manager) ConnectNetwork(ctx context.Context, ref, netRef string, cfg ne
 		return Info{}, err
 	}
 	live := c.rec.State == Running || c.rec.State == Paused
+	spec := c.rec.Spec
 	c.begin(OpUpdate)
 	c.mu.Unlock()
 	if live && m.net.Attachment(id) != nil {
@@ -280,6 +283,7 @@ func (m *Manager) ConnectNetwork(ctx context.Context, ref, netRef string, cfg ne
 			c.mu.Unlock()
 			return Info{}, err
 		}
+		m.refreshResolvConf(&spec, id)
 	}
 	c.mu.Lock()
 	eps := make(map[string]network.EndpointConfig, len(c.rec.Spec.Endpoints)+1)
@@ -332,6 +336,7 @@ func (m *Manager) DisconnectNetwork(ctx context.Context, ref, netRef string) (In
 		return Info{}, fmt.Errorf("container %s is not connected to network %s: %w", name, key, errdefs.ErrNotFound)
 	}
 	live := c.rec.State == Running || c.rec.State == Paused
+	spec := c.rec.Spec
 	c.begin(OpUpdate)
 	c.mu.Unlock()
 	if live && nerr == nil {
@@ -342,6 +347,7 @@ func (m *Manager) DisconnectNetwork(ctx context.Context, ref, netRef string) (In
 				c.mu.Unlock()
 				return Info{}, err
 			}
+			m.refreshResolvConf(&spec, id)
 		}
 	}
 	c.mu.Lock()
@@ -361,6 +367,42 @@ func (m *Manager) DisconnectNetwork(ctx context.Context, ref, netRef string) (In
 	}
 	m.events(Event{Kind: EventChanged, Info: info})
 	return m.withNetwork(info), nil
+}
+
+// refreshResolvConf rewrites running container id's resolv.conf after a
+// connect or disconnect changed the name servers of its networks (as
+// docker's): a container started on the default bridge resolves names
+// once it joins a user-defined network, and no longer asks a network it
+// left. Only a resolv.conf of berth's (in the container's directory) is
+// rewritten, in place: it is bind-mounted, so a new file would not reach
+// the container. A failure is logged; the connect stands.
+func (m *Manager) refreshResolvConf(spec *Spec, id string) {
+	a := m.net.Attachment(id)
+	if a == nil {
+		return
+	}
+	p := filepath.Join(m.containerDir(id), "resolv.conf")
+	if _, err := os.Stat(p); err != nil {
+		return // the user's own file or none: not berth's to write
+	}
+	body := resolvConf(hostResolv(), false, DNS{Servers: spec.DNS, Search: spec.DNSSearch, Options: spec.DNSOptions, NetworkServers: a.DNSServers})
+	if err := rewriteInPlace(p, body); err != nil {
+		m.log.Error("cannot rewrite the container's resolv.conf", "container", id, "err", err)
+	}
+}
+
+// rewriteInPlace replaces the contents of an existing file keeping its
+// inode (a bind mount of it sees the change).
+func rewriteInPlace(path string, body []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // networkFiles points so at the run's network namespace (att's, or the
