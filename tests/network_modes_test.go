@@ -116,7 +116,7 @@ func TestUserNetworkWithoutBerthd(t *testing.T) {
 	id := must(t, "berthctl inspect -f '{{.Id}}' web")
 	must(t, "berthctl run -d --name client --network app --add-host db.example:10.1.2.3 busybox sleep 1000")
 	for _, name := range []string{"web", "www", id[:12]} {
-		if got := eventually(t, 10*time.Second, "berthctl exec client wget -qO- -T 2 http://"+name+"/"); got != "hello from webhost" {
+		if got := eventually(t, 10*time.Second, "berthctl exec client timeout 5 wget -qO- http://"+name+"/"); got != "hello from webhost" {
 			t.Errorf("wget http://%s/: %q", name, got)
 		}
 	}
