@@ -17,7 +17,7 @@ import (
 func Network(n *berthnet.Network, users map[string]berthnet.Endpoint, names func(id string) string) network.Inspect {
 	ipam := network.IPAM{Driver: "default", Options: map[string]string{}, Config: []network.IPAMConfig{}}
 	for _, s := range n.Subnets {
-		ipam.Config = append(ipam.Config, network.IPAMConfig{Subnet: s.Subnet, Gateway: s.Gateway})
+		ipam.Config = append(ipam.Config, network.IPAMConfig{Subnet: s.Subnet, Gateway: s.Gateway, IPRange: s.IPRange})
 	}
 	opts := maps.Clone(n.Options)
 	if opts == nil {

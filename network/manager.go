@@ -191,7 +191,12 @@ func (m *Manager) Create(o CreateOptions) (*Network, error) {
 				return nil, invalid("subnet %s: overlaps the host's route to %s", p, r)
 			}
 		}
-		sn = Subnet{Subnet: p, Gateway: gw}
+		r, err := parseIPRange(p, o.IPRange)
+		if err != nil {
+			m.mu.Unlock()
+			return nil, err
+		}
+		sn = Subnet{Subnet: p, Gateway: gw, IPRange: r}
 	} else {
 		p, err := m.freeSubnetLocked(routes)
 		if err != nil {
@@ -632,11 +637,20 @@ func navInfo(n *Network) navNetwork {
 	return out
 }
 
-// firstFree is the lowest host address of sn that is neither its
-// gateway nor in used.
+// firstFree is the lowest host address of sn (of its IPRange if it has
+// one) that is neither its gateway nor in used.
 func firstFree(sn Subnet, used map[netip.Addr]string) netip.Addr {
-	last := broadcast(sn.Subnet)
-	for ip := sn.Subnet.Addr().Next(); ip.IsValid() && ip.Less(last); ip = ip.Next() {
+	first, last := sn.Subnet.Addr().Next(), broadcast(sn.Subnet)
+	if sn.IPRange.IsValid() {
+		first = sn.IPRange.Addr()
+		if first == sn.Subnet.Addr() {
+			first = first.Next()
+		}
+		if end := broadcast(sn.IPRange); end.Less(last) {
+			last = end.Next()
+		}
+	}
+	for ip := first; ip.IsValid() && ip.Less(last); ip = ip.Next() {
 		if ip == sn.Gateway {
 			continue
 		}

@@ -64,6 +64,10 @@ const MaxNameLen = 128
 type Subnet struct {
 	Subnet  netip.Prefix `json:"subnet"`
 	Gateway netip.Addr   `json:"gateway"`
+	// IPRange, when set, is where addresses are given from (docker's
+	// --ip-range): a part of Subnet. An address asked for may be
+	// anywhere in Subnet.
+	IPRange netip.Prefix `json:"ip_range,omitzero"`
 }
 
 // Network is a network's record (network.json under
@@ -197,11 +201,11 @@ func (o CreateOptions) Check() error {
 	if o.Driver != "" && o.Driver != DriverBridge {
 		return invalid("network driver %q: berth has the bridge driver only", o.Driver)
 	}
-	if o.IPRange != "" {
-		return fmt.Errorf("--ip-range %q: not supported (addresses are taken from the whole subnet): %w", o.IPRange, errdefs.ErrNotImplemented)
-	}
 	if o.Gateway != "" && o.Subnet == "" {
 		return invalid("gateway %q: needs a subnet", o.Gateway)
+	}
+	if o.IPRange != "" && o.Subnet == "" {
+		return invalid("ip-range %q: needs a subnet", o.IPRange)
 	}
 	for k := range o.Options {
 		switch k {
@@ -212,11 +216,34 @@ func (o CreateOptions) Check() error {
 		return fmt.Errorf("network option %q: unknown: %w", k, errdefs.ErrInvalidArgument)
 	}
 	if o.Subnet != "" {
-		if _, _, err := parseSubnet(o.Subnet, o.Gateway); err != nil {
+		p, _, err := parseSubnet(o.Subnet, o.Gateway)
+		if err != nil {
+			return err
+		}
+		if _, err := parseIPRange(p, o.IPRange); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// parseIPRange reads an ip-range ("" for none): a CIDR range inside
+// subnet, given by its network address.
+func parseIPRange(subnet netip.Prefix, r string) (netip.Prefix, error) {
+	if r == "" {
+		return netip.Prefix{}, nil
+	}
+	p, err := netip.ParsePrefix(r)
+	if err != nil || !p.Addr().Is4() {
+		return p, invalid("ip-range %q: not an IPv4 CIDR range (say 10.10.0.128/25)", r)
+	}
+	if p.Masked() != p {
+		return p, invalid("ip-range %q: not a network address (did you mean %s?)", r, p.Masked())
+	}
+	if p.Bits() < subnet.Bits() || !subnet.Contains(p.Addr()) {
+		return p, invalid("ip-range %s: not inside subnet %s", p, subnet)
+	}
+	return p, nil
 }
 
 // parseSubnet reads a CIDR subnet and an optional gateway in it. The
