@@ -218,11 +218,7 @@ func (s *Server) networkCreate(w http.ResponseWriter, r *http.Request) error {
 // 403 for a predefined one, 409 while containers are attached.
 func (s *Server) networkDelete(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
-	nets, err := s.nets()
-	if err != nil {
-		return err
-	}
-	if err := nets.Remove(ref); err != nil {
+	if err := s.Manager.RemoveNetwork(r.Context(), ref); err != nil {
 		if errdefs.IsPermissionDenied(err) {
 			return fmt.Errorf("%s is a pre-defined network and cannot be removed: %w", ref, errdefs.ErrPermissionDenied)
 		}
@@ -243,11 +239,7 @@ func (s *Server) networkPrune(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	nets, err := s.nets()
-	if err != nil {
-		return err
-	}
-	names, err := nets.Prune(func(n *berthnet.Network) bool { return pf.Match(n.Created, n.Labels) })
+	names, err := s.Manager.PruneNetworks(r.Context(), func(n *berthnet.Network) bool { return pf.Match(n.Created, n.Labels) })
 	if err != nil {
 		return err
 	}

@@ -228,6 +228,28 @@ func (m *Manager) withNetwork(info Info) Info {
 	return info
 }
 
+// RemoveNetwork removes network ref (network.Manager.Remove) once the
+// networks of runs that have ended are torn down: a container that exited
+// or was removed a moment ago, whose teardown runs in the background, is
+// no active endpoint, as with docker.
+func (m *Manager) RemoveNetwork(ctx context.Context, ref string) error {
+	if m.net == nil {
+		return fmt.Errorf("networks are not available: %w", errdefs.ErrNotImplemented)
+	}
+	m.reconcileNetworks(ctx)
+	return m.net.Remove(ref)
+}
+
+// PruneNetworks is network.Manager.Prune once the networks of runs that
+// have ended are torn down (as RemoveNetwork).
+func (m *Manager) PruneNetworks(ctx context.Context, keep func(*network.Network) bool) ([]string, error) {
+	if m.net == nil {
+		return nil, fmt.Errorf("networks are not available: %w", errdefs.ErrNotImplemented)
+	}
+	m.reconcileNetworks(ctx)
+	return m.net.Prune(keep)
+}
+
 // Networks is the network manager (nil when networks are unavailable).
 func (m *Manager) Networks() *network.Manager { return m.net }
 
