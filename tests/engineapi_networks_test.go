@@ -148,6 +148,26 @@ func TestDockerCLINetworks(t *testing.T) {
 	}
 	docker(t, "rm -f later")
 
+	// A network whose containers have just ended is no longer in use:
+	// their teardown is done before a rm or prune, as with docker.
+	for i := 0; i < 3; i++ {
+		docker(t, "network create brief && docker run --rm --network brief busybox true && docker network rm brief")
+		docker(t, "network create brief && docker run --name ended --network brief busybox true && docker network prune -f && docker rm ended")
+		if got := docker(t, "network ls -q --filter name=brief"); got != "" {
+			t.Fatalf("network brief left: %q", got)
+		}
+	}
+
+	// --ip-range: addresses are given from the range.
+	docker(t, "network create --subnet 10.91.0.0/24 --ip-range 10.91.0.128/25 rnet")
+	if got := docker(t, "network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.IPRange}}{{end}}' rnet"); got != "10.91.0.0/24 10.91.0.128/25" {
+		t.Errorf("inspect of a network with an ip-range: %q", got)
+	}
+	if got := docker(t, "run --rm --network rnet busybox ip -4 -o addr show eth0"); !strings.Contains(got, "inet 10.91.0.128/24 ") {
+		t.Errorf("first address of the ip-range: %q", got)
+	}
+	docker(t, "network rm rnet")
+
 	// Bad input: docker's status codes and words, nothing left.
 	_, errOut, code := sh(t, dockerEnv+"docker run --rm --network nosuch busybox true")
 	if code != 125 || !strings.Contains(errOut, "network nosuch not found") || strings.Contains(errOut, "Unable to find image") {
@@ -165,6 +185,7 @@ func TestDockerCLINetworks(t *testing.T) {
 	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","IPAM":{"Config":[{"Subnet":"10.90.0.5/24"}]}}`, 400, "not a network address")
 	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","IPAM":{"Config":[{"Subnet":"10.90.0.0/40"}]}}`, 400, "not a CIDR subnet")
 	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","IPAM":{"Config":[{"Subnet":"10.89.0.0/16"}]}}`, 400, "overlaps network mynet")
+	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","IPAM":{"Config":[{"Subnet":"10.90.0.0/24","IPRange":"10.91.0.0/25"}]}}`, 400, "not inside subnet")
 	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","Driver":"overlay"}`, 400, "bridge driver only")
 	wantStatus(t, "POST", "/networks/create", `{"Name":"bad","EnableIPv6":true}`, 400, "not supported by berth: EnableIPv6")
 	if errOut := fails(t, dockerEnv+"docker network create --subnet 10.89.0.0/16 over"); !strings.Contains(errOut, "overlaps network mynet") {
