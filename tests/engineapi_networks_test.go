@@ -120,6 +120,10 @@ func TestDockerCLINetworks(t *testing.T) {
 	if got := docker(t, "exec other sh -c '"+httpGet(webIP)+"'"); !strings.Contains(got, "hello from") {
 		t.Errorf("other reaches web on appnet after connect: %q", got)
 	}
+	// Its name server is appnet's now: it resolves web by name.
+	if got := docker(t, "exec other sh -c '"+lookupGet("web")+"'"); !strings.Contains(got, "hello from") {
+		t.Errorf("other resolving web after connect: %q", got)
+	}
 	if got := docker(t, "run --rm --network appnet busybox sh -c 'for i in $(seq 50); do nslookup oth >/dev/null 2>&1 && echo ok && exit; sleep 0.2; done; exit 1'"); got != "ok" {
 		t.Errorf("the connected container's alias does not resolve: %q", got)
 	}
@@ -133,6 +137,19 @@ func TestDockerCLINetworks(t *testing.T) {
 	if got := docker(t, "inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' other"); got != "bridge" {
 		t.Errorf("networks after disconnect: %q", got)
 	}
+
+	// host: the host's interfaces; host's inspect lists the container.
+	docker(t, "run -d --name onhost --network host busybox sleep 1000")
+	if got, want := docker(t, "exec onhost ls /sys/class/net"), must(t, "ls /sys/class/net"); got != want {
+		t.Errorf("--network host: interfaces %q, the host's %q", got, want)
+	}
+	if got := docker(t, "network inspect -f '{{range .Containers}}{{.Name}} {{end}}' host"); got != "onhost" {
+		t.Errorf("host network's containers: %q", got)
+	}
+	if got := docker(t, "inspect -f '{{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' onhost"); got != "host host" {
+		t.Errorf("inspect of a container on host: %q", got)
+	}
+	docker(t, "rm -f onhost")
 
 	// --network container:NAME shares web's namespace.
 	if got := docker(t, "run --rm --network container:web busybox sh -c '"+httpGet("127.0.0.1")+"'"); !strings.Contains(got, "hello from") {
