@@ -324,10 +324,12 @@ func endpointConfig(where string, ep *network.EndpointSettings) (berthnet.Endpoi
 }
 
 // networkFromCreate is the core's network mode and endpoints for a
-// create request's NetworkMode and NetworkingConfig: "" and "default"
-// are the configuration's default-network; endpoints are keyed by
-// network name, "" for the mode's own network; a null endpoint of
-// another network joins it with no settings.
+// create request's NetworkMode and NetworkingConfig, as dockerd reads
+// them: "" and "default" are the configuration's default-network;
+// endpoints are keyed by network name, "" for the mode's own network; a
+// null endpoint joins its network with no settings. Without a mode of its
+// own, a container with endpoints joins their networks only (the first by
+// name is its primary one), not the default network too.
 func networkFromCreate(mode container.NetworkMode, nc *network.NetworkingConfig) (string, map[string]berthnet.EndpointConfig, error) {
 	m := string(mode)
 	if m == network.NetworkDefault {
@@ -338,19 +340,23 @@ func networkFromCreate(mode container.NetworkMode, nc *network.NetworkingConfig)
 	}
 	eps := map[string]berthnet.EndpointConfig{}
 	for _, name := range sortedKeys(nc.EndpointsConfig) {
-		ep := nc.EndpointsConfig[name]
 		key := name
-		if name == string(mode) || name == network.NetworkDefault || m == "" && name == network.NetworkBridge {
+		if m != "" && name == m || m == "" && name == network.NetworkDefault {
 			key = ""
 		}
 		if _, dup := eps[key]; dup {
 			return "", nil, fmt.Errorf("NetworkingConfig.EndpointsConfig: network %q: named twice: %w", name, errdefs.ErrInvalidArgument)
 		}
-		cfg, err := endpointConfig(fmt.Sprintf("NetworkingConfig.EndpointsConfig[%q]", name), ep)
+		cfg, err := endpointConfig(fmt.Sprintf("NetworkingConfig.EndpointsConfig[%q]", name), nc.EndpointsConfig[name])
 		if err != nil {
 			return "", nil, err
 		}
 		eps[key] = cfg
+	}
+	if _, own := eps[""]; m == "" && !own {
+		first := sortedKeys(eps)[0]
+		m, eps[""] = first, eps[first]
+		delete(eps, first)
 	}
 	return m, eps, nil
 }

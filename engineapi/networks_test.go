@@ -29,7 +29,11 @@ func TestNetworkFromCreate(t *testing.T) {
 		{"cli default", "default", nc(map[string]*network.EndpointSettings{"default": {}}), "", map[string]berthnet.EndpointConfig{"": {}}, ""},
 		{"empty", "", nil, "", nil, ""},
 		{"bridge null", "bridge", nc(map[string]*network.EndpointSettings{"bridge": nil}), "bridge", map[string]berthnet.EndpointConfig{"": {}}, ""},
-		{"bridge under the default mode", "", nc(map[string]*network.EndpointSettings{"bridge": {}}), "", map[string]berthnet.EndpointConfig{"": {}}, ""},
+		{"bridge under the default mode", "", nc(map[string]*network.EndpointSettings{"bridge": {}}), "bridge", map[string]berthnet.EndpointConfig{"": {}}, ""},
+		{"user networks without a mode", "", nc(map[string]*network.EndpointSettings{"b": {Aliases: []string{"x"}}, "a": nil}), "a",
+			map[string]berthnet.EndpointConfig{"": {}, "b": {Aliases: []string{"x"}}}, ""},
+		{"ip of the cli default", "default", nc(map[string]*network.EndpointSettings{"default": {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}}}), "",
+			map[string]berthnet.EndpointConfig{"": {IPv4Address: "10.9.0.7"}}, ""},
 		{"host", "host", nc(map[string]*network.EndpointSettings{"host": {}}), "host", map[string]berthnet.EndpointConfig{"": {}}, ""},
 		{"none", "none", nc(nil), "none", nil, ""},
 		{"container", "container:abc", nil, "container:abc", nil, ""},
@@ -41,7 +45,9 @@ func TestNetworkFromCreate(t *testing.T) {
 		{"mac", "default", nc(map[string]*network.EndpointSettings{"default": {MacAddress: network.HardwareAddr{2, 0, 0, 0, 0, 1}}}), "", nil, ".MacAddress"},
 		{"ipv6", "mynet", nc(map[string]*network.EndpointSettings{"mynet": {IPAMConfig: &network.EndpointIPAMConfig{IPv6Address: netip.MustParseAddr("fd00::1")}}}), "", nil, "IPAMConfig.IPv6Address"},
 		{"driver options", "mynet", nc(map[string]*network.EndpointSettings{"mynet": {DriverOpts: map[string]string{"a": "b"}}}), "", nil, "DriverOpts"},
-		{"twice", "mynet", nc(map[string]*network.EndpointSettings{"mynet": {}, "default": {}}), "", nil, "named twice"},
+		{"twice", "", nc(map[string]*network.EndpointSettings{"": {}, "default": {}}), "", nil, "named twice"},
+		{"default beside a mode", "mynet", nc(map[string]*network.EndpointSettings{"mynet": {}, "default": {}}), "mynet",
+			map[string]berthnet.EndpointConfig{"": {}, "default": {}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mode, eps, err := networkFromCreate(tc.mode, tc.nc)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
+	tcnetwork "github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 )
 
@@ -183,6 +185,82 @@ func TestTestcontainersMappedPort(t *testing.T) {
 	}
 	if err := ctr.Terminate(ctx); err != nil {
 		t.Fatalf("Terminate: %v", err)
+	}
+	noLeftovers(t)
+}
+
+// TestTestcontainersNetwork: testcontainers-go creates a network, runs a
+// server on it with an alias and a client on it; the client is on that
+// network only (as with dockerd: endpoints without a network mode take
+// the place of the default network) and reaches the server by its alias;
+// the network goes with Remove.
+func TestTestcontainersNetwork(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	t.Setenv("DOCKER_HOST", berthHost())
+	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("DOCKER_CONFIG", home)
+	ctx := t.Context()
+	nw, err := tcnetwork.New(ctx)
+	if err != nil {
+		t.Fatalf("network.New: %v", err)
+	}
+	run := func(cmd string, aliases ...string) testcontainers.Container {
+		req := testcontainers.GenericContainerRequest{
+			ContainerRequest: testcontainers.ContainerRequest{
+				Image:      "busybox:latest",
+				Cmd:        []string{"sh", "-c", "echo up; " + cmd},
+				WaitingFor: wait.ForLog("up").WithStartupTimeout(30 * time.Second),
+			},
+			Started: true,
+		}
+		if err := tcnetwork.WithNetwork(aliases, nw).Customize(&req); err != nil {
+			t.Fatal(err)
+		}
+		ctr, err := testcontainers.GenericContainer(ctx, req)
+		if err != nil {
+			t.Fatalf("GenericContainer: %v", err)
+		}
+		t.Cleanup(func() { ctr.Terminate(t.Context()) })
+		return ctr
+	}
+	server := run("mkdir -p /www && echo by alias > /www/index.html && exec httpd -f -p 80 -h /www", "websrv")
+	client := run("exec sleep 1000")
+	if nets, err := server.Networks(ctx); err != nil || len(nets) != 1 || nets[0] != nw.Name {
+		t.Errorf("server's networks: %q %v, want [%s]", nets, err, nw.Name)
+	}
+	if aliases, err := server.NetworkAliases(ctx); err != nil || !slices.Contains(aliases[nw.Name], "websrv") {
+		t.Errorf("server's aliases: %v %v", aliases, err)
+	}
+	exec := func(cmd string) string {
+		code, r, err := client.Exec(ctx, []string{"sh", "-c", cmd}, tcexec.Multiplexed())
+		if err != nil {
+			t.Fatalf("Exec %s: %v", cmd, err)
+		}
+		out, _ := io.ReadAll(r)
+		if code != 0 {
+			t.Errorf("Exec %s: exit %d: %s", cmd, code, out)
+		}
+		return string(out)
+	}
+	if got := exec("ls /sys/class/net"); got != "eth0\nlo\n" {
+		t.Errorf("client's interfaces: %q, want eth0 (the network) and lo", got)
+	}
+	if got := exec(lookupGet("websrv")); !strings.Contains(got, "by alias") {
+		t.Errorf("client reaching the server by its alias: %q", got)
+	}
+	for _, c := range []testcontainers.Container{client, server} {
+		if err := c.Terminate(ctx); err != nil {
+			t.Fatalf("Terminate: %v", err)
+		}
+	}
+	if err := nw.Remove(ctx); err != nil {
+		t.Fatalf("network Remove: %v", err)
+	}
+	if got := docker(t, "network ls -q | wc -l"); got != "3" {
+		t.Errorf("networks after Remove: %s", got)
 	}
 	noLeftovers(t)
 }
