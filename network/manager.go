@@ -625,11 +625,15 @@ func orEmpty(l []string) []string {
 	return l
 }
 
-// navInfo is n as netavark reads it.
+// navInfo is n as netavark reads it. Every network is isolated
+// (netavark's isolate: the host drops traffic between two isolated
+// bridges), so that, as with docker, a container reaches the containers
+// of another network neither by name nor by address.
 func navInfo(n *Network) navNetwork {
 	out := navNetwork{
 		Name: n.Name, ID: n.ID, Driver: DriverBridge, NetworkInterface: n.Interface,
 		Internal: n.Internal, DNSEnabled: n.DNSEnabled, IPAMOptions: map[string]string{"driver": "host-local"},
+		Options: map[string]string{"isolate": "true"},
 	}
 	for _, s := range n.Subnets {
 		out.Subnets = append(out.Subnets, navSubnet{Subnet: s.Subnet.String(), Gateway: s.Gateway.String()})

@@ -132,10 +132,11 @@ func TestNetworkNameResolution(t *testing.T) {
 	noLeftovers(t)
 }
 
-// TestNetworkConnect: a running container on the default bridge gets an
-// interface on a network it is connected to, its resolv.conf names the
-// network's name server, it reaches the others there by name and is
-// reached by its alias; disconnected, it loses all of it. A network with
+// TestNetworkConnect: a running container on the default bridge reaches
+// no container of another network; connected to it, it gets an interface
+// there, its resolv.conf names the network's name server, it reaches the
+// others there by name and is reached by its alias; disconnected, it
+// loses all of it. A network with
 // a running container is not removed.
 func TestNetworkConnect(t *testing.T) {
 	fresh(t)
@@ -148,7 +149,12 @@ func TestNetworkConnect(t *testing.T) {
 	}
 	// (busybox 1.35's wget crashes with -T: timeout bounds it instead.)
 	const get = "berthctl exec cli timeout 5 wget -qO- http://srv/"
+	const byAddress = "berthctl exec cli timeout 5 wget -qO- http://10.77.0.2/"
 	fails(t, get)
+	// Networks are isolated: no way round through the host's routes.
+	if out, _, code := sh(t, byAddress); code == 0 || strings.Contains(out, "hello") {
+		t.Errorf("srv by address from the bridge: exit %d, %q", code, out)
+	}
 
 	must(t, "berthctl network connect --alias api --ip 10.77.0.50 n1 cli")
 	if got := must(t, "berthctl exec cli ls /sys/class/net"); got != "eth0\neth1\nlo" {
@@ -191,6 +197,9 @@ func TestNetworkConnect(t *testing.T) {
 	}
 	if out, _, code := sh(t, get); code == 0 || strings.Contains(out, "hello") {
 		t.Errorf("srv by name after the disconnect: exit %d, %q", code, out)
+	}
+	if out, _, code := sh(t, byAddress); code == 0 || strings.Contains(out, "hello") {
+		t.Errorf("srv by address after the disconnect: exit %d, %q", code, out)
 	}
 	if msg := fails(t, "berthctl network disconnect n1 cli"); !strings.Contains(msg, "not connected") {
 		t.Errorf("second disconnect: %q", msg)
