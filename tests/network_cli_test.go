@@ -178,6 +178,9 @@ func TestNetworkConnect(t *testing.T) {
 	if got := must(t, `berthctl ps --format '{{.Names}} {{.Networks}}' --filter name=cli`); got != "cli bridge,n1" {
 		t.Errorf("ps .Networks: %q", got)
 	}
+	if got := must(t, `berthctl ps --format '{{.Names}}' --filter network=n1 | sort`); got != "cli\nsrv" {
+		t.Errorf("ps --filter network=n1: %q", got)
+	}
 	if msg := fails(t, "berthctl network connect n1 cli"); !strings.Contains(msg, "already connected") {
 		t.Errorf("second connect: %q", msg)
 	}
@@ -233,6 +236,16 @@ func TestPortVerbAndPsPorts(t *testing.T) {
 	if got := must(t, "berthctl ps --format '{{.Ports}}'"); got != want {
 		t.Errorf("ps .Ports: %q, want %q", got, want)
 	}
+	must(t, "berthctl run -d --name plain busybox sleep 1000")
+	for _, tc := range []struct{ filter, want string }{
+		{"publish=80", "web"}, {"publish=81/tcp", "web"}, {"publish=90", ""}, {"expose=90", "web"},
+		{"expose=1-79", ""}, {"publish=8080", ""}, {"network=bridge", "plain\nweb"},
+	} {
+		if got := must(t, "berthctl ps --format '{{.Names}}' --filter "+tc.filter+" | sort"); got != tc.want {
+			t.Errorf("ps --filter %s: %q, want %q", tc.filter, got, tc.want)
+		}
+	}
+	must(t, "berthctl rm -f plain")
 	if got := must(t, "berthctl ps | head -1"); !strings.Contains(got, "PORTS") {
 		t.Errorf("ps header lacks PORTS: %q", got)
 	}

@@ -248,7 +248,8 @@ func TestCommandLineMistakes(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
-	web := entry{ID: "aaaa1111bbbb2222", Name: "web", Image: "busybox", State: "running", Labels: map[string]string{"tier": "front", "team": "a"}}
+	web := entry{ID: "aaaa1111bbbb2222", Name: "web", Image: "busybox", State: "running", Labels: map[string]string{"tier": "front", "team": "a"},
+		Networks: []string{"bridge", "app"}, Ports: []contract.PortEntry{{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: "tcp"}, {PrivatePort: 443, Type: "tcp"}}}
 	old := entry{ID: "cccc3333dddd4444", Name: "old-web", Image: "docker.io/library/busybox:latest", State: "exited", ExitCode: 3}
 	db := entry{ID: "eeee5555ffff6666", Name: "db", Image: "example.com/db:v1", State: "exited", ExitCode: 0, Labels: map[string]string{"tier": "back", "empty": ""},
 		Mounts: []contract.MountEntry{{Name: "dbdata", Destination: "/var/lib/db"}, {Name: "/srv/conf", Destination: "/etc/db"}}}
@@ -280,6 +281,15 @@ func TestFilters(t *testing.T) {
 		{"volume target", []string{"volume=/etc/db"}, []string{"db"}},
 		{"volume bind source", []string{"volume=/srv/conf"}, []string{"db"}},
 		{"volume other", []string{"volume=web"}, nil},
+		{"network", []string{"network=app"}, []string{"web"}},
+		{"network other", []string{"network=back"}, nil},
+		{"publish", []string{"publish=80"}, []string{"web"}},
+		{"publish exposed only", []string{"publish=443"}, nil},
+		{"publish range", []string{"publish=79-81/tcp"}, []string{"web"}},
+		{"publish udp", []string{"publish=80/udp"}, nil},
+		{"expose", []string{"expose=443"}, []string{"web"}},
+		{"expose published", []string{"expose=80"}, []string{"web"}},
+		{"expose other", []string{"expose=81-442"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := parseFilters(tc.filters)
@@ -297,7 +307,7 @@ func TestFilters(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"nokey", "color=red", "status=sleeping", "exited=x", "label=", "name=("} {
+	for _, bad := range []string{"nokey", "color=red", "status=sleeping", "exited=x", "label=", "name=(", "publish=x", "expose=80/sctp", "publish=0"} {
 		if _, err := parseFilters([]string{bad}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
 			t.Errorf("%s: error %v does not name the filter", bad, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/distribution/reference"
+	"github.com/docker/go-connections/nat"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
@@ -34,7 +35,8 @@ func psCommand(cl *client) *cobra.Command {
 			"a \"table\" prefix prints aligned columns with a header. --format json prints a JSON array.\n\n" +
 			"--filter (repeatable; the same key repeated matches any of its values, different keys must all match): " +
 			"id=REGEXP, name=REGEXP, status=created|running|paused|restarting|removing|exited|dead (implies -a), " +
-			"ancestor=IMAGE, exited=CODE, label=KEY or label=KEY=VALUE, volume=NAME|HOST-PATH|TARGET.\n\n" +
+			"ancestor=IMAGE, exited=CODE, label=KEY or label=KEY=VALUE, volume=NAME|HOST-PATH|TARGET, network=NAME, " +
+			"publish=PORT[/PROTO] or START-END[/PROTO] (a container port published on the host), expose=… (a container port exposed or published).\n\n" +
 			"-s/--size: berth does not measure a container's writable layer yet; SIZE shows N/A.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return ps(cl, &f) },
@@ -43,7 +45,7 @@ func psCommand(cl *client) *cobra.Command {
 	fs.BoolVarP(&f.all, "all", "a", false, "Show all containers, not only running ones")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "Print ids only")
 	fs.StringVar(&f.format, "format", "", "table (default), json, or a Go template (\"table ...\" for columns)")
-	fs.StringArrayVarP(&f.filters, "filter", "f", nil, "Filter on KEY=VALUE (id, name, status, ancestor, exited, label, volume; repeatable)")
+	fs.StringArrayVarP(&f.filters, "filter", "f", nil, "Filter on KEY=VALUE (id, name, status, ancestor, exited, label, volume, network, publish, expose; repeatable)")
 	fs.IntVarP(&f.last, "last", "n", 0, "Show the N most recently created containers, in any state")
 	fs.BoolVarP(&f.latest, "latest", "l", false, "Show the most recently created container, in any state")
 	fs.BoolVar(&f.noTrunc, "no-trunc", false, "Do not truncate ids and commands")
@@ -268,13 +270,17 @@ func parseFilters(args []string) (filters, error) {
 			if _, err := strconv.Atoi(v); err != nil {
 				return nil, fmt.Errorf("--filter %q: want an exit code", a)
 			}
-		case "ancestor", "volume":
+		case "ancestor", "volume", "network":
+		case "publish", "expose":
+			if _, _, _, err := portFilter(v); err != nil {
+				return nil, fmt.Errorf("--filter %q: %w", a, err)
+			}
 		case "label":
 			if k, _, _ := strings.Cut(v, "="); k == "" {
 				return nil, fmt.Errorf("--filter %q: want label=KEY or label=KEY=VALUE", a)
 			}
 		default:
-			return nil, fmt.Errorf("--filter %q: unknown filter (berth knows id, name, status, ancestor, exited, label, volume)", a)
+			return nil, fmt.Errorf("--filter %q: unknown filter (berth knows id, name, status, ancestor, exited, label, volume, network, publish, expose)", a)
 		}
 		f[k] = append(f[k], v)
 	}
@@ -328,6 +334,16 @@ func matchOne(key, value string, e entry) bool {
 		// docker's: a volume's name (or a bind's host path) or a mount's
 		// target.
 		return slices.ContainsFunc(e.Mounts, func(m contract.MountEntry) bool { return m.Name == value || m.Destination == value })
+	case "network":
+		return slices.Contains(e.Networks, value)
+	case "publish", "expose":
+		// docker's: a container port (of a published binding for
+		// publish) in the port or range, of the protocol (tcp unless
+		// given).
+		lo, hi, proto, _ := portFilter(value)
+		return slices.ContainsFunc(e.Ports, func(p contract.PortEntry) bool {
+			return (key == "expose" || p.PublicPort != 0) && p.Type == proto && int(p.PrivatePort) >= lo && int(p.PrivatePort) <= hi
+		})
 	case "label":
 		// docker's: label=KEY has the label, label=KEY=VALUE with that value.
 		k, v, withValue := strings.Cut(value, "=")
@@ -335,6 +351,19 @@ func matchOne(key, value string, e entry) bool {
 		return ok && (!withValue || have == v)
 	}
 	return false
+}
+
+// portFilter reads a publish or expose filter value: PORT[/PROTO] or
+// START-END[/PROTO], tcp unless given.
+func portFilter(v string) (lo, hi int, proto string, err error) {
+	proto, ports := nat.SplitProtoPort(v)
+	if proto != "tcp" && proto != "udp" {
+		return 0, 0, "", fmt.Errorf("protocol %q: want tcp or udp", proto)
+	}
+	if lo, hi, err = nat.ParsePortRangeToInt(ports); err != nil || lo == 0 {
+		return 0, 0, "", fmt.Errorf("want PORT[/PROTO] or START-END[/PROTO]")
+	}
+	return lo, hi, proto, nil
 }
 
 // sameImage compares image references after docker's normalisation
