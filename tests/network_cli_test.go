@@ -53,6 +53,14 @@ func TestNetworkVerbs(t *testing.T) {
 			t.Errorf("network ls --filter %s: %q, want %q", tc.filter, got, tc.want)
 		}
 	}
+	// Any user may list networks; creating one needs root or group berth.
+	const nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups "
+	if got := must(t, nobody+"berthctl network ls --format '{{.Name}}'"); got != "back\nbridge\nfront\nhost\nnone" {
+		t.Errorf("network ls as nobody: %q", got)
+	}
+	if msg := fails(t, nobody+"berthctl network create mine"); !strings.Contains(msg, "permission denied") {
+		t.Errorf("network create as nobody: %q", msg)
+	}
 	if msg := fails(t, "berthctl network ls --filter color=red"); !strings.Contains(msg, `unknown key "color"`) {
 		t.Errorf("unknown filter: %q", msg)
 	}
