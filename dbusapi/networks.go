@@ -218,12 +218,7 @@ func (m *manager) InspectNetwork(sender dbus.Sender, ref string) (out string, de
 		if err != nil {
 			return err
 		}
-		v := dockerview.Network(n, nm.Users(n.ID), func(id string) string {
-			if i, err := m.s.mgr.Get(id); err == nil {
-				return i.Name
-			}
-			return ""
-		})
+		v := dockerview.NetworkOf(n, nm.Users(n.ID), m.s.mgr.List())
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err

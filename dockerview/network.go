@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net"
 
+	"github.com/berthd/berth/lifecycle"
 	berthnet "github.com/berthd/berth/network"
 	"github.com/moby/moby/api/types/network"
 )
@@ -47,4 +48,24 @@ func Network(n *berthnet.Network, users map[string]berthnet.Endpoint, names func
 		}
 	}
 	return out
+}
+
+// NetworkOf is Network with the containers' names taken from containers
+// (lifecycle.Manager.List), and on host and none, which have no
+// endpoints, the live containers in that network mode, as docker lists
+// them there.
+func NetworkOf(n *berthnet.Network, users map[string]berthnet.Endpoint, containers []lifecycle.Info) network.Inspect {
+	names := map[string]string{}
+	for _, i := range containers {
+		names[i.ID] = i.Name
+	}
+	v := Network(n, users, func(id string) string { return names[id] })
+	if n.Driver != berthnet.DriverBridge {
+		for _, i := range containers {
+			if i.State.Live() && NetworkMode(i) == n.Name {
+				v.Containers[i.ID] = network.EndpointResource{Name: i.Name}
+			}
+		}
+	}
+	return v
 }

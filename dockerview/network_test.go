@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthd/berth/lifecycle"
 	berthnet "github.com/berthd/berth/network"
 )
 
@@ -43,6 +44,20 @@ func TestNetworkDockerShape(t *testing.T) {
 		v := Network(n, nil, nil)
 		if v.Options["com.docker.network.bridge.name"] != "berth0" || v.Options["com.docker.network.bridge.default_bridge"] != "true" {
 			t.Errorf("options: %v", v.Options)
+		}
+	})
+	t.Run("host lists the containers in host mode", func(t *testing.T) {
+		n := &berthnet.Network{ID: "h", Name: berthnet.Host, Driver: berthnet.DriverHost}
+		running := lifecycle.Info{Record: lifecycle.Record{ID: "r1", Name: "onhost", State: lifecycle.Running, Spec: lifecycle.Spec{Network: "host"}}}
+		stopped := lifecycle.Info{Record: lifecycle.Record{ID: "s1", Name: "was", State: lifecycle.Exited, Spec: lifecycle.Spec{Network: "host"}}}
+		bridged := lifecycle.Info{Record: lifecycle.Record{ID: "b1", Name: "web", State: lifecycle.Running, Spec: lifecycle.Spec{Network: "bridge"}}}
+		v := NetworkOf(n, nil, []lifecycle.Info{running, stopped, bridged})
+		if len(v.Containers) != 1 || v.Containers["r1"].Name != "onhost" {
+			t.Errorf("containers: %v", v.Containers)
+		}
+		w := NetworkOf(&berthnet.Network{ID: "x", Name: "app", Driver: berthnet.DriverBridge}, map[string]berthnet.Endpoint{"b1": {}}, []lifecycle.Info{bridged})
+		if len(w.Containers) != 1 || w.Containers["b1"].Name != "web" {
+			t.Errorf("bridge network's containers: %v", w.Containers)
 		}
 	})
 	t.Run("none", func(t *testing.T) {

@@ -254,6 +254,12 @@ func TestPortVerbAndPsPorts(t *testing.T) {
 		}
 	}
 	must(t, "berthctl rm -f plain")
+	// host lists the containers running in that mode, as docker's.
+	must(t, "berthctl run -d --name onhost --network host busybox sleep 1000")
+	if got := must(t, "berthctl network inspect -f '{{range .Containers}}{{.Name}}{{end}}' host"); got != "onhost" {
+		t.Errorf("host network's containers: %q", got)
+	}
+	must(t, "berthctl rm -f onhost")
 	if got := must(t, "berthctl ps | head -1"); !strings.Contains(got, "PORTS") {
 		t.Errorf("ps header lacks PORTS: %q", got)
 	}
