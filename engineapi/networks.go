@@ -49,27 +49,6 @@ func networkError(ref string, err error) error {
 	return err
 }
 
-// inspectNetwork is docker's inspect of n: the containers attached now
-// (running ones on a bridge network; on host and none those running in
-// that mode, as docker lists them).
-func (s *Server) inspectNetwork(nets *berthnet.Manager, n *berthnet.Network) network.Inspect {
-	names := func(id string) string {
-		if i, err := s.Manager.Get(id); err == nil {
-			return i.Name
-		}
-		return ""
-	}
-	v := dockerview.Network(n, nets.Users(n.ID), names)
-	if n.Driver != berthnet.DriverBridge {
-		for _, i := range s.Manager.List() {
-			if i.State.Live() && dockerview.NetworkMode(i) == n.Name {
-				v.Containers[i.ID] = network.EndpointResource{Name: i.Name}
-			}
-		}
-	}
-	return v
-}
-
 // networkList is GET /networks with docker's filters (network.Filters).
 func (s *Server) networkList(w http.ResponseWriter, r *http.Request) error {
 	raw, err := parseFilters(r, "name", "id", "driver", "scope", "type", "label", "dangling")
@@ -85,8 +64,9 @@ func (s *Server) networkList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := []network.Summary{}
+	infos := s.Manager.List()
 	for _, n := range nets.List() {
-		v := s.inspectNetwork(nets, n)
+		v := dockerview.NetworkOf(n, nets.Users(n.ID), infos)
 		if f.Match(n, len(v.Containers)) {
 			out = append(out, network.Summary{Network: v.Network})
 		}
@@ -107,7 +87,7 @@ func (s *Server) networkInspect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return networkError(ref, err)
 	}
-	return writeJSON(w, http.StatusOK, s.inspectNetwork(nets, n))
+	return writeJSON(w, http.StatusOK, dockerview.NetworkOf(n, nets.Users(n.ID), s.Manager.List()))
 }
 
 // networkCreateRequest is docker's network.CreateRequest with the IPAM
