@@ -186,6 +186,12 @@ func TestNetworkConnect(t *testing.T) {
 	if got := must(t, `berthctl ps --format '{{.Names}} {{.Networks}}' --filter name=cli`); got != "cli bridge,n1" {
 		t.Errorf("ps .Networks: %q", got)
 	}
+	if got := must(t, "berthctl __complete network disconnect '' 2>/dev/null | grep -v '^:' | sort"); got != "bridge\nhost\nn1\nnone" {
+		t.Errorf("completion of disconnect's network: %q", got)
+	}
+	if got := must(t, "berthctl __complete network disconnect n1 s 2>/dev/null"); got != "srv\n:4" {
+		t.Errorf("completion of disconnect's container: %q", got)
+	}
 	if got := must(t, `berthctl ps --format '{{.Names}}' --filter network=n1 | sort`); got != "cli\nsrv" {
 		t.Errorf("ps --filter network=n1: %q", got)
 	}

@@ -62,3 +62,35 @@ func completeVolumes(cl *client) cobra.CompletionFunc {
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
+
+// completeNetworks completes every argument with network names.
+func completeNetworks(cl *client) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var list []networkEntry
+		if err := cl.call("ListNetworks", []any{&list}, noOpts()); err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, e := range list {
+			if strings.HasPrefix(e.Name, prefix) {
+				out = append(out, e.Name)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeNetworkThenContainer completes connect's and disconnect's
+// NETWORK CONTAINER.
+func completeNetworkThenContainer(cl *client) cobra.CompletionFunc {
+	nets, ctrs := completeNetworks(cl), completeContainers(cl, false)
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		switch len(args) {
+		case 0:
+			return nets(cmd, args, prefix)
+		case 1:
+			return ctrs(cmd, args, prefix)
+		}
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+}

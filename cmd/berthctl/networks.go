@@ -255,9 +255,10 @@ func networkConnectCommand(cl *client) *cobra.Command {
 	var aliases []string
 	var ip string
 	cmd := &cobra.Command{
-		Use:   "connect [OPTIONS] NETWORK CONTAINER",
-		Short: "Connect a container to a network (at once if it runs)",
-		Args:  exactArgs(2),
+		Use:               "connect [OPTIONS] NETWORK CONTAINER",
+		Short:             "Connect a container to a network (at once if it runs)",
+		Args:              exactArgs(2),
+		ValidArgsFunction: completeNetworkThenContainer(cl),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := map[string]dbus.Variant{}
 			if len(aliases) > 0 {
@@ -277,9 +278,10 @@ func networkConnectCommand(cl *client) *cobra.Command {
 func networkDisconnectCommand(cl *client) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
-		Short: "Disconnect a container from a network (at once if it runs)",
-		Args:  exactArgs(2),
+		Use:               "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short:             "Disconnect a container from a network (at once if it runs)",
+		Args:              exactArgs(2),
+		ValidArgsFunction: completeNetworkThenContainer(cl),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cl.call("DisconnectNetwork", nil, args[1], args[0], map[string]dbus.Variant{"force": dbus.MakeVariant(force)})
 		},
@@ -382,21 +384,4 @@ func hostAddr(ip, port string) string {
 		ip = "0.0.0.0"
 	}
 	return net.JoinHostPort(ip, port)
-}
-
-// completeNetworks completes every argument with network names.
-func completeNetworks(cl *client) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		var list []networkEntry
-		if err := cl.call("ListNetworks", []any{&list}, noOpts()); err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		var out []cobra.Completion
-		for _, e := range list {
-			if strings.HasPrefix(e.Name, prefix) {
-				out = append(out, e.Name)
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
-	}
 }
