@@ -52,7 +52,7 @@ func TestJoinNamespacesBadInput(t *testing.T) {
 		{"--ipc container:private", "container private has a non-shareable IPC namespace"},
 		{"--pid container:", `pid "container:"`},
 		{"--ipc container:private --sysctl kernel.msgmax=1", "not allowed with --ipc container:"},
-		{"--add-host gw:host-gateway", `add-host "gw:host-gateway": host-gateway is not supported`},
+		{"--add-host gw:host-gatewa", `add-host "gw:host-gatewa": "host-gatewa" is not an IP address`},
 		{"--device /opt/berth-test/nodevs", "a directory without device nodes"},
 	} {
 		must(t, "mkdir -p /opt/berth-test/nodevs")

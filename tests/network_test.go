@@ -118,6 +118,11 @@ func TestNetworkNoneAndHost(t *testing.T) {
 	if got := must(t, "berthctl run --rm --rootfs /srv/rootfs ls /sys/class/net"); got != "lo" {
 		t.Errorf("default-network none: %q", got)
 	}
+	// host-gateway names the default bridge's gateway, whatever the
+	// container's network.
+	if got := must(t, "berthctl run --rm --add-host gw:host-gateway --rootfs /srv/rootfs grep gw /etc/hosts"); got != "172.17.0.1\tgw" {
+		t.Errorf("--add-host gw:host-gateway: %q", got)
+	}
 	hostIfs := must(t, "ls /sys/class/net")
 	if got := must(t, "berthctl run --rm --network host --rootfs /srv/rootfs ls /sys/class/net"); got != hostIfs {
 		t.Errorf("--network host: %q, host %q", got, hostIfs)
