@@ -122,9 +122,14 @@ func ExposedPorts(i lifecycle.Info) network.PortSet {
 }
 
 // PortSummaries are a list row's Ports: each published port (and each
-// exposed one without a binding), in docker's order.
+// exposed one without a binding), in docker's order; a container that
+// ran and stopped has none (docker clears them at the stop), one never
+// started its exposed ones.
 func PortSummaries(i lifecycle.Info) []container.PortSummary {
 	out := []container.PortSummary{}
+	if i.Network == nil && i.Run != nil {
+		return out
+	}
 	published := map[string]bool{}
 	if a := i.Network; a != nil {
 		for _, p := range a.Ports {
