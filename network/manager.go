@@ -613,9 +613,19 @@ func (m *Manager) addEndpointLocked(a *Attachment, n *Network, c EndpointConfig,
 		a.DNSServers = append(a.DNSServers, sn.Gateway.String())
 	}
 	a.Endpoints = append(a.Endpoints, e)
-	a.Netavark.Networks[n.Name] = navPerNetwork{StaticIPs: []string{ip.String()}, Aliases: orEmpty(e.DNSNames), InterfaceName: ifname}
+	a.Netavark.Networks[n.Name] = navPerNetwork{StaticIPs: []string{ip.String()}, Aliases: orEmpty(e.DNSNames), InterfaceName: ifname, StaticMAC: macFor(ip)}
 	a.Netavark.NetworkInfo[n.Name] = navInfo(n)
 	return nil
+}
+
+// macFor is the MAC address of an endpoint with address ip: docker's
+// 02:42 and the address's four bytes. An address given again (to the next
+// container after one left) keeps its MAC, so that the neighbour entries
+// the host still holds for it stay right; with a random MAC, traffic to
+// the new container went to the old MAC until they expired.
+func macFor(ip netip.Addr) string {
+	b := ip.As4()
+	return fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
 }
 
 func orEmpty(l []string) []string {

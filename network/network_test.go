@@ -84,3 +84,28 @@ func TestFirstFree(t *testing.T) {
 		})
 	}
 }
+
+func TestEndpointMAC(t *testing.T) {
+	if got := macFor(netip.MustParseAddr("172.17.0.2")); got != "02:42:ac:11:00:02" {
+		t.Errorf("macFor(172.17.0.2) = %s, want docker's 02:42:ac:11:00:02", got)
+	}
+	m, err := Open(Options{DataRoot: t.TempDir(), ExecRoot: t.TempDir(), NetNSDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := m.Create(CreateOptions{Name: "n", Subnet: "10.77.0.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Attachment{ContainerID: strings.Repeat("ab", 32), ContainerName: "c",
+		Netavark: navOptions{Networks: map[string]navPerNetwork{}, NetworkInfo: map[string]navNetwork{}}}
+	m.mu.Lock()
+	err = m.addEndpointLocked(a, n, EndpointConfig{}, "eth0", true)
+	m.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Netavark.Networks["n"]; got.StaticMAC != "02:42:0a:4d:00:02" || got.StaticIPs[0] != "10.77.0.2" {
+		t.Errorf("netavark's options for the endpoint: %+v", got)
+	}
+}
