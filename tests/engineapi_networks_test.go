@@ -272,6 +272,17 @@ func TestDockerCLIPorts(t *testing.T) {
 		t.Errorf("ps ports: %q", got)
 	}
 
+	// Host port 0 on 127.0.0.1: a random port on that address only.
+	docker(t, "run -d --name zero -p 127.0.0.1:0:80 "+httpd)
+	zm := regexp.MustCompile(`^127\.0\.0\.1:([0-9]+)$`).FindStringSubmatch(docker(t, "port zero 80/tcp"))
+	if zm == nil || zm[1] == "0" {
+		t.Fatalf("docker port zero: %q", zm)
+	}
+	if got := eventually(t, 10*time.Second, "curl -sSf -m 2 http://127.0.0.1:"+zm[1]+"/"); !strings.HasPrefix(got, "hello from") {
+		t.Errorf("-p 127.0.0.1:0:80 on host port %s: %q", zm[1], got)
+	}
+	docker(t, "rm -f zero")
+
 	// -P: the EXPOSEd port of an image (committed from web with EXPOSE 80).
 	docker(t, `commit -c 'EXPOSE 80' -c 'CMD ["sh","-c","mkdir -p /www && echo exposed > /www/index.html && exec httpd -f -p 80 -h /www"]' web exposed:v1`)
 	docker(t, "run -d --name pall -P --expose 81 exposed:v1")
