@@ -26,9 +26,16 @@
 #    same pair for podman (Debian's, netavark too) in the same sandbox
 #    when it is installed (make bench installs it) (median of N each,
 #    interleaved)
+#  - healthchecks: the CPU time that 20 containers with a 1 s healthcheck
+#    (CMD-SHELL, run by the monitor through runc exec) cost over
+#    HEALTH_SECONDS (default 60) against 20 containers without one, run at
+#    the same time; the scopes' CPUUsageNSec, or where systemd has none
+#    (no cgroup controllers in the sandbox) their cgroups' cpu.stat
+#    usage_usec (always there on cgroup v2), else the CPU of their
+#    processes from /proc; printed per check in ms of CPU
 # The spine's figures (run, mounts, cold, the monitor's PSS) use
 # --network none, as the runc baseline has no network either.
-# ONLY=run|reload|load|cold|mounts|docker|network runs one part.
+# ONLY=run|reload|load|cold|mounts|docker|network|health runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${BERTH_STAGE:?run through make bench}
@@ -49,8 +56,8 @@ mkdir -p "$images"
 . tests/sandbox.sh
 rootfs=tests/.cache/rootfs
 tests/mkrootfs.sh "$rootfs"
-if [ -z "$only" ] || [ "$only" = docker ] || [ "$only" = network ]; then
-	[ "$only" = network ] || command -v dockerd >/dev/null || { echo "bench: dockerd missing (make bench installs docker.io)" >&2; exit 1; }
+if [ -z "$only" ] || [ "$only" = docker ] || [ "$only" = network ] || [ "$only" = health ]; then
+	[ "$only" = network ] || [ "$only" = health ] || command -v dockerd >/dev/null || { echo "bench: dockerd missing (make bench installs docker.io)" >&2; exit 1; }
 	go build -o "$images/mkimage" ./tests/mkimage
 	"$images/mkimage" -format docker -ref busybox:latest -cmd '["sh"]' -o "$images/busybox.tar" "$rootfs"
 fi
@@ -58,7 +65,7 @@ trap sandbox_poweroff EXIT
 sandbox_boot berth-bench "$stage" "$PWD/$rootfs" tests/.cache/bench-sandbox.log "$PWD/$images"
 sandbox bash -c 'cat > /tmp/bench-inner.sh' <<'IN'
 set -euo pipefail
-runs=$1 only=$2
+runs=$1 only=$2 hsecs=$3
 awk() { mawk "$@"; }  # /etc/alternatives is empty in a volatile sandbox
 systemctl start berthd.socket
 mkdir -p /tmp/bundle && cd /tmp/bundle
@@ -278,5 +285,46 @@ seq $((1000 - have)) | xargs -P 4 -I{} berthctl create --rootfs /srv/rootfs -- t
 printf 'reload setup: %d runtimes, %d wrappers, %d container records\n' "$(busctl get-property io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager Runtimes | cut -d' ' -f2)" "$(ls /run/berth/runtimes | wc -l)" "$(berthctl ps -a -q | wc -l)"
 /usr/libexec/berth/bench-reload -n 100
 fi
+if [ -z "$only" ] || [ "$only" = health ]; then
+berthctl load -q -i /srv/images/busybox-docker.tar >/dev/null 2>&1 || berthctl load -q -i /srv/images/busybox.tar >/dev/null
+berthctl ps -a -q | xargs -r berthctl rm -f >/dev/null
+n=20
+hc=() plain=()
+for i in $(seq $n); do
+	# Each check appends a line to /tmp/checks: the count of checks run.
+	hc+=("$(berthctl run -d --network none --health-cmd 'echo >>/tmp/checks' --health-interval 1s busybox sleep 100000)")
+	plain+=("$(berthctl run -d --network none busybox sleep 100000)")
+done
+# cpu ID: the CPU time of a container's scope in µs, and how it was read.
+cpu() {
+	local unit=berth-$1.scope v cg
+	v=$(systemctl show -p CPUUsageNSec --value "$unit")
+	if [[ $v =~ ^[0-9]+$ ]]; then echo "$((v / 1000)) CPUUsageNSec"; return; fi
+	cg=/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$unit")
+	if [ -r "$cg/cpu.stat" ]; then echo "$(awk '$1 == "usage_usec" { print $2 }' "$cg/cpu.stat") cpu.stat"; return; fi
+	# utime+stime+cutime+cstime of every process in the scope (the
+	# monitor reaps runc and the checks, so theirs is in its cutime).
+	local t=0 p
+	for p in $(cat "$cg"/cgroup.procs "$cg"/*/cgroup.procs 2>/dev/null); do
+		t=$((t + $(awk '{ print $14 + $15 + $16 + $17 }' /proc/$p/stat 2>/dev/null || echo 0)))
+	done
+	echo "$((t * 1000000 / $(getconf CLK_TCK))) /proc"
+}
+total() { local s=0 id; for id in "$@"; do set -- $(cpu "$id"); s=$((s + $1)); done; echo "$s"; }
+checks() { local s=0 id; for id in "${hc[@]}"; do s=$((s + $(wc -l </var/lib/berth/containers/$id/rootfs/tmp/checks 2>/dev/null || echo 0))); done; echo "$s"; }
+sleep 3  # past the starts
+t0=$(date +%s)
+h0=$(total "${hc[@]}"); p0=$(total "${plain[@]}"); c0=$(checks)
+sleep "$hsecs"
+h1=$(total "${hc[@]}"); p1=$(total "${plain[@]}"); c1=$(checks)
+src=$(cpu "${hc[0]}" | cut -d' ' -f2)
+dh=$((h1 - h0)) dp=$((p1 - p0)) dc=$((c1 - c0))
+printf 'healthchecks, %d containers with a 1 s check vs %d without, over %d s (CPU from %s):\n' "$n" "$n" "$hsecs" "$src"
+printf '  with: %.1f ms of CPU, without: %.1f ms, %d checks run: %.2f ms of CPU per check (monitor + runc exec + the check)\n' \
+	"$(echo "$dh/1000" | bc -l)" "$(echo "$dp/1000" | bc -l)" "$dc" "$(echo "($dh - $dp)/1000/$dc" | bc -l)"
+printf '  journal entries about the checked containers meanwhile: %d (no line per check)\n' \
+	"$(journalctl --no-pager -q --since "@$t0" -o cat $(printf 'BERTH_CONTAINER_ID=%s ' "${hc[@]}") | wc -l)"
+berthctl ps -a -q | xargs -r berthctl rm -f >/dev/null
+fi
 IN
-sandbox bash ${BENCH_TRACE:+-x} /tmp/bench-inner.sh "$runs" "$only" </dev/null
+sandbox bash ${BENCH_TRACE:+-x} /tmp/bench-inner.sh "$runs" "$only" "${HEALTH_SECONDS:-60}" </dev/null

@@ -270,6 +270,7 @@ func containerProps(i lifecycle.Info) map[string]any {
 		"CreatedAt":  micros(i.CreatedAt),
 		"StartedAt":  micros(i.StartedAt()),
 		"FinishedAt": micros(i.FinishedAt),
+		"Health":     healthStatus(i),
 	}
 }
 
@@ -344,6 +345,7 @@ func entry(i lifecycle.Info) ContainerEntry {
 		CreatedAt: micros(i.CreatedAt), StartedAt: micros(i.StartedAt()), FinishedAt: micros(i.FinishedAt),
 		ExitCode: int32(i.ExitCode), Path: ContainerPath(i.ID), Labels: dockerview.OrEmptyMap(i.Spec.Labels),
 		Mounts: mountEntries(i), Ports: portEntries(i), Networks: slices.Sorted(maps.Keys(dockerview.NetworkSettings(i).Networks)),
+		Health: healthStatus(i),
 	}
 }
 
@@ -880,7 +882,7 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		"user": true, "hostname": true, "network": true, "runtime": true, "tty": true, "stdin": true,
 		"auto_remove": true, "no_new_privileges": true, "stop_signal": true, "stop_timeout": true,
 		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true, "console_size": true}
-	for _, k := range append(slices.Clone(mountKeys), hostConfigKeys...) {
+	for _, k := range append(append(slices.Clone(mountKeys), hostConfigKeys...), healthKeys...) {
 		known[k] = true
 	}
 	if err := knownOptions("CreateContainer", o, slices.Sorted(maps.Keys(known))...); err != nil {
@@ -961,6 +963,9 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		return "", s, err
 	}
 	if err := hostConfigFromOptions(o, &s); err != nil {
+		return "", s, err
+	}
+	if err := healthFromOptions(o, &s); err != nil {
 		return "", s, err
 	}
 	if s.Rootfs == "" && s.Image == "" {

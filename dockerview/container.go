@@ -89,7 +89,42 @@ func State(i lifecycle.Info) *container.State {
 		ExitCode:   i.ExitCode,
 		StartedAt:  timeString(i.StartedAt()),
 		FinishedAt: timeString(i.FinishedAt),
+		Health:     Health(i),
 	}
+}
+
+// Health is inspect's State.Health: nil without a healthcheck or before
+// its first start.
+func Health(i lifecycle.Info) *container.Health {
+	if i.Health == nil {
+		return nil
+	}
+	h := &container.Health{Status: container.HealthStatus(i.Health.Status), FailingStreak: i.Health.FailingStreak, Log: []*container.HealthcheckResult{}}
+	for _, r := range i.Health.Log {
+		h.Log = append(h.Log, &container.HealthcheckResult{Start: r.Start, End: r.End, ExitCode: r.ExitCode, Output: r.Output})
+	}
+	return h
+}
+
+// HealthStatus is a container's health as docker's ps filter health=
+// reads it: starting, healthy, unhealthy, or none without a healthcheck.
+func HealthStatus(i lifecycle.Info) string {
+	if i.Health == nil {
+		return string(container.NoHealthcheck)
+	}
+	return i.Health.Status
+}
+
+// healthSuffix is docker's health part of a running container's status:
+// " (healthy)", " (unhealthy)", " (health: starting)", or nothing.
+func healthSuffix(status string) string {
+	switch status {
+	case "":
+		return ""
+	case string(container.Starting):
+		return " (health: starting)"
+	}
+	return " (" + status + ")"
 }
 
 // Inspect is docker's inspect of a container (GET /containers/{id}/json).
@@ -152,6 +187,7 @@ func Config(i lifecycle.Info) *container.Config {
 		StopSignal:   s.StopSignal,
 		StopTimeout:  s.StopTimeout,
 		ExposedPorts: ExposedPorts(i),
+		Healthcheck:  i.Spec.Healthcheck,
 	}
 	if c.Hostname == "" && len(i.ID) >= 12 {
 		c.Hostname = i.ID[:12] // docker's default host name
@@ -283,7 +319,11 @@ func Command(i lifecycle.Info) string {
 func Status(i lifecycle.Info, now time.Time) string {
 	switch i.State {
 	case lifecycle.Running:
-		return "Up " + units.HumanDuration(now.Sub(i.StartedAt()))
+		h := ""
+		if i.Health != nil {
+			h = i.Health.Status
+		}
+		return "Up " + units.HumanDuration(now.Sub(i.StartedAt())) + healthSuffix(h)
 	case lifecycle.Paused:
 		return "Up " + units.HumanDuration(now.Sub(i.StartedAt())) + " (Paused)"
 	case lifecycle.Exited:
@@ -315,6 +355,7 @@ func Summary(i lifecycle.Info, now time.Time) container.Summary {
 		State:   container.ContainerState(i.State.String()),
 		Status:  Status(i, now),
 		Mounts:  Mounts(i),
+		Health:  healthSummary(i),
 		NetworkSettings: &container.NetworkSettingsSummary{
 			Networks: map[string]*network.EndpointSettings{},
 		},
@@ -322,6 +363,16 @@ func Summary(i lifecycle.Info, now time.Time) container.Summary {
 	sum.HostConfig.NetworkMode = NetworkMode(i)
 	sum.NetworkSettings.Networks = NetworkSettings(i).Networks
 	return sum
+}
+
+// healthSummary is a list row's Health (API 1.52): none without a
+// healthcheck.
+func healthSummary(i lifecycle.Info) *container.HealthSummary {
+	s := &container.HealthSummary{Status: container.HealthStatus(HealthStatus(i))}
+	if i.Health != nil {
+		s.FailingStreak = i.Health.FailingStreak
+	}
+	return s
 }
 
 // JSON is Inspect as docker's JSON, merged with extra top-level fields

@@ -490,9 +490,8 @@ func matchList(f map[string][]string, exited []int, i lifecycle.Info) bool {
 	}) {
 		return false
 	}
-	// No healthchecks or swarm tasks: health=none and is-task=false match
-	// every container, the rest none.
-	if !any("health", func(v string) bool { return v == "none" }) || !any("is-task", func(v string) bool { return v == "false" }) {
+	// No swarm tasks: is-task=false matches every container, true none.
+	if !any("health", func(v string) bool { return v == dockerview.HealthStatus(i) }) || !any("is-task", func(v string) bool { return v == "false" }) {
 		return false
 	}
 	published, exposed := containerPorts(i)

@@ -53,6 +53,10 @@ func specFromCreate(req container.CreateRequest) (lifecycle.Spec, error) {
 	s.Labels = cfg.Labels
 	s.StopSignal = cfg.StopSignal
 	s.StopTimeout = cfg.StopTimeout
+	if cfg.Healthcheck != nil {
+		h := *cfg.Healthcheck
+		s.Healthcheck = &h // checked by the core (docker's rules)
+	}
 	// docker run -v /path puts an anonymous volume into Config.Volumes;
 	// docker-py puts every volume's destination there, with the volume in
 	// Binds too, and a bind, mount or tmpfs at the path wins (docker's
@@ -211,7 +215,7 @@ func unsupported(cfg *container.Config, hc *container.HostConfig) error {
 	}
 	check("Config.", cfg, "Hostname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
 		"StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "Labels", "StopSignal", "StopTimeout",
-		"ArgsEscaped", "Shell", "OnBuild", "ExposedPorts")
+		"ArgsEscaped", "Shell", "OnBuild", "ExposedPorts", "Healthcheck")
 	check("HostConfig.", hc, "Binds", "ContainerIDFile", "NetworkMode", "PortBindings", "PublishAllPorts", "AutoRemove", "ConsoleSize", "CapAdd", "CapDrop", "DNS",
 		"DNSOptions", "DNSSearch", "ExtraHosts", "GroupAdd", "IpcMode", "OomScoreAdj", "PidMode", "Privileged",
 		"ReadonlyRootfs", "SecurityOpt", "Tmpfs", "ShmSize", "Sysctls", "Runtime", "Mounts", "Init",

@@ -1,7 +1,6 @@
 // Package events writes berth's events (container created, started, died,
-// removed; image loaded, pulled, removed; volume created, destroyed;
-// configuration reloaded) to the
-// journal, through Emit only, so that every event has the same shape
+// removed, health status changed; image loaded, pulled, removed; volume
+// created, destroyed; configuration reloaded) to the journal, through Emit only, so that every event has the same shape
 // whichever process writes it and they outlive berthd.
 //
 // Every event entry carries a MESSAGE_ID (one per Kind, sd-id128 style),

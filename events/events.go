@@ -37,7 +37,16 @@ var (
 	NetworkDisconnected = Kind{networkEvent, "disconnect"}
 )
 
+// HealthStatus is the event of a container whose health status changed
+// to status (starting, healthy, unhealthy): docker's action
+// "health_status: STATUS". All share one MESSAGE_ID; the entry also
+// carries the status alone in BERTH_HEALTH_STATUS.
+func HealthStatus(status string) Kind {
+	return Kind{healthEvent, "health_status: " + status}
+}
+
 const (
+	healthEvent  = "0e5a3b7c2d914f6e8b1a4c9d7e2f6a35"
 	imageEvent   = "5b0c1e4a9d7f4e6c8a2b3f1d0e9c7a64"
 	volumeEvent  = "b8a5e33fa631406689afb63e7dd4cc15"
 	networkEvent = "e1c1a5f0b7d24e8f9a3c6d2b4f8e0a17"
@@ -55,6 +64,7 @@ const (
 	FieldOldName       = "BERTH_OLD_NAME"
 	FieldNetworkID     = "BERTH_NETWORK_ID"
 	FieldNetworkName   = "BERTH_NETWORK_NAME"
+	FieldHealthStatus  = "BERTH_HEALTH_STATUS"
 )
 
 // Field is one journal field of an event; Name is upper case.

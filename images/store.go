@@ -45,6 +45,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -313,6 +314,20 @@ func (s *Store) ConfigOf(ctx context.Context, img Image) (ocispec.Image, error) 
 		return ocispec.Image{}, err
 	}
 	var c ocispec.Image
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// DockerConfigOf reads an image's config with docker's extensions
+// (Healthcheck, Shell, OnBuild).
+func (s *Store) DockerConfigOf(ctx context.Context, img Image) (dockerspec.DockerOCIImage, error) {
+	var c dockerspec.DockerOCIImage
+	b, err := cas.ReadVerified(ctx, s.cs, img.Config)
+	if err != nil {
+		return c, err
+	}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return c, err
 	}

@@ -30,7 +30,7 @@ func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := m.images.ConfigOf(ctx, img)
+	cfg, err := m.images.DockerConfigOf(ctx, img)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", spec.Image, err)
 	}
@@ -40,7 +40,8 @@ func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
 	}
 	spec.ImageID = img.ID.String()
 	spec.Layers = dirs
-	mergeImageConfig(spec, cfg.Config)
+	mergeImageConfig(spec, cfg.Config.ImageConfig)
+	mergeHealthcheck(spec, cfg.Config.Healthcheck)
 	return nil
 }
 

@@ -305,7 +305,7 @@ func (m *Manager) Get(ref string) (Info, error) {
 	c.mu.Lock()
 	info := c.info()
 	c.mu.Unlock()
-	return m.withNetwork(info), nil
+	return m.withHealth(m.withNetwork(info)), nil
 }
 
 // List returns every container, oldest first.
@@ -316,7 +316,7 @@ func (m *Manager) List() []Info {
 		c.mu.Lock()
 		info := c.info()
 		c.mu.Unlock()
-		out = append(out, m.withNetwork(info))
+		out = append(out, m.withHealth(m.withNetwork(info)))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out
@@ -348,6 +348,9 @@ func CountContainers(dataRoot string) (int, error) {
 // name may be empty (a name is made up). Nothing is left behind on error.
 func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string, spec Spec) (Info, error) {
 	if err := checkSpec(&spec); err != nil {
+		return Info{}, err
+	}
+	if err := CheckHealthcheck(spec.Healthcheck, spec.HealthOnFailure); err != nil {
 		return Info{}, err
 	}
 	if err := CheckName(name); err != nil {

@@ -236,7 +236,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		Run: run.ID, Secret: run.Secret, RuntimePath: run.RuntimePath, RuntimeRoot: run.RuntimeRoot,
 		RunDir: run.RunDir, ContainerDir: m.containerDir(rec.ID), NotifySocket: m.notifyPath(),
 		TTY: rec.Spec.TTY, Stdin: rec.Spec.Stdin, StopSignal: sig, StopTimeout: stopTimeout(rec.Spec),
-		AutoRemove: rec.Spec.AutoRemove, BootID: m.bootID,
+		AutoRemove: rec.Spec.AutoRemove, BootID: m.bootID, Healthcheck: monitorHealthcheck(&rec.Spec),
 	}
 	if rec.Spec.ImageID != "" {
 		mcfg.RootfsMount = rootfsDir(m.containerDir(rec.ID))

@@ -21,6 +21,11 @@ func (s *Spec) cloneOptions() {
 	s.Devices = slices.Clone(s.Devices)
 	s.Ulimits = slices.Clone(s.Ulimits)
 	s.ExposedPorts = slices.Clone(s.ExposedPorts)
+	if s.Healthcheck != nil {
+		hc := *s.Healthcheck
+		hc.Test = slices.Clone(hc.Test)
+		s.Healthcheck = &hc
+	}
 	if s.Endpoints != nil {
 		eps := make(map[string]network.EndpointConfig, len(s.Endpoints))
 		for k, e := range s.Endpoints {

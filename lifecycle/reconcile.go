@@ -493,6 +493,11 @@ func (m *Manager) listenNotify(ctx context.Context) error {
 			if err != nil {
 				return
 			}
+			var hn contract.HealthNotice
+			if json.Unmarshal(buf[:n], &hn) == nil && hn.Container != "" {
+				m.onHealthNotice(hn, senderOf(oob[:oobn]))
+				continue
+			}
 			var ex contract.Exit
 			if json.Unmarshal(buf[:n], &ex) != nil || ex.ID == "" {
 				continue

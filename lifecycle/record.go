@@ -86,6 +86,11 @@ type Spec struct {
 	PortBindings    network.PortMap                   `json:"port_bindings,omitempty"`
 	PublishAllPorts bool                              `json:"publish_all_ports,omitempty"`
 	ExposedPorts    []string                          `json:"exposed_ports,omitempty"`
+
+	// Healthcheck is docker's Config.Healthcheck merged with the image's
+	// (health.go); HealthOnFailure podman's --health-on-failure.
+	Healthcheck     *Healthcheck `json:"healthcheck,omitempty"`
+	HealthOnFailure string       `json:"health_on_failure,omitempty"`
 }
 
 // Run is one start of a container: what it was resolved to at that moment.
@@ -139,6 +144,9 @@ type Info struct {
 	// Network is the running container's network attachment (nil when it
 	// has none: stopped, or network none, host or container:ID).
 	Network *network.Attachment `json:"-"`
+	// Health is the health state its monitor last wrote (nil without a
+	// healthcheck or before its first start).
+	Health *contract.Health `json:"-"`
 }
 
 // Unit returns the scope of the container (also when it is not running).

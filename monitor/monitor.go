@@ -44,6 +44,9 @@ type mon struct {
 	stopping    atomic.Bool
 	exited      chan struct{}
 	execSeq     atomic.Int64
+
+	health       *health     // nil without a healthcheck (health.go)
+	restartAsked atomic.Bool // the payload's exit is a restart (health.go)
 }
 
 type client struct {
@@ -76,6 +79,7 @@ func Run(ctx context.Context, cfg contract.Config, start *os.File) int {
 		firstAttach: make(chan struct{}),
 		exited:      make(chan struct{}),
 	}
+	m.health = newHealth(m)
 	code, err := m.run(ctx, start, terms)
 	if err != nil {
 		systemd.Log(systemd.PriErr, "berth-monitor: "+err.Error(), map[string]string{events.FieldContainerID: cfg.ID})
@@ -125,6 +129,10 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	}
 	m.main = main
 	answer(contract.Started{Pid: main.pid})
+	if m.health != nil {
+		m.health.begin()
+		go m.health.loop(ctx)
+	}
 	attachDeadline := time.Now().Add(60 * time.Second)
 	waitAttach := func() {
 		if !g.Attach {
@@ -154,6 +162,10 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	}
 
 	code := (<-m.reaper.wait(main.pid)).Status
+	for m.respawn(ctx, &pumps) {
+		code = (<-m.reaper.wait(m.main.pid)).Status
+	}
+	main = m.main
 	close(m.exited)
 	waitAttach()
 	waitTimeout(&pumps, 2*time.Second)
@@ -406,6 +418,9 @@ func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 		c.Close()
 	case contract.OpState:
 		reply(contract.Reply{Pid: m.main.pid, Run: m.cfg.Run})
+		c.Close()
+	case contract.OpHealthcheck:
+		reply(m.serveHealthcheck(ctx))
 		c.Close()
 	case contract.OpAttach:
 		m.attach(ctx, c, req, reply)

@@ -185,6 +185,9 @@ func atoi(t *testing.T, s string) int {
 //     WorkingDir, User and Cmd set
 //   - entry-docker.tar.gz: entry:v1 with Entrypoint, Cmd and StopSignal
 //     (gzipped afterwards, as docker save | gzip)
+//   - health-docker.tar: health:v1, the root fs with HEALTHCHECK
+//     CMD-SHELL "test -e /etc/hostname", every 200 ms, 2 retries, and Cmd
+//     sleep 1000
 //   - evil.tar: a layer with an entry "../../etc/evil-from-image"
 //   - vol-docker.tar: vol:v1, the root fs plus /srv/content (a directory
 //     of uid 1000, mode 0750, with file, uid 1000 gid 100, mode 0640) and
@@ -245,6 +248,9 @@ func makeImages(dir, rootfs string) error {
 			rootfs, filepath.Join(layers, "data"), filepath.Join(layers, "top")},
 		{"-format", "docker", "-ref", "entry:v1", "-entrypoint", `["echo","entry"]`, "-cmd", `["default"]`, "-stop-signal", "SIGUSR1",
 			"-o", filepath.Join(dir, "entry-docker.tar.gz"), rootfs},
+		{"-format", "docker", "-ref", "health:v1", "-cmd", `["sleep","1000"]`,
+			"-healthcheck", `{"Test":["CMD-SHELL","test -e /etc/hostname"],"Interval":200000000,"Retries":2}`,
+			"-o", filepath.Join(dir, "health-docker.tar"), rootfs},
 		{"-format", "docker", "-ref", "evil:latest", "-evil-entry", "../../etc/evil-from-image", "-o", filepath.Join(dir, "evil.tar"), rootfs},
 	} {
 		if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {

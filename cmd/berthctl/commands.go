@@ -29,7 +29,7 @@ func containerCommands(cl *client) []*cobra.Command {
 		killCommand(cl), pauseCommand(cl), unpauseCommand(cl), execCommand(cl), rmCommand(cl),
 		psCommand(cl), inspectCommand(cl), logsCommand(cl), waitCommand(cl), attachCommand(cl), renameCommand(cl), updateCommand(cl),
 		containerCommand(cl), topCommand(cl), cpCommand(cl), commitCommand(cl), statsCommand(cl), diffCommand(cl), exportCommand(cl),
-		portCommand(cl),
+		portCommand(cl), healthcheckCommand(cl),
 	}
 }
 
@@ -44,6 +44,7 @@ type createFlags struct {
 	stopTimeout                                                        int
 	fs                                                                 *pflag.FlagSet
 	run                                                                runFlags
+	health                                                             healthFlags
 }
 
 // register declares the flags of create, and of run if run. -h is
@@ -77,6 +78,7 @@ func (f *createFlags) register(fs *pflag.FlagSet, run bool) {
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Mount: type=bind|volume|tmpfs,source=,target=[,readonly][,bind-propagation=][,volume-nocopy][,tmpfs-size=][,tmpfs-mode=] (repeatable)")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: /PATH[:size=64m,mode=1777,…] (repeatable)")
 	f.run.register(fs)
+	f.health.register(fs)
 }
 
 // parseSize reads a size as docker does ("512m", "1g", "1.5GB"; binary
@@ -184,6 +186,9 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 		o["stop_timeout"] = dbus.MakeVariant(int64(f.stopTimeout))
 	}
 	if err := f.run.addOptions(o); err != nil {
+		return nil, usagef("%w", err)
+	}
+	if err := f.health.addOptions(o); err != nil {
 		return nil, usagef("%w", err)
 	}
 	return o, nil

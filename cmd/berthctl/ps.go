@@ -228,7 +228,7 @@ func human(d time.Duration) string { return units.HumanDuration(d) }
 func status(e entry) string {
 	switch e.State {
 	case "running":
-		return "Up " + human(ago(e.StartedAt))
+		return "Up " + human(ago(e.StartedAt)) + healthSuffix(e.Health)
 	case "paused":
 		return "Up " + human(ago(e.StartedAt)) + " (Paused)"
 	case "exited":
@@ -239,6 +239,18 @@ func status(e entry) string {
 		return ""
 	}
 	return strings.ToUpper(e.State[:1]) + e.State[1:]
+}
+
+// healthSuffix is docker's health part of a running container's status:
+// " (healthy)", " (unhealthy)", " (health: starting)", or nothing.
+func healthSuffix(status string) string {
+	switch status {
+	case "":
+		return ""
+	case "starting":
+		return " (health: starting)"
+	}
+	return " (" + status + ")"
 }
 
 // filters are ps --filter's: values by key.

@@ -3,7 +3,7 @@ package contract
 import "github.com/godbus/dbus/v5"
 
 // ContainerEntry is one row of ListContainers:
-// (ssssstttioa{ss}a(ss)a(sqqs)as).
+// (ssssstttioa{ss}a(ss)a(sqqs)ass).
 type ContainerEntry struct {
 	ID         string
 	Name       string
@@ -19,6 +19,7 @@ type ContainerEntry struct {
 	Mounts     []MountEntry      // for ps --filter volume= and .Mounts
 	Ports      []PortEntry       // published ports while it runs, and exposed ones
 	Networks   []string          // the networks it is configured for (or its network mode)
+	Health     string            // starting, healthy, unhealthy; "" without a healthcheck
 }
 
 // PortEntry is one port of a ListContainers row, docker's PortSummary:

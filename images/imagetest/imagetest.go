@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -138,7 +139,9 @@ func TarDir(dir string) ([]byte, error) {
 type Image struct {
 	Ref    string // e.g. "busybox:latest"; empty for none
 	Config ocispec.ImageConfig
-	Layers [][]byte // uncompressed tars, lowest first
+	// Healthcheck is docker's HEALTHCHECK in the config (nil: none).
+	Healthcheck *dockerspec.HealthcheckConfig
+	Layers      [][]byte // uncompressed tars, lowest first
 	// Gzip compresses the layers (OCI archives only; docker save archives
 	// hold plain tars).
 	Gzip bool
@@ -170,6 +173,13 @@ func config(img Image) []byte {
 	c.Created = &created
 	for _, l := range img.Layers {
 		c.RootFS.DiffIDs = append(c.RootFS.DiffIDs, digest.FromBytes(l))
+	}
+	if img.Healthcheck != nil {
+		d := dockerspec.DockerOCIImage{Image: c}
+		d.Config.ImageConfig = img.Config
+		d.Config.Healthcheck = img.Healthcheck
+		b, _ := json.Marshal(d)
+		return b
 	}
 	b, _ := json.Marshal(c)
 	return b

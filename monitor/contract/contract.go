@@ -59,6 +59,9 @@ type Config struct {
 	// empty for a root file-system directory.
 	RootfsMount string `json:"rootfs_mount,omitempty"`
 	BootID      string `json:"boot_id"`
+	// Healthcheck is run by the monitor through the runtime's exec; nil:
+	// none.
+	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
 }
 
 // Bundle is the OCI bundle directory of a run.
@@ -100,7 +103,7 @@ type Exit struct {
 
 // Request is one request on monitor.sock.
 type Request struct {
-	Op      string `json:"op"` // OpAttach, OpExec, OpStop, OpState
+	Op      string `json:"op"` // OpAttach, OpExec, OpStop, OpState, OpHealthcheck
 	Stdin   bool   `json:"stdin,omitempty"`
 	TTY     bool   `json:"tty,omitempty"`
 	Timeout int    `json:"timeout,omitempty"` // stop: seconds
@@ -119,6 +122,9 @@ const (
 	// OpState asks which run the monitor serves and the payload's pid
 	// (format 2; berthd adopts a run with it after a crash).
 	OpState = "state"
+	// OpHealthcheck runs one healthcheck at once; the reply carries its
+	// result and the status after it.
+	OpHealthcheck = "healthcheck"
 )
 
 // Reply answers a Request.
@@ -126,6 +132,10 @@ type Reply struct {
 	Pid   int    `json:"pid,omitempty"`
 	Run   string `json:"run,omitempty"` // OpState: the Config's Run
 	Error string `json:"error,omitempty"`
+	// Health (OpHealthcheck) is the check's result and Status the
+	// health status after it.
+	Health *HealthResult `json:"health,omitempty"`
+	Status string        `json:"status,omitempty"`
 }
 
 // ReadExit reads an exit record; it returns os.ErrNotExist if there is none.

@@ -5,7 +5,7 @@
 //
 //	mkimage -format docker|oci -ref busybox:latest [-gzip] [-cmd '["sh"]']
 //	        [-entrypoint '["x"]'] [-env K=V]... [-workdir DIR] [-user U] [-volume /PATH]...
-//	        [-small-layers N] [-junk BYTES] -o OUT.tar LAYERDIR...
+//	        [-healthcheck JSON] [-small-layers N] [-junk BYTES] -o OUT.tar LAYERDIR...
 //
 // -small-layers N adds N small layers above the directories: layer i
 // (1…N) holds many/i ("layer i") and many/gone-i, and removes
@@ -41,6 +41,7 @@ func main() {
 	stopSignal := flag.String("stop-signal", "", "StopSignal")
 	out := flag.String("o", "", "output file")
 	junk := flag.Int("junk", 0, "add an unreferenced archive member of this many bytes")
+	health := flag.String("healthcheck", "", `HEALTHCHECK as docker's JSON (e.g. {"Test":["CMD-SHELL","true"],"Interval":1000000000})`)
 	small := flag.Int("small-layers", 0, "add this many small layers (many/1 … many/N, whiteouts of many/gone-*)")
 	var env, evil, vols multi
 	flag.Var(&env, "env", "K=V (repeatable)")
@@ -63,6 +64,11 @@ func main() {
 		img.Config.Volumes = map[string]struct{}{}
 		for _, v := range vols {
 			img.Config.Volumes[v] = struct{}{}
+		}
+	}
+	if *health != "" {
+		if err := json.Unmarshal([]byte(*health), &img.Healthcheck); err != nil {
+			fail(fmt.Errorf("-healthcheck %q: %w", *health, err))
 		}
 	}
 	for flagValue, dst := range map[string]*[]string{*cmd: &img.Config.Cmd, *entrypoint: &img.Config.Entrypoint} {
