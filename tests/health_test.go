@@ -43,7 +43,7 @@ func healthStatus(t *testing.T, ref string) string {
 func TestHealthcheckStates(t *testing.T) {
 	fresh(t)
 	id := runBusybox(t, "--name hc --health-cmd 'test -e /tmp/ok' --health-interval 300ms --health-retries 2 "+
-		"--health-start-period 4s --health-start-interval 100ms busybox sh -c 'sleep 2; touch /tmp/ok; exec sleep 1000'")
+		"--health-start-period 6s --health-start-interval 100ms busybox sh -c 'sleep 3; touch /tmp/ok; exec sleep 1000'")
 	path := must(t, "busctl call io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager GetContainer s hc | cut -d'\"' -f2")
 	must(t, "(timeout 20 busctl monitor --match \"type='signal',interface='org.freedesktop.DBus.Properties',path='"+path+"'\" > /tmp/hc-signals 2>&1 &) ; sleep 0.5")
 	// Failures in the start period do not count: still starting, with
