@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -561,5 +562,51 @@ func TestOptionFileBounds(t *testing.T) {
 	env, err := readEnvFile(long, os.LookupEnv)
 	if err != nil || len(env) != 2 || len(env[0]) != 2+200<<10 {
 		t.Errorf("a 200 KiB line: %d entries, %v", len(env), err)
+	}
+}
+
+func TestHealthFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want map[string]any // options set; nil: refused
+		err  string
+	}{
+		{[]string{"--health-cmd", "test -e /ok", "--health-interval", "2s", "--health-retries", "5"},
+			map[string]any{"health_test": []string{"CMD-SHELL", "test -e /ok"}, "health_interval": int64(2 * time.Second), "health_retries": int32(5)}, ""},
+		{[]string{"--health-start-period", "0s"}, map[string]any{"health_start_period": int64(0)}, ""},
+		{[]string{"--no-healthcheck"}, map[string]any{"no_healthcheck": true}, ""},
+		{[]string{"--health-on-failure", "restart"}, map[string]any{"health_on_failure": "restart"}, ""},
+		{[]string{"--no-healthcheck", "--health-timeout", "1s"}, nil, "--no-healthcheck conflicts with --health-timeout"},
+		{[]string{"--health-retries", "-2"}, nil, "--health-retries -2: cannot be negative"},
+		{[]string{"--health-start-interval", "-1ms"}, nil, "--health-start-interval -1ms: cannot be negative"},
+		{[]string{"--health-cmd", ""}, nil, "--health-cmd: empty command"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var f healthFlags
+			fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+			f.register(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			o := map[string]dbus.Variant{}
+			err := f.addOptions(o)
+			if tc.want == nil {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("got %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(o) != len(tc.want) {
+				t.Fatalf("options %v, want %v", o, tc.want)
+			}
+			for k, v := range tc.want {
+				if !reflect.DeepEqual(o[k].Value(), v) {
+					t.Fatalf("option %s = %#v, want %#v", k, o[k].Value(), v)
+				}
+			}
+		})
 	}
 }
