@@ -37,6 +37,7 @@ install: build
 	install -D -m 0644 units/berthd.socket $(UNITDIR)/berthd.socket
 	install -D -m 0644 units/berthd.service $(UNITDIR)/berthd.service
 	install -D -m 0644 units/berth.slice $(UNITDIR)/berth.slice
+	install -D -m 0644 units/berth-restore.service $(UNITDIR)/berth-restore.service
 	ln -sf berthd.service $(UNITDIR)/dbus-io.berth.Engine1.service
 	install -D -m 0644 units/io.berth.Engine1.conf $(DBUSDIR)/system.d/io.berth.Engine1.conf
 	install -D -m 0644 units/io.berth.Engine1.service $(DBUSDIR)/system-services/io.berth.Engine1.service

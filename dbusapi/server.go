@@ -271,6 +271,8 @@ func containerProps(i lifecycle.Info) map[string]any {
 		"StartedAt":  micros(i.StartedAt()),
 		"FinishedAt": micros(i.FinishedAt),
 		"Health":     healthStatus(i),
+		// The restarts of the current (or last) run by its restart policy.
+		"RestartCount": uint32(i.RestartCount),
 	}
 }
 
@@ -519,8 +521,20 @@ func (m *manager) RenameContainer(sender dbus.Sender, ref, newName string, optio
 
 func (m *manager) UpdateContainer(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
-		if err := knownOptions("UpdateContainer", options, "memory", "cpus", "cpu_shares", "pids_limit"); err != nil {
+		if err := knownOptions("UpdateContainer", options, "memory", "cpus", "cpu_shares", "pids_limit", "restart_policy"); err != nil {
 			return err
+		}
+		var policy *lifecycle.RestartPolicy
+		if _, ok := options["restart_policy"]; ok {
+			s, err := optString(options, "restart_policy")
+			if err != nil {
+				return err
+			}
+			p, err := lifecycle.ParseRestartPolicy(s)
+			if err != nil {
+				return err
+			}
+			policy = &p
 		}
 		var r lifecycle.Resources
 		for _, f := range []struct {
@@ -554,9 +568,34 @@ func (m *manager) UpdateContainer(sender dbus.Sender, ref string, options map[st
 			}
 			r.NanoCPUs = &n
 		}
-		_, err := m.s.mgr.Update(ctx, ref, r)
+		if r != (lifecycle.Resources{}) || policy == nil {
+			if _, err := m.s.mgr.Update(ctx, ref, r); err != nil {
+				return err
+			}
+		}
+		if policy != nil {
+			if _, err := m.s.mgr.SetRestartPolicy(ctx, ref, *policy); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RestoreContainers starts the containers that their restart policy
+// brings back after a boot (berth-restore.service calls it): always, and
+// unless-stopped ones the user did not stop. It returns the names started;
+// if some could not be, it fails naming them after starting the others.
+func (m *manager) RestoreContainers(sender dbus.Sender) (names []string, derr *dbus.Error) {
+	derr = m.s.call(sender, func(ctx context.Context, snap *config.Snapshot) error {
+		var err error
+		names, err = m.s.mgr.Restore(ctx, snap)
 		return err
 	})
+	if names == nil {
+		names = []string{}
+	}
+	return names, derr
 }
 
 func (m *manager) PruneContainers(sender dbus.Sender, options map[string]dbus.Variant) (ids []string, bytes uint64, derr *dbus.Error) {
@@ -881,7 +920,7 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 	known := map[string]bool{"name": true, "rootfs": true, "image": true, "cmd": true, "env": true, "workdir": true,
 		"user": true, "hostname": true, "network": true, "runtime": true, "tty": true, "stdin": true,
 		"auto_remove": true, "no_new_privileges": true, "stop_signal": true, "stop_timeout": true,
-		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true, "console_size": true}
+		"memory": true, "cpus": true, "cpu_shares": true, "pids_limit": true, "console_size": true, "restart_policy": true}
 	for _, k := range append(append(slices.Clone(mountKeys), hostConfigKeys...), healthKeys...) {
 		known[k] = true
 	}
@@ -938,6 +977,15 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 	}
 	if s.ConsoleSize, err = optConsoleSize(o); err != nil {
 		return "", s, err
+	}
+	if _, ok := o["restart_policy"]; ok {
+		v, err := optString(o, "restart_policy")
+		if err != nil {
+			return "", s, err
+		}
+		if s.RestartPolicy, err = lifecycle.ParseRestartPolicy(v); err != nil {
+			return "", s, fmt.Errorf("option %q: %w", "restart_policy", err)
+		}
 	}
 	if v, ok := o["cpus"]; ok {
 		f, ok := v.Value().(float64)

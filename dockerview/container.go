@@ -127,6 +127,15 @@ func healthSuffix(status string) string {
 	return " (" + status + ")"
 }
 
+// RestartPolicy is docker's HostConfig.RestartPolicy of a spec's policy:
+// "no" when none was given.
+func RestartPolicy(p lifecycle.RestartPolicy) container.RestartPolicy {
+	if p.Name == "" {
+		return container.RestartPolicy{Name: container.RestartPolicyDisabled}
+	}
+	return container.RestartPolicy{Name: container.RestartPolicyMode(p.Name), MaximumRetryCount: p.MaximumRetryCount}
+}
+
 // Inspect is docker's inspect of a container (GET /containers/{id}/json).
 // containerDir is the container's directory under data-root (its etc
 // files and local log live there).
@@ -145,6 +154,7 @@ func Inspect(i lifecycle.Info, containerDir string) container.InspectResponse {
 		State:           State(i),
 		Image:           ImageIDOf(i),
 		Name:            "/" + i.Name,
+		RestartCount:    i.RestartCount,
 		Driver:          "overlay",
 		Platform:        "linux",
 		ExecIDs:         nil,
@@ -214,7 +224,7 @@ func HostConfig(i lifecycle.Info) *container.HostConfig {
 	hc := &container.HostConfig{
 		Binds:           OrEmpty(s.Binds),
 		NetworkMode:     container.NetworkMode(NetworkMode(i)),
-		RestartPolicy:   container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		RestartPolicy:   RestartPolicy(s.RestartPolicy),
 		AutoRemove:      s.AutoRemove,
 		ConsoleSize:     s.ConsoleSize,
 		LogConfig:       container.LogConfig{Type: "journald", Config: map[string]string{}},

@@ -78,6 +78,10 @@ func specFromCreate(req container.CreateRequest) (lifecycle.Spec, error) {
 	}
 	s.Tmpfs = hc.Tmpfs
 	s.AutoRemove = hc.AutoRemove
+	s.RestartPolicy = lifecycle.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaximumRetryCount: hc.RestartPolicy.MaximumRetryCount}
+	if err := lifecycle.CheckRestartPolicy(s.RestartPolicy); err != nil {
+		return s, err
+	}
 	s.Privileged = hc.Privileged
 	s.ReadonlyRootfs = hc.ReadonlyRootfs
 	s.CapAdd = hc.CapAdd
@@ -239,11 +243,6 @@ func unsupported(cfg *container.Config, hc *container.HostConfig) error {
 	}
 	if len(hc.LogConfig.Config) > 0 {
 		bad = append(bad, "HostConfig.LogConfig.Config")
-	}
-	switch hc.RestartPolicy.Name {
-	case "", container.RestartPolicyDisabled:
-	default:
-		bad = append(bad, fmt.Sprintf("HostConfig.RestartPolicy %q", hc.RestartPolicy.Name))
 	}
 	switch hc.Isolation {
 	case "", container.IsolationDefault:

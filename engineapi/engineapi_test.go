@@ -1,6 +1,7 @@
 package engineapi
 
 import (
+	"github.com/berthd/berth/lifecycle"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -70,10 +71,13 @@ func TestSpecFromCreate(t *testing.T) {
 	if len(s.Mounts) != 1 || s.Mounts[0].TmpfsSize != 1<<20 {
 		t.Errorf("mounts: %+v", s.Mounts)
 	}
+	req.HostConfig.RestartPolicy = container.RestartPolicy{Name: "on-failure", MaximumRetryCount: 2}
+	if s, err = specFromCreate(req); err != nil || s.RestartPolicy != (lifecycle.RestartPolicy{Name: "on-failure", MaximumRetryCount: 2}) {
+		t.Errorf("restart policy: %+v, %v", s.RestartPolicy, err)
+	}
 	req.HostConfig.CPUQuota = 5000
-	req.HostConfig.RestartPolicy = container.RestartPolicy{Name: "always"}
 	_, err = specFromCreate(req)
-	if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "HostConfig.CPUQuota") || !strings.Contains(err.Error(), "RestartPolicy") {
+	if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "HostConfig.CPUQuota") {
 		t.Errorf("unsupported fields: %v", err)
 	}
 	if _, err := specFromCreate(container.CreateRequest{Config: &container.Config{}}); !errdefs.IsInvalidArgument(err) {

@@ -13,8 +13,8 @@ import (
 // containerUpdate is POST /containers/{id}/update: docker's UpdateConfig.
 // As in docker's API a zero value leaves a limit unchanged (docker update
 // sends only what was given) and PidsLimit 0 or -1 removes that limit.
-// Limits berth does not set are refused by name; restart policies arrive
-// with berth's restart support.
+// Limits berth does not set are refused by name; RestartPolicy (when it
+// names one) is set as `update --restart` does.
 func (s *Server) containerUpdate(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
 	var req container.UpdateConfig
@@ -26,13 +26,18 @@ func (s *Server) containerUpdate(w http.ResponseWriter, r *http.Request) error {
 	if !defaultSwap(res.Memory, res.MemorySwap) {
 		bad = append(bad, "Resources.MemorySwap")
 	}
-	switch req.RestartPolicy.Name {
-	case "", container.RestartPolicyDisabled:
-	default:
-		bad = append(bad, fmt.Sprintf("RestartPolicy %q", req.RestartPolicy.Name))
-	}
 	if len(bad) > 0 {
 		return fmt.Errorf("not supported by berth: %s: %w", strings.Join(bad, ", "), errdefs.ErrInvalidArgument)
+	}
+	// An empty name leaves the policy as it is (docker update sends one
+	// only with --restart).
+	var policy *lifecycle.RestartPolicy
+	if req.RestartPolicy.Name != "" {
+		p := lifecycle.RestartPolicy{Name: string(req.RestartPolicy.Name), MaximumRetryCount: req.RestartPolicy.MaximumRetryCount}
+		if err := lifecycle.CheckRestartPolicy(p); err != nil {
+			return err
+		}
+		policy = &p
 	}
 	var u lifecycle.Resources
 	for _, f := range []struct {
@@ -55,8 +60,15 @@ func (s *Server) containerUpdate(w http.ResponseWriter, r *http.Request) error {
 		}
 		u.PidsLimit = &v
 	}
-	if _, err := s.Manager.Update(r.Context(), ref, u); err != nil {
-		return containerError(ref, err)
+	if u != (lifecycle.Resources{}) || policy == nil {
+		if _, err := s.Manager.Update(r.Context(), ref, u); err != nil {
+			return containerError(ref, err)
+		}
+	}
+	if policy != nil {
+		if _, err := s.Manager.SetRestartPolicy(r.Context(), ref, *policy); err != nil {
+			return containerError(ref, err)
+		}
 	}
 	return writeJSON(w, http.StatusOK, container.UpdateResponse{Warnings: []string{}})
 }

@@ -15,9 +15,11 @@ type Kind struct {
 // The events. Image events share one MESSAGE_ID; BERTH_EVENT tells them
 // apart.
 var (
-	Created      = Kind{"3485d3c65caa4ae687b26f0213d8a17d", "create"}
-	Started      = Kind{"a7cbd94492ba43498115efe9f7f7ef8c", "start"}
-	Died         = Kind{"751fa0accfa44ea1a9b99138d411e217", "die"}
+	Created = Kind{"3485d3c65caa4ae687b26f0213d8a17d", "create"}
+	Started = Kind{"a7cbd94492ba43498115efe9f7f7ef8c", "start"}
+	Died    = Kind{"751fa0accfa44ea1a9b99138d411e217", "die"}
+	// Restarted: the monitor started the payload again (restart policy).
+	Restarted    = Kind{"0c6f3d9e2b8a4f51a7e4d6c28b93f1a5", "restart"}
 	Removed      = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
 	Reloaded     = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
 	Renamed      = Kind{"16857fc6daef4f07a910727d3cb67c35", "rename"}

@@ -484,6 +484,9 @@ func (m *Manager) validate(snap *config.Snapshot, spec *Spec) error {
 	if err := checkSpec(spec); err != nil {
 		return err
 	}
+	if err := checkRestart(spec); err != nil {
+		return err
+	}
 	if err := m.resolveJoins(spec); err != nil {
 		return err
 	}

@@ -146,6 +146,8 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 	c.mu.Unlock()
 	m.event(events.Started, info, events.Field{Name: "UNIT", Value: run.Unit})
 	m.events(Event{Kind: EventChanged, Info: info})
+	// Restart notices that came before the commit are in restart.json.
+	m.readRestart(id, *run)
 	if early != nil {
 		m.recordExit(id, *early)
 	}
@@ -189,6 +191,7 @@ func (m *Manager) startRun(ctx context.Context, snap *config.Snapshot, c *contai
 		m.deleteRuntimeState(ctx, c.rec.ID, *run)
 	}
 	os.Remove(contract.ExitPath(m.containerDir(c.rec.ID)))
+	os.Remove(contract.RestartPath(m.containerDir(c.rec.ID)))
 	run.StartedAt = time.Now().UTC()
 	// Recorded before anything is launched: after a crash of berthd,
 	// Load finds this run's scope and monitor through it.
@@ -238,6 +241,9 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		TTY: rec.Spec.TTY, Stdin: rec.Spec.Stdin, StopSignal: sig, StopTimeout: stopTimeout(rec.Spec),
 		AutoRemove: rec.Spec.AutoRemove, BootID: m.bootID, Healthcheck: monitorHealthcheck(&rec.Spec),
 	}
+	c.mu.Lock()
+	mcfg.Restart = rec.Spec.RestartPolicy // update --restart changes it
+	c.mu.Unlock()
 	if rec.Spec.ImageID != "" {
 		mcfg.RootfsMount = rootfsDir(m.containerDir(rec.ID))
 	}

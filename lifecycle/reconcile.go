@@ -434,6 +434,9 @@ func (m *Manager) reconcile(ctx context.Context, c *container, states map[string
 		lost = !scopeActive(st)
 	}
 	if !lost {
+		// The run goes on; its monitor may have restarted the payload
+		// meanwhile.
+		m.readRestart(id, run)
 		return false
 	}
 	// What follows deletes the runtime's state by the container's id: only
@@ -569,6 +572,10 @@ func (m *Manager) onNotice(ctx context.Context, ex contract.Exit, cred *unix.Ucr
 		m.log.Warn("exit notice for another run or without the run's secret: ignored", "container", ex.ID, "pid", pid)
 		return
 	}
+	if ex.Notice != contract.NoticeExit {
+		m.applyRestart(ex.ID, ex)
+		return
+	}
 	m.recordExit(ex.ID, ex)
 }
 
@@ -657,6 +664,7 @@ func (m *Manager) commitRun(c *container, run *Run, pid int, early *contract.Exi
 	c.rec.Pid = pid
 	c.rec.ExitCode = 0 // as docker: a running container's code is 0, not its last run's
 	c.rec.Stopped = false
+	c.rec.RestartCount = 0
 	c.exited = make(chan struct{})
 	if early == nil || !early.Removed {
 		if err := m.save(c); err != nil {
@@ -691,6 +699,7 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 	c.rec.ExitCode = ex.ExitCode
 	c.rec.FinishedAt = ex.FinishedAt
 	c.rec.Pid = 0
+	c.rec.RestartCount = max(c.rec.RestartCount, ex.RestartCount)
 	close(c.exited)
 	removed := ex.Removed || c.rec.Spec.AutoRemove
 	if removed {

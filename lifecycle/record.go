@@ -91,6 +91,10 @@ type Spec struct {
 	// (health.go); HealthOnFailure podman's --health-on-failure.
 	Healthcheck     *Healthcheck `json:"healthcheck,omitempty"`
 	HealthOnFailure string       `json:"health_on_failure,omitempty"`
+
+	// RestartPolicy is docker's HostConfig.RestartPolicy, carried out by
+	// the monitor; `update --restart` changes it.
+	RestartPolicy RestartPolicy `json:"restart_policy,omitzero"`
 }
 
 // Run is one start of a container: what it was resolved to at that moment.
@@ -136,6 +140,9 @@ type Record struct {
 	// Stopped is set when the user stopped the container (for restart
 	// policies: unless-stopped).
 	Stopped bool `json:"stopped,omitempty"`
+	// RestartCount is the number of restarts the monitor made in the
+	// current (or last) run, as docker's; a start sets it to 0.
+	RestartCount int `json:"restart_count,omitempty"`
 }
 
 // Info is a copy of a container's record, safe to hand out.

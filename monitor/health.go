@@ -290,17 +290,19 @@ func (m *mon) serveHealthcheck(ctx context.Context) contract.Reply {
 	default:
 	}
 	res, status := m.health.check(ctx)
-	return contract.Reply{Pid: m.main.pid, Health: &res, Status: status}
+	return contract.Reply{Pid: pidOf(m.payload()), Health: &res, Status: status}
 }
 
 // restartPayload stops the payload for a restart in the same scope (its
 // stop signal, SIGKILL after the stop timeout); the main loop starts it
-// again when it has exited (respawn). A stop asked for meanwhile wins.
+// again when it has exited (supervise, at once and whatever the restart
+// policy). A stop asked for meanwhile wins.
 func (m *mon) restartPayload(ctx context.Context) {
-	if m.stopping.Load() || !m.restartAsked.CompareAndSwap(false, true) {
-		return
+	s := m.payload()
+	if s == nil || m.stopping.Load() || !m.restartAsked.CompareAndSwap(false, true) {
+		return // none runs (it waits to be restarted), or a stop or restart is under way
 	}
-	pid := m.main.pid
+	pid := s.pid
 	sig := m.cfg.StopSignal
 	if sig <= 0 {
 		sig = int(unix.SIGTERM)
@@ -317,42 +319,4 @@ func (m *mon) restartPayload(ctx context.Context) {
 		}
 		m.rt.Kill(ctx, m.cfg.ID, int(unix.SIGKILL), &runc.KillOpts{All: true})
 	}()
-}
-
-// respawn starts the payload again after an exit that restartPayload
-// asked for, in the same scope and with the same runtime, and reports
-// whether it did; the main loop then waits for the new payload. Its
-// output goes to the same sinks (pumps gets its readers).
-func (m *mon) respawn(ctx context.Context, pumps *sync.WaitGroup) bool {
-	if !m.restartAsked.CompareAndSwap(true, false) || m.stopping.Load() {
-		return false
-	}
-	waitTimeout(pumps, 2*time.Second)
-	if m.main.stdin != nil {
-		m.main.stdin.Close()
-	}
-	if err := m.rt.Delete(ctx, m.cfg.ID, &runc.DeleteOpts{Force: true}); err != nil {
-		m.jlog.event(systemd.PriWarning, "restart: runtime delete: "+contract.Cut(err.Error(), contract.MaxMessage))
-		return false
-	}
-	s, err := m.spawn(ctx, nil, m.cfg.Stdin, m.cfg.TTY, "init")
-	if err != nil {
-		m.jlog.event(systemd.PriErr, "restart: "+err.Error())
-		return false
-	}
-	m.mu.Lock()
-	m.main = s
-	m.mu.Unlock()
-	for _, o := range s.outputs {
-		pumps.Add(1)
-		go func(o output) {
-			defer pumps.Done()
-			m.pumpMain(o)
-		}(o)
-	}
-	if m.health != nil {
-		m.health.begin()
-	}
-	m.jlog.event(systemd.PriWarning, fmt.Sprintf("restarted (pid %d)", s.pid))
-	return true
 }

@@ -42,8 +42,15 @@ type mon struct {
 	wantAttach  bool // the start waits for a first client
 	attachOnce  sync.Once
 	stopping    atomic.Bool
-	exited      chan struct{}
-	execSeq     atomic.Int64
+	// stopRequested is closed at the first stop request (ends a wait
+	// before a restart); spawnMu orders a restart's start against a
+	// stop's first signal, restarts counts the run's restarts (both
+	// the restart loop's, see supervise).
+	stopRequested chan struct{}
+	spawnMu       sync.Mutex
+	restarts      int
+	exited        chan struct{}
+	execSeq       atomic.Int64
 
 	health       *health     // nil without a healthcheck (health.go)
 	restartAsked atomic.Bool // the payload's exit is a restart (health.go)
@@ -71,13 +78,14 @@ func Run(ctx context.Context, cfg contract.Config, start *os.File) int {
 	r := newReaper()
 	runc.Monitor = r
 	m := &mon{
-		cfg:         cfg,
-		rt:          newRuntime(&cfg),
-		reaper:      r,
-		jlog:        newJournalLogger(cfg),
-		clients:     map[*client]bool{},
-		firstAttach: make(chan struct{}),
-		exited:      make(chan struct{}),
+		cfg:           cfg,
+		rt:            newRuntime(&cfg),
+		reaper:        r,
+		jlog:          newJournalLogger(cfg),
+		clients:       map[*client]bool{},
+		firstAttach:   make(chan struct{}),
+		stopRequested: make(chan struct{}),
+		exited:        make(chan struct{}),
 	}
 	m.health = newHealth(m)
 	code, err := m.run(ctx, start, terms)
@@ -121,13 +129,16 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	// One runtime call creates and starts the payload. With Attach, its
 	// output stays in the pipes (the payload blocks once they are full)
 	// until the first client attaches, so the client misses nothing.
+	started := time.Now()
 	main, err := m.spawn(ctx, nil, m.cfg.Stdin, m.cfg.TTY, "init")
 	if err != nil {
 		m.rt.Delete(ctx, m.cfg.ID, &runc.DeleteOpts{Force: true})
 		answer(contract.Started{Error: err.Error()})
 		return 1, nil
 	}
+	m.mu.Lock()
 	m.main = main
+	m.mu.Unlock()
 	answer(contract.Started{Pid: main.pid})
 	if m.health != nil {
 		m.health.begin()
@@ -151,28 +162,9 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 			m.stop(ctx, m.cfg.StopTimeout, 0)
 		}
 	}()
-	var pumps sync.WaitGroup
-	for _, o := range main.outputs {
-		pumps.Add(1)
-		go func(o output) {
-			defer pumps.Done()
-			waitAttach()
-			m.pumpMain(o)
-		}(o)
-	}
-
-	code := (<-m.reaper.wait(main.pid)).Status
-	for m.respawn(ctx, &pumps) {
-		code = (<-m.reaper.wait(m.main.pid)).Status
-	}
-	main = m.main
+	code := m.supervise(ctx, main, started, waitAttach)
 	close(m.exited)
-	waitAttach()
-	waitTimeout(&pumps, 2*time.Second)
-	if main.stdin != nil {
-		main.stdin.Close()
-	}
-	rec := contract.Exit{Version: contract.FormatVersion, ID: m.cfg.ID, Run: m.cfg.Run, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID}
+	rec := contract.Exit{Version: contract.FormatVersion, ID: m.cfg.ID, Run: m.cfg.Run, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID, RestartCount: m.restarts}
 	if m.cfg.AutoRemove {
 		rec.Removed = true
 	} else if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
@@ -297,6 +289,7 @@ func (m *mon) stop(ctx context.Context, timeout, signal int) {
 	first := m.stopping.CompareAndSwap(false, true)
 	if first {
 		m.attachOnce.Do(func() { close(m.firstAttach) })
+		close(m.stopRequested)
 	}
 	go func() {
 		select {
@@ -320,6 +313,10 @@ func (m *mon) stop(ctx context.Context, timeout, signal int) {
 			// after its start returns. The helper (a Go program as the
 			// namespace's PID 1) exits 2 on SIGTERM, a code that is
 			// neither the payload's nor its signal's.
+			// A restart under way has its payload started first (the
+			// restart loop starts none after this stop).
+			m.spawnMu.Lock()
+			m.spawnMu.Unlock()
 			switch m.awaitExec(ctx, t.C) {
 			case payloadExited:
 				return
@@ -347,13 +344,18 @@ const (
 )
 
 // awaitExec waits until the main process is the payload (no longer the
-// runtime's init helper), it exited, or timeout fires, and says which. A
+// runtime's init helper), it exited (or none runs: it waits to be
+// restarted), or timeout fires, and says which. A
 // helper that is frozen (a pause came before its exec) is thawed first,
 // so that it can exec; the stop thaws the payload anyway.
 func (m *mon) awaitExec(ctx context.Context, timeout <-chan time.Time) int {
 	thawed := false
 	for {
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", m.main.pid))
+		s := m.payload()
+		if s == nil {
+			return payloadExited
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", s.pid))
 		if err != nil || !runtimeInit(string(comm)) {
 			return payloadExeced
 		}
@@ -414,10 +416,16 @@ func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 	switch req.Op {
 	case contract.OpStop:
 		m.stop(ctx, req.Timeout, req.Signal)
-		reply(contract.Reply{Pid: m.main.pid})
+		reply(contract.Reply{Pid: pidOf(m.payload())})
 		c.Close()
 	case contract.OpState:
-		reply(contract.Reply{Pid: m.main.pid, Run: m.cfg.Run})
+		reply(contract.Reply{Pid: pidOf(m.payload()), Run: m.cfg.Run})
+		c.Close()
+	case contract.OpUpdate:
+		if req.Restart != nil {
+			m.setPolicy(*req.Restart)
+		}
+		reply(contract.Reply{Pid: pidOf(m.payload())})
 		c.Close()
 	case contract.OpHealthcheck:
 		reply(m.serveHealthcheck(ctx))
@@ -454,20 +462,25 @@ func (m *mon) attach(ctx context.Context, c *net.UnixConn, req contract.Request,
 	}
 	cl := &client{conn: c, w: stream.NewWriter(c)}
 	m.mu.Lock()
-	if m.clients == nil {
+	s := m.main
+	if m.clients == nil || s == nil {
 		m.mu.Unlock()
-		reply(contract.Reply{Error: "container is not running"})
+		msg := "container is not running"
+		if s == nil {
+			msg = "container is restarting: wait until it runs"
+		}
+		reply(contract.Reply{Error: msg})
 		c.Close()
 		return
 	}
 	m.clients[cl] = true
 	m.mu.Unlock()
-	if reply(contract.Reply{Pid: m.main.pid}) != nil {
+	if reply(contract.Reply{Pid: s.pid}) != nil {
 		m.dropClient(cl)
 		return
 	}
 	m.attachOnce.Do(func() { close(m.firstAttach) })
-	go m.readInput(c, m.main, req.Stdin, func(sig int) {
+	go m.readInput(c, s, req.Stdin, func(sig int) {
 		m.rt.Kill(ctx, m.cfg.ID, sig, nil)
 	}, func() { m.dropClient(cl) })
 }
@@ -585,6 +598,14 @@ func (m *mon) exec(ctx context.Context, c *net.UnixConn, req contract.Request, r
 	waitTimeout(&pumps, 2*time.Second)
 	w.WriteInt(stream.Exit, int32(code))
 	c.Close()
+}
+
+// pidOf is a session's pid, 0 for none.
+func pidOf(s *session) int {
+	if s == nil {
+		return 0
+	}
+	return s.pid
 }
 
 // randRead fills b with random bytes.

@@ -33,12 +33,13 @@ func TestServeRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			m := &mon{
-				cfg:         contract.Config{ID: "c", RunDir: dir},
-				rt:          &runc.Runc{Command: "/nonexistent"},
-				main:        &session{pid: 42},
-				clients:     map[*client]bool{},
-				firstAttach: make(chan struct{}),
-				exited:      make(chan struct{}),
+				cfg:           contract.Config{ID: "c", RunDir: dir},
+				rt:            &runc.Runc{Command: "/nonexistent"},
+				main:          &session{pid: 42},
+				clients:       map[*client]bool{},
+				firstAttach:   make(chan struct{}),
+				stopRequested: make(chan struct{}),
+				exited:        make(chan struct{}),
 			}
 			if tc.exited {
 				close(m.exited)

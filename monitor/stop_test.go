@@ -48,7 +48,7 @@ func helper(t *testing.T, script string) *exec.Cmd {
 
 func helperMon(t *testing.T, pid int) *mon {
 	cfg := contract.Config{ID: "c", RuntimePath: "/bin/true", RunDir: t.TempDir()}
-	return &mon{cfg: cfg, rt: newRuntime(&cfg), main: &session{pid: pid}, exited: make(chan struct{})}
+	return &mon{cfg: cfg, rt: newRuntime(&cfg), main: &session{pid: pid}, exited: make(chan struct{}), stopRequested: make(chan struct{})}
 }
 
 func comm(pid int) string {

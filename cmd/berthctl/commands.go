@@ -36,6 +36,7 @@ func containerCommands(cl *client) []*cobra.Command {
 type createFlags struct {
 	volumes, mounts, tmpfs                                             []string
 	name, rootfs, workdir, user, hostname, runtime, memory, stopSignal string
+	restart                                                            string
 	env, envFile                                                       []string
 	interactive, tty, rm, noNewPrivs, detach                           bool
 	cpus                                                               float64
@@ -73,6 +74,7 @@ func (f *createFlags) register(fs *pflag.FlagSet, run bool) {
 	fs.BoolVarP(&f.interactive, "interactive", "i", false, "Keep standard input open")
 	fs.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-terminal")
 	fs.BoolVar(&f.rm, "rm", false, "Remove the container when it exits")
+	fs.StringVar(&f.restart, "restart", "", "Restart policy, carried out by the container's monitor: no, on-failure[:MAX], always, unless-stopped")
 	fs.BoolVar(&f.noNewPrivs, "no-new-privileges", false, "Set no_new_privs for the container's processes")
 	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount HOST:CTR[:ro|rw][,z] (a missing HOST directory is created), a named volume NAME:CTR, or an anonymous volume CTR (repeatable)")
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Mount: type=bind|volume|tmpfs,source=,target=[,readonly][,bind-propagation=][,volume-nocopy][,tmpfs-size=][,tmpfs-mode=] (repeatable)")
@@ -146,6 +148,7 @@ func (f *createFlags) options(args []string, lookup func(string) (string, bool))
 	putTrue(o, "tty", f.tty)
 	putTrue(o, "stdin", f.interactive)
 	putTrue(o, "auto_remove", f.rm)
+	putString(o, "restart_policy", f.restart)
 	putTrue(o, "no_new_privileges", f.noNewPrivs)
 	if f.memory != "" {
 		n, err := memoryFlag(f.memory)

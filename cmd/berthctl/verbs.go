@@ -98,9 +98,10 @@ func updateCommand(cl *client) *cobra.Command {
 	var cpus float64
 	var cpuShares uint64
 	var pidsLimit int64
+	var restart string
 	var cmd *cobra.Command
 	var o map[string]dbus.Variant
-	cmd = eachCommand(cl, "update [OPTIONS] CONTAINER...", "Change the limits of containers, running or not", false,
+	cmd = eachCommand(cl, "update [OPTIONS] CONTAINER...", "Change the limits or restart policy of containers, running or not", false,
 		func(r string) error { return cl.call("UpdateContainer", nil, r, o) })
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
 		o = noOpts()
@@ -132,6 +133,9 @@ func updateCommand(cl *client) *cobra.Command {
 			}
 			o["pids_limit"] = dbus.MakeVariant(uint64(pidsLimit))
 		}
+		if fs.Changed("restart") {
+			o["restart_policy"] = dbus.MakeVariant(restart)
+		}
 		if len(o) == 0 {
 			return usagef("you must provide one or more flags when using this command")
 		}
@@ -142,5 +146,6 @@ func updateCommand(cl *client) *cobra.Command {
 	fs.Float64Var(&cpus, "cpus", 0, "CPU limit in CPUs (CPUQuota=); 0: none")
 	fs.Uint64VarP(&cpuShares, "cpu-shares", "c", 0, "Relative CPU weight, docker's scale (CPUWeight=); 0: the default")
 	fs.Int64Var(&pidsLimit, "pids-limit", 0, "Task limit (TasksMax=); 0 or -1: unlimited")
+	fs.StringVar(&restart, "restart", "", "Restart policy: no, on-failure[:MAX], always, unless-stopped")
 	return cmd
 }

@@ -62,6 +62,64 @@ type Config struct {
 	// Healthcheck is run by the monitor through the runtime's exec; nil:
 	// none.
 	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
+	// Restart is the container's restart policy, carried out by the
+	// monitor in the run's scope (zero: never restart). OpUpdate changes
+	// it for a running monitor.
+	Restart RestartPolicy `json:"restart,omitzero"`
+}
+
+// RestartPolicy is docker's HostConfig.RestartPolicy.
+type RestartPolicy struct {
+	// Name is RestartNo (or ""), RestartAlways, RestartOnFailure or
+	// RestartUnlessStopped.
+	Name string `json:"name,omitempty"`
+	// MaximumRetryCount bounds the restarts of on-failure (0: no bound).
+	MaximumRetryCount int `json:"maximum_retry_count,omitempty"`
+}
+
+// The restart policies, by docker's names.
+const (
+	RestartNo            = "no"
+	RestartAlways        = "always"
+	RestartOnFailure     = "on-failure"
+	RestartUnlessStopped = "unless-stopped"
+)
+
+// RestartPath is the monitor's restart state of a container (Restart),
+// written atomically at each restart of the payload.
+func RestartPath(containerDir string) string { return filepath.Join(containerDir, "restart.json") }
+
+// Restart is the monitor's restart state of a run (restart.json): berthd
+// reads it when it loads or reconciles a live container whose notices it
+// missed.
+type Restart struct {
+	Version int    `json:"version"`
+	ID      string `json:"id"`
+	Run     string `json:"run"`
+	// Restarting is true while the monitor waits before the next start
+	// (then Pid is 0, ExitCode and FinishedAt are the ended attempt's).
+	Restarting   bool      `json:"restarting"`
+	RestartCount int       `json:"restart_count"`
+	Pid          int       `json:"pid,omitempty"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	ExitCode     int       `json:"exit_code"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
+}
+
+// ReadRestart reads a restart state; os.ErrNotExist if there is none.
+func ReadRestart(containerDir string) (*Restart, error) {
+	b, err := os.ReadFile(RestartPath(containerDir))
+	if err != nil {
+		return nil, err
+	}
+	var r Restart
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("restart state %s: %w", RestartPath(containerDir), err)
+	}
+	if r.Version > FormatVersion {
+		return nil, fmt.Errorf("restart state %s: format version %d is newer than %d", RestartPath(containerDir), r.Version, FormatVersion)
+	}
+	return &r, nil
 }
 
 // Bundle is the OCI bundle directory of a run.
@@ -99,7 +157,23 @@ type Exit struct {
 	FinishedAt time.Time `json:"finished_at"`
 	BootID     string    `json:"boot_id"`
 	Removed    bool      `json:"removed,omitempty"` // --rm was carried out
+	// Notice is NoticeExit ("") for the end of the run, else
+	// NoticeRestarting (an attempt ended: ExitCode, FinishedAt; the
+	// monitor waits to start the next) or NoticeRestarted (the next
+	// attempt runs as Pid since StartedAt). RestartCount is the run's
+	// restarts so far. A berthd acks every kind alike.
+	Notice       string    `json:"notice,omitempty"`
+	RestartCount int       `json:"restart_count,omitempty"`
+	Pid          int       `json:"pid,omitempty"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
 }
+
+// The kinds of notices on notify.sock (Exit.Notice).
+const (
+	NoticeExit       = ""
+	NoticeRestarting = "restarting"
+	NoticeRestarted  = "restarted"
+)
 
 // Request is one request on monitor.sock.
 type Request struct {
@@ -112,6 +186,8 @@ type Request struct {
 	// ignores it and sends the stop signal.
 	Signal  int             `json:"signal,omitempty"`
 	Process json.RawMessage `json:"process,omitempty"` // exec: OCI process
+	// Restart (OpUpdate) is the container's new restart policy.
+	Restart *RestartPolicy `json:"restart,omitempty"`
 }
 
 // The requests a monitor serves.
@@ -125,11 +201,13 @@ const (
 	// OpHealthcheck runs one healthcheck at once; the reply carries its
 	// result and the status after it.
 	OpHealthcheck = "healthcheck"
+	// OpUpdate sets the restart policy of the run (Request.Restart).
+	OpUpdate = "update"
 )
 
 // Reply answers a Request.
 type Reply struct {
-	Pid   int    `json:"pid,omitempty"`
+	Pid   int    `json:"pid,omitempty"` // 0 while the payload waits to restart
 	Run   string `json:"run,omitempty"` // OpState: the Config's Run
 	Error string `json:"error,omitempty"`
 	// Health (OpHealthcheck) is the check's result and Status the

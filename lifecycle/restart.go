@@ -1,0 +1,206 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthd/berth/config"
+	"github.com/berthd/berth/events"
+	"github.com/berthd/berth/monitor/contract"
+)
+
+// RestartPolicy is docker's HostConfig.RestartPolicy; the monitor carries
+// it out (see package monitor).
+type RestartPolicy = contract.RestartPolicy
+
+// ParseRestartPolicy reads docker's --restart value: no, always,
+// unless-stopped, on-failure or on-failure:MAX. The result is checked as
+// CheckRestartPolicy does (InvalidArgument, naming the value).
+func ParseRestartPolicy(s string) (RestartPolicy, error) {
+	name, max, hasMax := strings.Cut(s, ":")
+	p := RestartPolicy{Name: name}
+	if hasMax {
+		n, err := strconv.Atoi(max)
+		if err != nil {
+			return RestartPolicy{}, invalid("restart policy %s: the maximum retry count must be an integer", quote(s))
+		}
+		if name != contract.RestartOnFailure {
+			return RestartPolicy{}, invalid("restart policy %s: a maximum retry count can only be used with %q", quote(s), contract.RestartOnFailure)
+		}
+		p.MaximumRetryCount = n
+	}
+	if err := CheckRestartPolicy(p); err != nil {
+		return RestartPolicy{}, err
+	}
+	return p, nil
+}
+
+// CheckRestartPolicy refuses what docker refuses: an unknown name, a
+// negative maximum retry count, or one with another policy than
+// on-failure (InvalidArgument).
+func CheckRestartPolicy(p RestartPolicy) error {
+	switch p.Name {
+	case "", contract.RestartNo, contract.RestartAlways, contract.RestartUnlessStopped:
+		if p.MaximumRetryCount != 0 {
+			return invalid("restart policy %q: a maximum retry count can only be used with %q", p.Name, contract.RestartOnFailure)
+		}
+	case contract.RestartOnFailure:
+		if p.MaximumRetryCount < 0 {
+			return invalid("restart policy %s:%d: the maximum retry count cannot be negative", p.Name, p.MaximumRetryCount)
+		}
+	default:
+		return invalid("restart policy %s: unknown; use one of no, always, on-failure[:MAX] or unless-stopped", quote(p.Name))
+	}
+	return nil
+}
+
+// restarts reports whether p restarts the payload at all.
+func restarts(p RestartPolicy) bool { return p.Name != "" && p.Name != contract.RestartNo }
+
+// checkRestart checks a spec's restart policy at create: a valid policy,
+// and none with auto-remove (docker's "Conflicting options").
+func checkRestart(s *Spec) error {
+	if err := CheckRestartPolicy(s.RestartPolicy); err != nil {
+		return err
+	}
+	if s.AutoRemove && restarts(s.RestartPolicy) {
+		return invalid("conflicting options: restart policy %q and auto-remove (--rm)", s.RestartPolicy.Name)
+	}
+	return nil
+}
+
+// applyRestart applies a monitor's restart notice (or its restart.json) to
+// the container's live run: NoticeRestarting makes it restarting with the
+// ended attempt's exit code, NoticeRestarted running again as the new
+// pid. A notice of another run, or older than what the record has, changes
+// nothing. It writes the die or restart event.
+func (m *Manager) applyRestart(id string, ex contract.Exit) {
+	m.mu.Lock()
+	c := m.containers[id]
+	m.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if !c.rec.State.Live() || c.rec.Run == nil || !c.rec.Run.owns(ex) || ex.RestartCount < c.rec.RestartCount {
+		c.mu.Unlock()
+		return
+	}
+	restarting := ex.Notice == contract.NoticeRestarting
+	if ex.RestartCount == c.rec.RestartCount && restarting == (c.rec.State == Restarting) {
+		c.mu.Unlock()
+		return // known already
+	}
+	c.rec.RestartCount = ex.RestartCount
+	c.rec.ExitCode = ex.ExitCode
+	c.rec.FinishedAt = ex.FinishedAt
+	if restarting {
+		c.rec.State = Restarting
+		c.rec.Pid = 0
+	} else {
+		c.rec.State = Running
+		c.rec.Pid = ex.Pid
+		c.rec.Run.StartedAt = ex.StartedAt
+	}
+	if err := m.save(c); err != nil {
+		m.log.Error("cannot save container record", "container", id, "err", err)
+	}
+	info := c.info()
+	c.mu.Unlock()
+	if restarting {
+		m.log.Info("container exited; its restart policy restarts it", "container", id, "exit_code", ex.ExitCode, "restart_count", ex.RestartCount)
+		m.event(events.Died, info, events.ExitCode(ex.ExitCode))
+	} else {
+		m.event(events.Restarted, info, events.Field{Name: "RESTART_COUNT", Value: strconv.Itoa(ex.RestartCount)})
+	}
+	m.events(Event{Kind: EventChanged, Info: info})
+}
+
+// readRestart applies the restart state the run's monitor recorded
+// (restart.json) when berthd missed its notices.
+func (m *Manager) readRestart(id string, run Run) {
+	r, err := contract.ReadRestart(m.containerDir(id))
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			m.log.Warn("cannot read the restart state", "container", id, "err", err)
+		}
+		return
+	}
+	if r.Run != run.ID {
+		return
+	}
+	kind := contract.NoticeRestarted
+	if r.Restarting {
+		kind = contract.NoticeRestarting
+	}
+	m.applyRestart(id, contract.Exit{ID: id, Run: r.Run, Notice: kind, RestartCount: r.RestartCount,
+		Pid: r.Pid, StartedAt: r.StartedAt, ExitCode: r.ExitCode, FinishedAt: r.FinishedAt})
+}
+
+// SetRestartPolicy is `update --restart`: it records the container's new
+// restart policy and tells a running monitor (which applies it from its
+// next exit on). The policy is checked as at create; an auto-remove
+// container takes none. Any state but dead.
+func (m *Manager) SetRestartPolicy(ctx context.Context, ref string, p RestartPolicy) (Info, error) {
+	if err := CheckRestartPolicy(p); err != nil {
+		return Info{}, err
+	}
+	c, err := m.lookup(ref)
+	if err != nil {
+		return Info{}, err
+	}
+	if err := c.lockIdle(ctx); err != nil {
+		return Info{}, err
+	}
+	defer c.mu.Unlock()
+	if err := Check(c.rec.State, OpUpdate); err != nil {
+		return Info{}, fmt.Errorf("container %s: %w", c.rec.Name, err)
+	}
+	if c.rec.Spec.AutoRemove && restarts(p) {
+		return Info{}, invalid("container %s: restart policy %q: an auto-remove container (--rm) takes none", c.rec.Name, p.Name)
+	}
+	c.rec.Spec.RestartPolicy = p
+	if err := m.save(c); err != nil {
+		return Info{}, fmt.Errorf("container %s: save: %w", c.rec.Name, err)
+	}
+	if c.rec.State.Live() && c.rec.Run != nil {
+		if _, err := contract.Ask(ctx, c.rec.Run.RunDir, contract.Request{Op: contract.OpUpdate, Restart: &p}, 5*time.Second); err != nil {
+			// Recorded: the next start has it; this run keeps its own.
+			m.log.Warn("cannot tell the monitor the new restart policy", "container", c.rec.ID, "err", err)
+		}
+	}
+	info := c.info()
+	go m.events(Event{Kind: EventChanged, Info: info})
+	return info, nil
+}
+
+// Restore starts, after a boot, the containers that their restart policy
+// brings back: always, and unless-stopped unless the user stopped them.
+// berth-restore.service calls it once per boot; berthd never does by
+// itself. It returns the names started and the errors of those that could
+// not be.
+func (m *Manager) Restore(ctx context.Context, snap *config.Snapshot) (started []string, err error) {
+	var errs []error
+	for _, c := range m.all() {
+		c.mu.Lock()
+		p, stopped, state, id, name := c.rec.Spec.RestartPolicy, c.rec.Stopped, c.rec.State, c.rec.ID, c.rec.Name
+		c.mu.Unlock()
+		if state != Created && state != Exited {
+			continue
+		}
+		if p.Name != contract.RestartAlways && (p.Name != contract.RestartUnlessStopped || stopped) {
+			continue
+		}
+		if _, serr := m.Start(ctx, snap, id, StartOptions{}); serr != nil {
+			errs = append(errs, serr)
+			continue
+		}
+		started = append(started, name)
+	}
+	return started, errors.Join(errs...)
+}
