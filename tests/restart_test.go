@@ -9,6 +9,14 @@ import (
 	"time"
 )
 
+// runBusybox loads the busybox image and runs a detached container of
+// it (args end with the command); it returns the container's id.
+func runBusybox(t *testing.T, args string) string {
+	t.Helper()
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+	return must(t, "berthctl run -d "+args)
+}
+
 // runs counts the lines a container's payload appended to a host file.
 func runs(t *testing.T, file string) int {
 	t.Helper()
@@ -22,7 +30,7 @@ func runs(t *testing.T, file string) int {
 func TestRestartOnFailure(t *testing.T) {
 	fresh(t)
 	must(t, "rm -rf /tmp/rof && mkdir /tmp/rof")
-	runDetached(t, `--name rof --restart on-failure:3 -v /tmp/rof:/data -- sh -c 'cut -d" " -f1 /proc/uptime >> /data/runs; exit 1'`)
+	runBusybox(t, `--name rof --restart on-failure:3 -v /tmp/rof:/data busybox sh -c 'cut -d" " -f1 /proc/uptime >> /data/runs; exit 1'`)
 	eventually(t, 30*time.Second, `[ "$(berthctl inspect -f '{{.State.Status}}' rof)" = exited ]`)
 	// Nothing more comes after the end.
 	time.Sleep(time.Second)
@@ -72,9 +80,9 @@ func TestRestartOnFailure(t *testing.T) {
 func TestRestartingState(t *testing.T) {
 	fresh(t)
 	must(t, "rm -rf /tmp/rst && mkdir /tmp/rst")
-	runDetached(t, `--name rst --restart always -v /tmp/rst:/data -- sh -c 'echo run >> /data/runs; exit 3'`)
+	runBusybox(t, `--name rst --restart always -v /tmp/rst:/data busybox sh -c 'echo run >> /data/runs; exit 3'`)
 	// After 6 restarts the back-off is 3.2 s, then 6.4 s.
-	eventually(t, 30*time.Second, `berthctl ps --format '{{.Names}} {{.Status}}' | grep -E '^rst Restarting \(3\) [0-9]+ seconds? ago$'`)
+	eventually(t, 30*time.Second, `berthctl ps --format '{{.Names}} {{.Status}}' | grep -E '^rst Restarting \(3\) .* ago$'`)
 	if got := must(t, "berthctl inspect -f '{{.State.Status}} {{.State.Restarting}} {{.State.Running}}' rst"); got != "restarting true false" {
 		t.Errorf("inspect while restarting: %q", got)
 	}
@@ -99,7 +107,7 @@ func TestRestartingState(t *testing.T) {
 func TestRestartAlways(t *testing.T) {
 	fresh(t)
 	must(t, "rm -rf /tmp/ral && mkdir /tmp/ral")
-	id := runDetached(t, `--name ral --restart always -v /tmp/ral:/data -- sh -c 'echo run >> /data/runs; while [ ! -e /data/exit0 ]; do sleep 0.1; done; rm /data/exit0; exit 0'`)
+	id := runBusybox(t, `--name ral --restart always -v /tmp/ral:/data busybox sh -c 'echo run >> /data/runs; while [ ! -e /data/exit0 ]; do sleep 0.1; done; rm /data/exit0; exit 0'`)
 	eventually(t, 10*time.Second, "[ $(cat /tmp/ral/runs | wc -l) = 1 ]")
 	running := func(count int) {
 		t.Helper()
@@ -191,7 +199,7 @@ func TestRestoreAfterReboot(t *testing.T) {
 	must(t, "berthctl stop -t 0 rs")
 	script := "systemctl stop berthd.service\n"
 	for _, id := range ids {
-		script += "systemctl kill -s KILL berth-" + id + ".scope 2>/dev/null\n"
+		script += "systemctl kill -s KILL berth-" + id + ".scope 2>/dev/null || true\n"
 	}
 	must(t, script)
 	for _, id := range ids {
@@ -202,16 +210,16 @@ func TestRestoreAfterReboot(t *testing.T) {
 	status := func() string {
 		return must(t, "berthctl ps -a --format '{{.Names}}={{.State}}' | sort | tr '\\n' ' '")
 	}
-	if got := status(); got != "ra=exited rn=exited rs=exited ru=exited " {
+	if got := status(); got != "ra=exited rn=exited rs=exited ru=exited" {
 		t.Fatalf("after the reboot: %s", got)
 	}
 	must(t, "systemctl restart berthd.service")
 	time.Sleep(time.Second)
-	if got := status(); got != "ra=exited rn=exited rs=exited ru=exited " {
+	if got := status(); got != "ra=exited rn=exited rs=exited ru=exited" {
 		t.Fatalf("after a restart of berthd: %s", got)
 	}
 	must(t, "systemctl start berth-restore.service")
-	if got := status(); got != "ra=running rn=exited rs=exited ru=running " {
+	if got := status(); got != "ra=running rn=exited rs=exited ru=running" {
 		t.Errorf("after berth-restore.service: %s", got)
 	}
 	must(t, "berthctl exec ra true && berthctl exec ru true")
@@ -224,7 +232,7 @@ func TestRestoreAfterReboot(t *testing.T) {
 func TestRestartUpdate(t *testing.T) {
 	fresh(t)
 	must(t, "rm -rf /tmp/rup && mkdir /tmp/rup")
-	runDetached(t, `--name rup -v /tmp/rup:/data -- sh -c 'echo run >> /data/runs; while [ ! -e /data/go ]; do sleep 0.1; done; rm /data/go; exit 5'`)
+	runBusybox(t, `--name rup -v /tmp/rup:/data busybox sh -c 'echo run >> /data/runs; while [ ! -e /data/go ]; do sleep 0.1; done; rm /data/go; exit 5'`)
 	eventually(t, 10*time.Second, "[ $(cat /tmp/rup/runs | wc -l) = 1 ]")
 	must(t, "berthctl update --restart on-failure:1 rup")
 	if got := must(t, "berthctl inspect -f '{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' rup"); got != "on-failure:1" {
@@ -247,7 +255,7 @@ func TestRestartUpdate(t *testing.T) {
 	}
 	// The Engine API's update and inspect.
 	must(t, `curl -sf --unix-socket /run/berth/berth.sock -H 'Content-Type: application/json' -d '{"RestartPolicy":{"Name":"unless-stopped"}}' http://d/v1.51/containers/rup/update`)
-	if got := must(t, `curl -sf --unix-socket /run/berth/berth.sock http://d/v1.51/containers/rup/json | grep -o '"RestartPolicy":{"Name":"[a-z-]*"'`); got != `"RestartPolicy":{"Name":"unless-stopped"` {
+	if got := must(t, `curl -s --unix-socket /run/berth/berth.sock http://d/v1.51/containers/rup/json | tr -d ' \n' | grep -o '"RestartPolicy":{[^}]*}'`); got != `"RestartPolicy":{"MaximumRetryCount":0,"Name":"unless-stopped"}` {
 		t.Errorf("Engine API policy after update: %q", got)
 	}
 	must(t, "berthctl rm rup")

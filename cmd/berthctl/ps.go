@@ -235,6 +235,9 @@ func status(e entry) string {
 		return fmt.Sprintf("Exited (%d) %s ago", e.ExitCode, human(ago(e.FinishedAt)))
 	case "created":
 		return "Created"
+	case "restarting":
+		// As docker: the exit code of the attempt that ended.
+		return fmt.Sprintf("Restarting (%d) %s ago", e.ExitCode, human(ago(e.FinishedAt)))
 	case "":
 		return ""
 	}
