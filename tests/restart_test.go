@@ -9,14 +9,6 @@ import (
 	"time"
 )
 
-// runBusybox loads the busybox image and runs a detached container of
-// it (args end with the command); it returns the container's id.
-func runBusybox(t *testing.T, args string) string {
-	t.Helper()
-	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
-	return must(t, "berthctl run -d "+args)
-}
-
 // runs counts the lines a container's payload appended to a host file.
 func runs(t *testing.T, file string) int {
 	t.Helper()
