@@ -240,14 +240,13 @@ func (m *manager) InspectNetwork(sender dbus.Sender, ref string) (out string, de
 // to (InvalidState while one is; AccessDenied for bridge, host and none).
 func (m *manager) RemoveNetwork(sender dbus.Sender, ref string, options map[string]dbus.Variant) *dbus.Error {
 	return m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
-		nm, err := m.needNetworks()
-		if err != nil {
+		if _, err := m.needNetworks(); err != nil {
 			return err
 		}
 		if err := knownOptions("RemoveNetwork", options); err != nil {
 			return err
 		}
-		return predefinedRefusal(nm.Remove(ref))
+		return predefinedRefusal(m.s.mgr.RemoveNetwork(ctx, ref))
 	})
 }
 
@@ -266,8 +265,7 @@ func predefinedRefusal(err error) error {
 // attached to; options filter (as: until=, label=, label!=, as docker's).
 func (m *manager) PruneNetworks(sender dbus.Sender, options map[string]dbus.Variant) (names []string, derr *dbus.Error) {
 	derr = m.s.call(sender, func(ctx context.Context, _ *config.Snapshot) error {
-		nm, err := m.needNetworks()
-		if err != nil {
+		if _, err := m.needNetworks(); err != nil {
 			return err
 		}
 		if err := knownOptions("PruneNetworks", options, "filter"); err != nil {
@@ -281,7 +279,7 @@ func (m *manager) PruneNetworks(sender dbus.Sender, options map[string]dbus.Vari
 		if err != nil {
 			return err
 		}
-		names, err = nm.Prune(func(n *network.Network) bool { return f.Match(n.Created, n.Labels) })
+		names, err = m.s.mgr.PruneNetworks(ctx, func(n *network.Network) bool { return f.Match(n.Created, n.Labels) })
 		return err
 	})
 	if names == nil {

@@ -75,7 +75,7 @@ func networkCreateCommand(cl *client) *cobra.Command {
 	fs.StringVarP(&driver, "driver", "d", "bridge", "Network driver (only bridge)")
 	fs.StringVar(&subnet, "subnet", "", "Subnet in CIDR form, e.g. 10.10.0.0/24")
 	fs.StringVar(&gateway, "gateway", "", "Gateway (the bridge's address) in the subnet")
-	fs.StringVar(&ipRange, "ip-range", "", "Allocate addresses from a sub-range (not supported: the whole subnet is used)")
+	fs.StringVar(&ipRange, "ip-range", "", "Allocate container addresses from a sub-range of the subnet (CIDR)")
 	fs.BoolVar(&internal, "internal", false, "No route out of the network (no masquerade)")
 	fs.StringArrayVar(&labels, "label", nil, "Set a label KEY=VALUE (repeatable)")
 	fs.StringArrayVarP(&opts, "opt", "o", nil, "Set a driver option KEY=VALUE (repeatable)")
