@@ -81,6 +81,9 @@ func TestHealthcheckStates(t *testing.T) {
 	if ps := must(t, "berthctl ps --format '{{.Status}}' --filter name=hc"); !strings.HasSuffix(ps, "(unhealthy)") {
 		t.Fatalf("ps status %q, want (unhealthy)", ps)
 	}
+	if got := must(t, "berthctl ps -q --filter health=unhealthy | wc -l; berthctl ps -q --filter health=healthy | wc -l"); got != "1\n0" {
+		t.Fatalf("ps --filter health=unhealthy, healthy: %q, want 1 and 0", got)
+	}
 	time.Sleep(time.Second)
 	if ev := healthEvents(t, "hc"); ev != "health_status: healthy,health_status: unhealthy" {
 		t.Fatalf("events %q, want exactly healthy then unhealthy", ev)

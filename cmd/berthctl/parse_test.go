@@ -250,7 +250,7 @@ func TestCommandLineMistakes(t *testing.T) {
 
 func TestFilters(t *testing.T) {
 	web := entry{ID: "aaaa1111bbbb2222", Name: "web", Image: "busybox", State: "running", Labels: map[string]string{"tier": "front", "team": "a"},
-		Networks: []string{"bridge", "app"}, Ports: []contract.PortEntry{{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: "tcp"}, {PrivatePort: 443, Type: "tcp"}}}
+		Networks: []string{"bridge", "app"}, Health: "healthy", Ports: []contract.PortEntry{{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: "tcp"}, {PrivatePort: 443, Type: "tcp"}}}
 	old := entry{ID: "cccc3333dddd4444", Name: "old-web", Image: "docker.io/library/busybox:latest", State: "exited", ExitCode: 3}
 	db := entry{ID: "eeee5555ffff6666", Name: "db", Image: "example.com/db:v1", State: "exited", ExitCode: 0, Labels: map[string]string{"tier": "back", "empty": ""},
 		Mounts: []contract.MountEntry{{Name: "dbdata", Destination: "/var/lib/db"}, {Name: "/srv/conf", Destination: "/etc/db"}}}
@@ -291,6 +291,9 @@ func TestFilters(t *testing.T) {
 		{"expose", []string{"expose=443"}, []string{"web"}},
 		{"expose published", []string{"expose=80"}, []string{"web"}},
 		{"expose other", []string{"expose=81-442"}, nil},
+		{"health", []string{"health=healthy"}, []string{"web"}},
+		{"health none", []string{"health=none"}, []string{"old-web", "db"}},
+		{"health other", []string{"health=unhealthy"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := parseFilters(tc.filters)
@@ -308,7 +311,7 @@ func TestFilters(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"nokey", "color=red", "status=sleeping", "exited=x", "label=", "name=(", "publish=x", "expose=80/sctp", "publish=0"} {
+	for _, bad := range []string{"nokey", "color=red", "status=sleeping", "exited=x", "label=", "name=(", "publish=x", "expose=80/sctp", "publish=0", "health=fine"} {
 		if _, err := parseFilters([]string{bad}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
 			t.Errorf("%s: error %v does not name the filter", bad, err)
 		}

@@ -262,6 +262,9 @@ type filters map[string][]string
 // states are docker's container states, the values of status=.
 var states = []string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}
 
+// healths are docker's health statuses, the values of health=.
+var healths = []string{"none", "starting", "healthy", "unhealthy"}
+
 // parseFilters reads KEY=VALUE filters, refusing unknown keys and bad
 // values up front.
 func parseFilters(args []string) (filters, error) {
@@ -286,6 +289,10 @@ func parseFilters(args []string) (filters, error) {
 				return nil, fmt.Errorf("--filter %q: want an exit code", a)
 			}
 		case "ancestor", "volume", "network":
+		case "health":
+			if !slices.Contains(healths, v) {
+				return nil, fmt.Errorf("--filter %q: invalid health (want one of %s)", a, strings.Join(healths, ", "))
+			}
 		case "publish", "expose":
 			if _, _, _, err := portFilter(v); err != nil {
 				return nil, fmt.Errorf("--filter %q: %w", a, err)
@@ -295,7 +302,7 @@ func parseFilters(args []string) (filters, error) {
 				return nil, fmt.Errorf("--filter %q: want label=KEY or label=KEY=VALUE", a)
 			}
 		default:
-			return nil, fmt.Errorf("--filter %q: unknown filter (berth knows id, name, status, ancestor, exited, label, volume, network, publish, expose)", a)
+			return nil, fmt.Errorf("--filter %q: unknown filter (berth knows id, name, status, ancestor, exited, label, volume, network, publish, expose, health)", a)
 		}
 		f[k] = append(f[k], v)
 	}
@@ -351,6 +358,9 @@ func matchOne(key, value string, e entry) bool {
 		return slices.ContainsFunc(e.Mounts, func(m contract.MountEntry) bool { return m.Name == value || m.Destination == value })
 	case "network":
 		return slices.Contains(e.Networks, value)
+	case "health":
+		// docker's: none is a container without a healthcheck.
+		return e.Health == value || value == "none" && e.Health == ""
 	case "publish", "expose":
 		// docker's: a container port (of a published binding for
 		// publish) in the port or range, of the protocol (tcp unless
