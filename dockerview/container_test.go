@@ -75,4 +75,17 @@ func TestStatus(t *testing.T) {
 	if got := Status(i, now); got != "Created" {
 		t.Errorf("created: %q", got)
 	}
+	i.State, i.ExitCode, i.FinishedAt = lifecycle.Restarting, 1, now.Add(-2*time.Second)
+	if got := Status(i, now); got != "Restarting (1) 2 seconds ago" {
+		t.Errorf("restarting: %q", got)
+	}
+}
+
+func TestRestartPolicyView(t *testing.T) {
+	if got := RestartPolicy(lifecycle.RestartPolicy{}); got.Name != "no" || got.MaximumRetryCount != 0 {
+		t.Errorf("no policy: %+v", got)
+	}
+	if got := RestartPolicy(lifecycle.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3}); got.Name != "on-failure" || got.MaximumRetryCount != 3 {
+		t.Errorf("on-failure:3: %+v", got)
+	}
 }

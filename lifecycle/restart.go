@@ -105,7 +105,9 @@ func (m *Manager) applyRestart(id string, ex contract.Exit) {
 	} else {
 		c.rec.State = Running
 		c.rec.Pid = ex.Pid
-		c.rec.Run.StartedAt = ex.StartedAt
+		if !ex.StartedAt.IsZero() {
+			c.rec.Run.StartedAt = ex.StartedAt
+		}
 	}
 	if err := m.save(c); err != nil {
 		m.log.Error("cannot save container record", "container", id, "err", err)
