@@ -12,6 +12,7 @@
 //	<exec-root>/containers/<id>/monitor.sock   requests (attach, exec, stop)
 //	<exec-root>/containers/<id>/runtime.log    the runtime's JSON log
 //	<data-root>/containers/<id>/exit.json      Exit, written atomically
+//	<data-root>/containers/<id>/restart.json   Restart (restart policy), atomically
 //	<data-root>/containers/<id>/container.log  the local log (package logfile)
 //
 // Start protocol: berthd passes one end of a socket pair as fd 3. The
@@ -31,6 +32,14 @@
 // output, however long, can block a call, and what was read goes to the
 // output's first reader. Runtime errors come from the runtime's JSON log
 // (the last error after the call began), cut to contract.MaxMessage.
+//
+// Restart policy (restart.go): after an exit that Config.Restart (or a
+// --health-on-failure restart) restarts, the monitor deletes the runtime's
+// container, waits the back-off and runs the same bundle again in the same
+// scope, with restarting and restarted notices to berthd (it never starts
+// berthd for them; without one it writes the die and restart events). A
+// stop request or SIGTERM/SIGCONT ends the loop; the run ends, with its
+// exit record, only at an exit that is not restarted.
 //
 // Signals: SIGTERM and SIGCONT (the scope's KillSignal, see package
 // systemd) ask for a stop: the container's stop signal through the
