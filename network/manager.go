@@ -418,6 +418,9 @@ func (m *Manager) CheckRequest(r AttachRequest) error {
 	if err := CheckPortMap(r.PortBindings); err != nil {
 		return err
 	}
+	if len(r.ExposedPorts) > MaxPorts {
+		return invalid("expose: %d ports, at most %d per container", len(r.ExposedPorts), MaxPorts)
+	}
 	for _, e := range r.ExposedPorts {
 		if _, _, err := ParsePort(e); err != nil {
 			return err
@@ -426,10 +429,13 @@ func (m *Manager) CheckRequest(r AttachRequest) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	seen := map[string]bool{}
-	for _, nr := range r.Networks {
+	for i, nr := range r.Networks {
 		n, err := m.lookupLocked(nr.Network)
 		if err != nil {
 			return err
+		}
+		if i == 0 && n.Internal && (len(r.PortBindings) > 0 || r.PublishAll) {
+			return invalid("network %s is internal: it has no route to or from the host, so ports cannot be published on it", n.Name)
 		}
 		if seen[n.ID] {
 			return invalid("network %s: named twice", n.Name)

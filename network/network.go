@@ -263,6 +263,11 @@ func parseSubnet(subnet, gateway string) (netip.Prefix, netip.Addr, error) {
 	if p.Bits() > 30 || p.Bits() < 8 {
 		return p, netip.Addr{}, invalid("subnet %q: want a prefix length from /8 to /30", subnet)
 	}
+	for _, r := range specialRanges {
+		if p.Overlaps(r.p) {
+			return p, netip.Addr{}, invalid("subnet %q: overlaps %s, the %s range", subnet, r.p, r.what)
+		}
+	}
 	var gw netip.Addr
 	if gateway != "" {
 		gw, err = netip.ParseAddr(gateway)
@@ -276,6 +281,20 @@ func parseSubnet(subnet, gateway string) (netip.Prefix, netip.Addr, error) {
 		gw = p.Addr().Next()
 	}
 	return p, gw, nil
+}
+
+// specialRanges are IPv4 ranges that are no place for a network of
+// containers (RFC 6890): the host's loopback, "this network", link-local,
+// multicast and the reserved range.
+var specialRanges = []struct {
+	p    netip.Prefix
+	what string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\""},
+	{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "link-local"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
 }
 
 // broadcast is p's last address.

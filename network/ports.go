@@ -56,9 +56,23 @@ func ParsePortSpecs(specs []string) ([]string, PortMap, error) {
 	return exposed, out, nil
 }
 
+// MaxPorts bounds the ports one container publishes or exposes: each
+// published port is a firewall rule and a check of the host port, and a
+// range of tens of thousands would hold a start (and every other) for
+// minutes.
+const MaxPorts = 1024
+
 // CheckPortMap refuses a port map that ParsePortSpecs would not give
-// (from the Engine API: HostConfig.PortBindings), naming the entry.
+// (from the Engine API: HostConfig.PortBindings), naming the entry, and
+// one of more than MaxPorts bindings.
 func CheckPortMap(m PortMap) error {
+	n := 0
+	for _, l := range m {
+		n += max(len(l), 1)
+	}
+	if n > MaxPorts {
+		return invalid("publish: %d ports asked, at most %d per container", n, MaxPorts)
+	}
 	for p, l := range m {
 		if _, _, err := ParsePort(p); err != nil {
 			return err
@@ -264,6 +278,9 @@ func orAll(ip string) string {
 func ParseExpose(values []string) ([]string, error) {
 	var out []string
 	for _, v := range values {
+		if len(out) > MaxPorts {
+			break
+		}
 		proto, ports := nat.SplitProtoPort(v)
 		if proto != "tcp" && proto != "udp" {
 			return nil, invalid("expose %q: protocol %q: want tcp or udp", v, proto)
@@ -277,7 +294,13 @@ func ParseExpose(values []string) ([]string, error) {
 			if !slices.Contains(out, k) {
 				out = append(out, k)
 			}
+			if len(out) > MaxPorts {
+				break
+			}
 		}
+	}
+	if len(out) > MaxPorts {
+		return nil, invalid("expose: more than %d ports asked, at most %d per container", MaxPorts, MaxPorts)
 	}
 	return out, nil
 }

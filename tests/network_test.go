@@ -91,11 +91,17 @@ sleep 0.3; kill -9 $(systemctl show -p MainPID --value berthd); wait; true`)
 	must(t, "sleep 1; berthctl ps -a -q | xargs -r berthctl rm -f >/dev/null")
 	noLeftovers(t)
 
-	// kill -9 of a monitor: berthd ends the run and its network.
+	// kill -9 of a monitor: berthd ends the run and its network, at a
+	// stop, or on its own when the scope is stopped by systemctl.
 	id := must(t, "berthctl run -d -p 9200:80 --rootfs /srv/rootfs sleep 1000")
 	must(t, "kill -9 "+monitorPID(t, id))
 	must(t, "berthctl stop -t 1 "+id)
 	eventually(t, 20*time.Second, noNetworkLeftovers)
+	must(t, "berthctl rm -f "+id)
+	noLeftovers(t)
+	id = must(t, "berthctl run -d -p 9201:80 --rootfs /srv/rootfs sleep 1000")
+	must(t, "kill -9 "+monitorPID(t, id)+" && systemctl stop berth-"+id+".scope")
+	eventually(t, 20*time.Second, "[ \"$(berthctl inspect -f '{{.State.Status}}' "+id+")\" = exited ] && "+noNetworkLeftovers)
 	must(t, "berthctl rm -f "+id)
 	noLeftovers(t)
 	if got := must(t, count); got != base {
@@ -128,7 +134,8 @@ func TestNetworkNoneAndHost(t *testing.T) {
 		t.Errorf("--network host: %q, host %q", got, hostIfs)
 	}
 	// A malformed -p and ports with the none or host mode: refused, nothing left.
-	for _, args := range []string{"-p 80:80:80:80", "-p abc", "-p 70000:80", "-p 80/sctp", "--network none -p 8080:80", "--network nosuch"} {
+	for _, args := range []string{"-p 80:80:80:80", "-p abc", "-p 70000:80", "-p 80/sctp", "--network none -p 8080:80", "--network nosuch",
+		"-p 1-65535:1-65535", "--expose 1-65535 -P"} {
 		errOut := fails(t, fmt.Sprintf("berthctl run -d --name bad %s --rootfs /srv/rootfs true", args))
 		if !strings.Contains(errOut, "publish") && !strings.Contains(errOut, "port") && !strings.Contains(errOut, "nosuch") {
 			t.Errorf("%s: unclear error %q", args, errOut)
@@ -137,6 +144,21 @@ func TestNetworkNoneAndHost(t *testing.T) {
 			t.Errorf("%s left a container: %s", args, got)
 		}
 	}
+	// No network on the loopback, link-local, multicast or reserved
+	// ranges; no published ports on an internal network.
+	for _, sn := range []string{"127.0.0.0/8", "127.5.0.0/16", "169.254.0.0/16", "224.0.0.0/24", "240.1.0.0/16", "0.0.0.0/8"} {
+		if errOut := fails(t, "berthctl network create --subnet "+sn+" special"); !strings.Contains(errOut, "overlaps") {
+			t.Errorf("--subnet %s: %q", sn, errOut)
+		}
+	}
+	must(t, "berthctl network create --internal --subnet 10.30.0.0/24 intnet")
+	if errOut := fails(t, "berthctl create --network intnet -p 8099:80 --rootfs /srv/rootfs true"); !strings.Contains(errOut, "internal") {
+		t.Errorf("-p on an internal network: %q", errOut)
+	}
+	if got := must(t, "berthctl network ls --format '{{.Name}}'"); got != "bridge\nhost\nintnet\nnone" {
+		t.Errorf("networks after the refusals: %q", got)
+	}
+	must(t, "berthctl network rm intnet")
 	noLeftovers(t)
 }
 
