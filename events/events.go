@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"strconv"
 
 	"github.com/berthd/berth/systemd"
@@ -19,14 +20,25 @@ var (
 	Started = Kind{"a7cbd94492ba43498115efe9f7f7ef8c", "start"}
 	Died    = Kind{"751fa0accfa44ea1a9b99138d411e217", "die"}
 	// Restarted: the monitor started the payload again (restart policy).
-	Restarted    = Kind{"0c6f3d9e2b8a4f51a7e4d6c28b93f1a5", "restart"}
-	Removed      = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
-	Reloaded     = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
-	Renamed      = Kind{"16857fc6daef4f07a910727d3cb67c35", "rename"}
-	Committed    = Kind{"97c543eb6bc544faaab1c11dbb9e2cae", "commit"}
+	Restarted = Kind{"0c6f3d9e2b8a4f51a7e4d6c28b93f1a5", "restart"}
+	Removed   = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
+	Reloaded  = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
+	Renamed   = Kind{"16857fc6daef4f07a910727d3cb67c35", "rename"}
+	Committed = Kind{"97c543eb6bc544faaab1c11dbb9e2cae", "commit"}
+	// Stopped is a stop that berth carried out (berthctl stop, restart),
+	// written once the container has died; Killed is a signal sent to
+	// the payload by a kill or a stop (BERTH_SIGNAL, its number).
+	Stopped      = Kind{"2df67387545840408700fd0ab58dd92a", "stop"}
+	Killed       = Kind{"e632131a5bdc43f2be0220f46f04bc8e", "kill"}
+	Paused       = Kind{"ceae6cc2a8cf42d1a55a0cad1c91071b", "pause"}
+	Unpaused     = Kind{"f5d0aa6b0fe14741be7fe92241114d9c", "unpause"}
 	ImageLoaded  = Kind{imageEvent, "load"}
 	ImagePulled  = Kind{imageEvent, "pull"}
 	ImageRemoved = Kind{imageEvent, "remove"}
+	// ImageTagged and ImageUntagged name the image (IMAGE_ID) and the
+	// name given or taken (IMAGE_NAME).
+	ImageTagged   = Kind{imageEvent, "tag"}
+	ImageUntagged = Kind{imageEvent, "untag"}
 	// Volume events (docker's actions: create, destroy) share one
 	// MESSAGE_ID.
 	VolumeCreated   = Kind{volumeEvent, "create"}
@@ -67,6 +79,14 @@ const (
 	FieldNetworkID     = "BERTH_NETWORK_ID"
 	FieldNetworkName   = "BERTH_NETWORK_NAME"
 	FieldHealthStatus  = "BERTH_HEALTH_STATUS"
+	// FieldImage is a container event's image as the container was
+	// created from it (a name, or the id); not IMAGE_NAME, which selects
+	// a container's output in docker's journald fields.
+	FieldImage = "BERTH_IMAGE"
+	// FieldLabels is a container event's labels, a JSON object.
+	FieldLabels = "BERTH_LABELS"
+	// FieldSignal is a kill event's signal number.
+	FieldSignal = "BERTH_SIGNAL"
 )
 
 // Field is one journal field of an event; Name is upper case.
@@ -75,6 +95,22 @@ type Field struct{ Name, Value string }
 // Container names the subject container of an event.
 func Container(id, name string) []Field {
 	return []Field{{FieldContainerID, id}, {FieldContainerName, name}}
+}
+
+// ContainerWith names the subject container with its image and labels
+// (BERTH_IMAGE, BERTH_LABELS as JSON), which docker's events carry as
+// attributes and filter on; empty ones are left out.
+func ContainerWith(id, name, image string, labels map[string]string) []Field {
+	f := Container(id, name)
+	if image != "" {
+		f = append(f, Field{FieldImage, image})
+	}
+	if len(labels) > 0 {
+		if b, err := json.Marshal(labels); err == nil {
+			f = append(f, Field{FieldLabels, string(b)})
+		}
+	}
+	return f
 }
 
 // ExitCode is the exit code of a died event.

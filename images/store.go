@@ -583,6 +583,8 @@ func (s *Store) tag(ref, target string) (Image, error) {
 	if err := s.save(); err != nil {
 		return Image{}, err
 	}
+	events.Emit(events.ImageTagged, "berthd", fmt.Sprintf("image %s tagged %s", short(img.ID), Familiar(name)),
+		events.Field{Name: events.FieldImageID, Value: img.ID.String()}, events.Field{Name: events.FieldImageName, Value: Familiar(name)})
 	return copyImage(img), nil
 }
 
@@ -610,9 +612,19 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) (Removed, er
 // removed emits the event of a removal and tells OnChange.
 func (s *Store) removed(r Removed) {
 	if r.Deleted != "" {
+		untagged(r.Deleted, r.Untagged)
 		events.Emit(events.ImageRemoved, "berthd", "image "+short(r.Deleted)+" removed", events.Field{Name: events.FieldImageID, Value: r.Deleted.String()})
 	}
 	s.notify()
+}
+
+// untagged emits an image "untag" event for each name taken from the
+// image id.
+func untagged(id digest.Digest, names []string) {
+	for _, n := range names {
+		events.Emit(events.ImageUntagged, "berthd", fmt.Sprintf("image %s untagged %s", short(id), Familiar(n)),
+			events.Field{Name: events.FieldImageID, Value: id.String()}, events.Field{Name: events.FieldImageName, Value: Familiar(n)})
+	}
 }
 
 // Untag removes the name ref (a tag or a repository digest) from its
@@ -637,15 +649,22 @@ func (s *Store) untag(ref string) (Removed, error) {
 	if err != nil {
 		return Removed{}, err
 	}
+	var out Removed
 	switch rd := repoDigestOf(name); {
 	case slices.Contains(img.RepoTags, name):
 		img.RepoTags = slices.DeleteFunc(img.RepoTags, func(x string) bool { return x == name })
-		return Removed{Untagged: []string{name}}, s.save()
+		out.Untagged = []string{name}
 	case rd != "" && slices.Contains(img.RepoDigests, rd):
 		img.RepoDigests = slices.DeleteFunc(img.RepoDigests, func(x string) bool { return x == rd })
-		return Removed{Untagged: []string{rd}}, s.save()
+		out.Untagged = []string{rd}
+	default:
+		return Removed{}, invalid("untag %s: not a name of image %s", ref, short(img.ID))
 	}
-	return Removed{}, invalid("untag %s: not a name of image %s", ref, short(img.ID))
+	if err := s.save(); err != nil {
+		return out, err
+	}
+	untagged(img.ID, out.Untagged)
+	return out, nil
 }
 
 func (s *Store) remove(ref string, force bool) (out Removed, collect bool, err error) {
@@ -660,13 +679,21 @@ func (s *Store) remove(ref string, force bool) (out Removed, collect bool, err e
 	if byName && len(img.RepoTags) > 1 {
 		img.RepoTags = slices.DeleteFunc(img.RepoTags, func(x string) bool { return x == name })
 		out.Untagged = []string{name}
-		return out, false, s.save()
+		if err := s.save(); err != nil {
+			return out, false, err
+		}
+		untagged(img.ID, out.Untagged)
+		return out, false, nil
 	}
 	// A repository digest goes alone while the image has other names.
 	if rd := repoDigestOf(name); nerr == nil && rd != "" && len(img.RepoTags)+len(img.RepoDigests) > 1 {
 		img.RepoDigests = slices.DeleteFunc(img.RepoDigests, func(x string) bool { return x == rd })
 		out.Untagged = []string{rd}
-		return out, false, s.save()
+		if err := s.save(); err != nil {
+			return out, false, err
+		}
+		untagged(img.ID, out.Untagged)
+		return out, false, nil
 	}
 	if !byName && len(img.RepoTags) > 1 && !force {
 		return out, false, fmt.Errorf("image %s has %d names (%s); remove them one by one, or force: %w",

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -57,7 +58,17 @@ func buildSpec(spec *Spec, cgroupsPath string) (*specs.Spec, error) {
 // container's scope shares journald's per-unit rate limit with the
 // container's output, which could use it up.
 func (m *Manager) event(k events.Kind, info Info, extra ...events.Field) {
-	events.Emit(k, "berthd", fmt.Sprintf("container %s: %s", info.Name, k.Action), append(events.Container(info.ID, info.Name), extra...)...)
+	events.Emit(k, "berthd", fmt.Sprintf("container %s: %s", info.Name, k.Action), append(eventSubject(info.Record), extra...)...)
+}
+
+// eventSubject names a container in its events: id, name, image (or root
+// file-system directory) and labels.
+func eventSubject(r Record) []events.Field {
+	image := r.Spec.Image
+	if image == "" {
+		image = r.Spec.Rootfs
+	}
+	return events.ContainerWith(r.ID, r.Name, image, r.Spec.Labels)
 }
 
 func stopTimeout(spec Spec) int {
@@ -235,7 +246,7 @@ func (m *Manager) launch(ctx context.Context, snap *config.Snapshot, c *containe
 		sig = int(s)
 	}
 	mcfg := contract.Config{
-		Version: contract.FormatVersion, ID: rec.ID, Name: rec.Name, Image: rec.Spec.Image,
+		Version: contract.FormatVersion, ID: rec.ID, Name: rec.Name, Image: rec.Spec.Image, Labels: rec.Spec.Labels,
 		Run: run.ID, Secret: run.Secret, RuntimePath: run.RuntimePath, RuntimeRoot: run.RuntimeRoot,
 		RunDir: run.RunDir, ContainerDir: m.containerDir(rec.ID), NotifySocket: m.notifyPath(),
 		TTY: rec.Spec.TTY, Stdin: rec.Spec.Stdin, StopSignal: sig, StopTimeout: stopTimeout(rec.Spec),
@@ -466,7 +477,18 @@ func (m *Manager) Kill(ctx context.Context, ref, signal string) error {
 	if err != nil {
 		return err
 	}
-	return runtimeError(run, "kill", runtimeFor(run).Kill(ctx, c.rec.ID, int(sig), nil)) // ID never changes
+	if err := runtimeError(run, "kill", runtimeFor(run).Kill(ctx, c.rec.ID, int(sig), nil)); err != nil { // ID never changes
+		return err
+	}
+	c.mu.Lock()
+	info := c.info()
+	c.mu.Unlock()
+	m.event(events.Killed, info, signalField(sig))
+	return nil
+}
+
+func signalField(sig unix.Signal) events.Field {
+	return events.Field{Name: events.FieldSignal, Value: strconv.Itoa(int(sig))}
 }
 
 // Pause freezes a running container; Unpause thaws it.
@@ -508,6 +530,11 @@ func (m *Manager) freeze(ctx context.Context, ref string, op Op, verb string, ca
 	}
 	info := c.info()
 	c.mu.Unlock()
+	k := events.Paused
+	if op == OpUnpause {
+		k = events.Unpaused
+	}
+	m.event(k, info)
 	m.events(Event{Kind: EventChanged, Info: info})
 	return nil
 }
@@ -566,7 +593,17 @@ func (m *Manager) StopWith(ctx context.Context, ref string, o StopOptions) (Info
 	run := *c.rec.Run
 	exited := c.exited
 	c.rec.Stopped = true
+	sent := sig // what the monitor sends: sig, or the stop signal
+	if sent == 0 {
+		sent = unix.SIGTERM
+		if s, err := ParseSignal(c.rec.Spec.StopSignal); c.rec.Spec.StopSignal != "" && err == nil {
+			sent = s
+		}
+	}
+	info := c.info()
 	c.mu.Unlock()
+	// As docker's stop: kill (the stop signal), die, stop.
+	m.event(events.Killed, info, signalField(sent))
 	conn, err := contract.Call(ctx, run.RunDir, contract.Request{Op: contract.OpStop, Timeout: t, Signal: int(sig)}, 10*time.Second)
 	if err != nil && !m.monitorAlive(ctx, run) {
 		// The monitor was killed: berthd ends the run itself.
@@ -593,8 +630,10 @@ func (m *Manager) StopWith(ctx context.Context, ref string, o StopOptions) (Info
 	// As docker's stop: the run's network is gone when it returns.
 	m.detachNetwork(ctx, c.rec.ID, run.ID)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.info(), nil
+	info = c.info()
+	c.mu.Unlock()
+	m.event(events.Stopped, info)
+	return info, nil
 }
 
 // Restart stops the container if it runs, waits for its scope to go and

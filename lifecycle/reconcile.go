@@ -700,7 +700,7 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 	c.rec.FinishedAt = ex.FinishedAt
 	c.rec.Pid = 0
 	c.rec.RestartCount = max(c.rec.RestartCount, ex.RestartCount)
-	close(c.exited)
+	exited := c.exited
 	removed := ex.Removed || c.rec.Spec.AutoRemove
 	if removed {
 		c.gone = true
@@ -711,6 +711,9 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 	c.mu.Unlock()
 	m.log.Info("container exited", "container", id, "exit_code", ex.ExitCode)
 	m.event(events.Died, info, events.ExitCode(ex.ExitCode))
+	// Waiters (a stop) wake after the died event, so that their own
+	// events (stop) follow it in the journal, as docker's order.
+	close(exited)
 	m.events(Event{Kind: EventChanged, Info: info})
 	if removed {
 		m.event(events.Removed, info)

@@ -129,12 +129,12 @@ func (j *journalLogger) event(pri systemd.Priority, msg string) {
 // starts.
 func (j *journalLogger) died(code int) {
 	events.Emit(events.Died, "berth-monitor", fmt.Sprintf("container %s died with exit code %d", j.cfg.Name, code),
-		append(events.Container(j.cfg.ID, j.cfg.Name), events.ExitCode(code))...)
+		append(events.ContainerWith(j.cfg.ID, j.cfg.Name, j.cfg.Image, j.cfg.Labels), events.ExitCode(code))...)
 }
 
 func (j *journalLogger) removed() {
 	events.Emit(events.Removed, "berth-monitor", fmt.Sprintf("container %s removed", j.cfg.Name),
-		events.Container(j.cfg.ID, j.cfg.Name)...)
+		events.ContainerWith(j.cfg.ID, j.cfg.Name, j.cfg.Image, j.cfg.Labels)...)
 }
 
 // engineSocket is where berthd.socket listens; a connection starts berthd.

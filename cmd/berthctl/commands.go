@@ -27,7 +27,7 @@ func containerCommands(cl *client) []*cobra.Command {
 	return []*cobra.Command{
 		runCommand(cl), createCommand(cl), startCommand(cl), stopCommand(cl), restartCommand(cl),
 		killCommand(cl), pauseCommand(cl), unpauseCommand(cl), execCommand(cl), rmCommand(cl),
-		psCommand(cl), inspectCommand(cl), logsCommand(cl), waitCommand(cl), attachCommand(cl), renameCommand(cl), updateCommand(cl),
+		psCommand(cl), inspectCommand(cl), logsCommand(cl), eventsCommand(cl), waitCommand(cl), attachCommand(cl), renameCommand(cl), updateCommand(cl),
 		containerCommand(cl), topCommand(cl), cpCommand(cl), commitCommand(cl), statsCommand(cl), diffCommand(cl), exportCommand(cl),
 		portCommand(cl), healthcheckCommand(cl),
 	}

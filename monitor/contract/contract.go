@@ -36,6 +36,9 @@ type Config struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Image   string `json:"image"`
+	// Labels are the container's, for the events the monitor writes
+	// (absent in the configs of older berths).
+	Labels map[string]string `json:"labels,omitempty"`
 	// Run names the run uniquely; RunID is format 1's counter, set only
 	// by an older berthd.
 	Run   string `json:"run,omitempty"`

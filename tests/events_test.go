@@ -1,0 +1,210 @@
+//go:build e2e
+
+package tests
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// now is the sandbox's time as unix seconds with nanoseconds, a form that
+// --since and --until (berthctl's and docker's) take.
+func now(t *testing.T) string {
+	t.Helper()
+	return must(t, "date +%s.%N")
+}
+
+// TestEventsWhileBerthdGone: the events of runs that ended while berthd
+// was stopped are read back by `berthctl events --since`: a --rm
+// container whose monitor could not start berthd (its socket stopped too)
+// writes its die and destroy itself; a container without --rm gets its
+// die from the next berthd.
+func TestEventsWhileBerthdGone(t *testing.T) {
+	fresh(t)
+	t0 := now(t)
+	id1 := runDetached(t, "--rm --name gone1 -l app=ev -- sleep 2")
+	id2 := runDetached(t, "--name gone2 -- sh -c 'sleep 2; exit 3'")
+	must(t, "systemctl stop berthd.socket berthd.service")
+	// The monitor of gone1 finds no berthd and writes the events itself.
+	eventually(t, 30*time.Second, "journalctl -o cat --no-pager SYSLOG_IDENTIFIER=berth-monitor BERTH_EVENT=remove BERTH_CONTAINER_ID="+id1+" | grep .")
+	if out, _, code := sh(t, "systemctl is-active berthd.service"); code == 0 {
+		t.Fatalf("berthd ran while the containers exited: %s", out)
+	}
+	must(t, "systemctl start berthd.socket")
+	t1 := now(t)
+	got := must(t, "berthctl events --since "+t0+" --until "+t1+" --filter container=gone1 --format '{{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes \"exitCode\"}} {{index .Actor.Attributes \"app\"}}'")
+	want := "container create " + id1 + "  ev\ncontainer start " + id1 + "  ev\ncontainer die " + id1 + " 0 ev\ncontainer destroy " + id1 + "  ev"
+	if got != want {
+		t.Errorf("events of gone1:\n%s\nwant\n%s", got, want)
+	}
+	// The default format is docker's line.
+	line := must(t, "berthctl events --since "+t0+" --until "+t1+" --filter container=gone1 --filter event=die")
+	re := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d) container die ` + id1 + ` \(app=ev, exitCode=0, image=/srv/rootfs, name=gone1\)$`)
+	if !re.MatchString(line) {
+		t.Errorf("default format: %q", line)
+	}
+	// gone2's exit waited for the next berthd; wait activates it.
+	if code := must(t, "berthctl wait gone2"); code != "3" {
+		t.Fatalf("wait gone2: %s", code)
+	}
+	t2 := now(t)
+	got = must(t, "berthctl events --since "+t0+" --until "+t2+" --filter container="+id2[:12]+" --format '{{.Action}} {{index .Actor.Attributes \"exitCode\"}}'")
+	if got != "create \nstart \ndie 3" {
+		t.Errorf("events of gone2: %q", got)
+	}
+}
+
+// TestEventsFiltersAndFormats: filters by label, type and event, several
+// values of a key, JSON output, and the events of pause, unpause, kill and
+// stop in docker's order.
+func TestEventsFiltersAndFormats(t *testing.T) {
+	fresh(t)
+	t0 := now(t)
+	runDetached(t, "--name fa -l tier=front -- true")
+	runDetached(t, "--name fb -- true")
+	must(t, "berthctl wait fa fb")
+	runDetached(t, "--name fc -- sleep 100")
+	must(t, "berthctl pause fc && berthctl unpause fc && berthctl kill -s USR1 fc && berthctl stop -t 1 fc")
+	t1 := now(t)
+	ev := func(args string) string {
+		return must(t, "berthctl events --since "+t0+" --until "+t1+" "+args)
+	}
+	if got := ev("--filter label=tier=front --format '{{.Actor.Attributes.name}} {{.Action}}'"); got != "fa create\nfa start\nfa die" {
+		t.Errorf("label=tier=front: %q", got)
+	}
+	if got := ev("--filter type=container --filter event=start --format '{{.Actor.Attributes.name}}'"); got != "fa\nfb\nfc" {
+		t.Errorf("type=container event=start: %q", got)
+	}
+	if got := ev("--filter container=fa --filter container=fb --filter event=die --format '{{.Actor.Attributes.name}} {{index .Actor.Attributes \"exitCode\"}}'"); got != "fa 0\nfb 0" {
+		t.Errorf("container=fa container=fb event=die: %q", got)
+	}
+	if got := ev("--filter type=volume"); got != "" {
+		t.Errorf("type=volume: %q", got)
+	}
+	if got := ev("--filter container=fc --format '{{.Action}} {{index .Actor.Attributes \"signal\"}}'"); got != "create \nstart \npause \nunpause \nkill 10\nkill 15\ndie \nstop" {
+		t.Errorf("fc's events: %q", got)
+	}
+	out := ev("--filter container=fb --format json")
+	lines := strings.Split(out, "\n")
+	if len(lines) != 3 {
+		t.Fatalf("json: %q", out)
+	}
+	for _, l := range lines {
+		var m struct {
+			Type, Action string
+			Actor        struct {
+				ID         string
+				Attributes map[string]string
+			}
+			Scope    string `json:"scope"`
+			Time     int64  `json:"time"`
+			TimeNano int64  `json:"timeNano"`
+		}
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("json line %q: %v", l, err)
+		}
+		if m.Type != "container" || len(m.Actor.ID) != 64 || m.Actor.Attributes["name"] != "fb" || m.Actor.Attributes["image"] != rootfs ||
+			m.Scope != "local" || m.TimeNano/1e9 != m.Time || m.Time < time.Now().Add(-time.Hour).Unix() {
+			t.Errorf("json line: %q", l)
+		}
+	}
+}
+
+// TestEventsFollow: without --until, events follows and shows what
+// happens next; when the client goes, berthd's journal reader goes too.
+func TestEventsFollow(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl ps -a >/dev/null") // berthd up
+	must(t, "setsid berthctl events --filter type=container --format '{{.Action}} {{.Actor.Attributes.name}}' >/tmp/events.follow 2>&1 </dev/null & echo $! >/tmp/events.pid")
+	t.Cleanup(func() { sh(t, "kill $(cat /tmp/events.pid) 2>/dev/null") })
+	eventually(t, 10*time.Second, "pgrep -x journalctl")
+	runDetached(t, "--name live -- sleep 100")
+	eventually(t, 10*time.Second, "grep -qx 'create live' /tmp/events.follow && grep -qx 'start live' /tmp/events.follow")
+	must(t, "berthctl rm -f live")
+	eventually(t, 10*time.Second, "grep -qx 'destroy live' /tmp/events.follow")
+	if got := must(t, "cat /tmp/events.follow"); !strings.HasPrefix(got, "create live\nstart live\n") {
+		t.Errorf("followed: %q", got)
+	}
+	must(t, "kill $(cat /tmp/events.pid)")
+	eventually(t, 10*time.Second, "! pgrep -x journalctl")
+	// A future --until follows until then.
+	began := time.Now()
+	must(t, "berthctl events --until $(($(date +%s) + 2))")
+	if d := time.Since(began); d < time.Second || d > 10*time.Second {
+		t.Errorf("events --until in 2 s returned after %v", d)
+	}
+}
+
+// TestEventsBadInput: a malformed --since, an unknown filter key or type,
+// a filter without '=', a bad --format template: each a clear error,
+// before any stream.
+func TestEventsBadInput(t *testing.T) {
+	fresh(t)
+	for _, c := range []struct{ args, want string }{
+		{"--since yesterday", `--since: "yesterday": not a time`},
+		{"--until 10x", `--until: "10x": not a time`},
+		{"--since 1m --until 2m", "--until 2m is before --since 1m"},
+		{"--filter colour=red", "invalid filter 'colour'"},
+		{"--filter type=boat", "filter 'type=boat': unknown event type"},
+		{"--filter container", `--filter "container": want KEY=VALUE`},
+		{"--format '{{.Action'", "--format: template"},
+	} {
+		_, errOut, code := sh(t, "timeout 10 berthctl events "+c.args)
+		if code == 0 || code == 124 || !strings.Contains(errOut, c.want) {
+			t.Errorf("events %s: exit %d, stderr %q, want %q", c.args, code, errOut, c.want)
+		}
+	}
+	_, errOut, code := sh(t, dockerEnv+"timeout 10 docker events --filter colour=red")
+	if code == 0 || code == 124 || !strings.Contains(errOut, "invalid filter 'colour'") {
+		t.Errorf("docker events --filter colour=red: exit %d, stderr %q", code, errOut)
+	}
+	if out := must(t, "pgrep -x journalctl || true"); out != "" {
+		t.Errorf("a journalctl is left: %s", out)
+	}
+}
+
+// TestEventsDocker: docker events with --since, --until and filters over
+// container, volume and image events.
+func TestEventsDocker(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl load -i /srv/images/busybox-docker.tar")
+	t0 := now(t)
+	id := docker(t, "run -d --name dweb -l tier=front busybox sh -c 'exit 4'")
+	docker(t, "wait dweb")
+	docker(t, "rm dweb")
+	docker(t, "volume create dvol && "+"docker volume rm dvol")
+	docker(t, "tag busybox busybox:ev && docker rmi busybox:ev")
+	t1 := now(t)
+	ev := func(args string) string {
+		return docker(t, "events --since "+t0+" --until "+t1+" "+args)
+	}
+	if got := ev("--filter container=dweb --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}'"); got != "container create dweb busybox\ncontainer start dweb busybox\ncontainer die dweb busybox\ncontainer destroy dweb busybox" {
+		t.Errorf("container=dweb: %q", got)
+	}
+	if got := ev("--filter label=tier=front --filter event=die"); !strings.Contains(got, "container die "+id+" (exitCode=4, image=busybox, name=dweb, tier=front)") {
+		t.Errorf("label and event filters, default format: %q", got)
+	}
+	if got := ev("--filter type=volume --format '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}'"); got != "create dvol local\ndestroy dvol local" {
+		t.Errorf("type=volume: %q", got)
+	}
+	if got := ev("--filter type=image --format '{{.Action}} {{.Actor.Attributes.name}}'"); got != "tag busybox:ev\nuntag busybox:ev" {
+		t.Errorf("type=image: %q", got)
+	}
+	if got := ev("--filter image=busybox --filter event=start --format '{{.Actor.Attributes.name}}'"); got != "dweb" {
+		t.Errorf("image=busybox event=start: %q", got)
+	}
+	// A duration, which docker's client turns into whole seconds before
+	// now: wait for the second of the removal to pass.
+	time.Sleep(1100 * time.Millisecond)
+	if got := docker(t, "events --since 5m --until 0s --filter container=dweb --filter event=destroy --format '{{.Action}}'"); got != "destroy" {
+		t.Errorf("--since 5m --until 0s: %q", got)
+	}
+	// The raw stream is docker's JSON, with the older fields too.
+	raw := must(t, "curl -sf --unix-socket /run/berth/berth.sock 'http://x/v1.51/events?since="+t0+"&until="+t1+"&filters=%7B%22event%22%3A%7B%22die%22%3Atrue%7D%7D'")
+	if !strings.Contains(raw, `"status":"die","id":"`+id+`","from":"busybox","Type":"container","Action":"die"`) {
+		t.Errorf("GET /events: %s", raw)
+	}
+}
