@@ -164,6 +164,18 @@ func TestEventsBadInput(t *testing.T) {
 	if out := must(t, "pgrep -x journalctl || true"); out != "" {
 		t.Errorf("a journalctl is left: %s", out)
 	}
+	// Events are for root and group berth, whose members need no access
+	// to the journal of their own.
+	if msg := fails(t, "setpriv --reuid=65534 --regid=65534 --clear-groups berthctl events --since 1m --until 0s"); !strings.Contains(msg, "permission denied") {
+		t.Errorf("events as nobody: %q", msg)
+	}
+	runDetached(t, "--name seen -- true")
+	must(t, "berthctl wait seen")
+	member := "setpriv --reuid=65534 --regid=65534 --groups=$(getent group berth | cut -d: -f3) "
+	fails(t, member+"journalctl --no-pager -n 1 BERTH_CONTAINER_NAME=seen | grep seen")
+	if got := must(t, member+"berthctl events --since 1m --until 0s --filter container=seen --format '{{.Action}}'"); got != "create\nstart\ndie" {
+		t.Errorf("events as a member of group berth: %q", got)
+	}
 }
 
 // TestEventsDocker: docker events with --since, --until and filters over
