@@ -200,5 +200,5 @@ func (m *mon) restartState(r contract.Restart) {
 // took its notice (berthd is not started for it).
 func (j *journalLogger) restarted(count int) {
 	events.Emit(events.Restarted, "berth-monitor", fmt.Sprintf("container %s restarted (restart %d)", j.cfg.Name, count),
-		append(events.Container(j.cfg.ID, j.cfg.Name), events.Field{Name: "RESTART_COUNT", Value: fmt.Sprint(count)})...)
+		append(events.ContainerWith(j.cfg.ID, j.cfg.Name, j.cfg.Image, j.cfg.Labels), events.Field{Name: "RESTART_COUNT", Value: fmt.Sprint(count)})...)
 }
