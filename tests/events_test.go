@@ -227,8 +227,8 @@ func TestEventsDocker(t *testing.T) {
 func TestEventsRestartAndHealth(t *testing.T) {
 	fresh(t)
 	t0 := now(t)
-	runDetached(t, "--name hc -l app=hc --health-cmd true --health-interval 1s -- sleep 100")
-	runDetached(t, "--name rs -l app=rs --restart on-failure:1 -- sh -c 'exit 1'")
-	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter event=health_status --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.app}} {{.Actor.Attributes.image}}' | grep -x 'health_status: healthy hc hc /srv/rootfs'")
-	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter label=app=rs --filter event=restart --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}' | grep -x 'restart rs /srv/rootfs'")
+	runDetached(t, "--name evhc -l app=evhc --health-cmd true --health-interval 1s -- sleep 100")
+	runDetached(t, "--name evrs -l app=evrs --restart on-failure:1 -- sh -c 'exit 1'")
+	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter event=health_status --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.app}} {{.Actor.Attributes.image}}' | grep -x 'health_status: healthy evhc evhc /srv/rootfs'")
+	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter label=app=evrs --filter event=restart --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}' | grep -x 'restart evrs /srv/rootfs'")
 }
