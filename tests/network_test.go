@@ -126,7 +126,8 @@ func TestNetworkNoneAndHost(t *testing.T) {
 	}
 	// host-gateway names the default bridge's gateway, whatever the
 	// container's network.
-	if got := must(t, "berthctl run --rm --add-host gw:host-gateway --rootfs /srv/rootfs grep gw /etc/hosts"); got != "172.17.0.1\tgw" {
+	must(t, "berthctl load -q -i /srv/images/busybox-docker.tar")
+	if got := must(t, "berthctl run --rm --add-host gw:host-gateway busybox grep gw /etc/hosts"); got != "172.17.0.1\tgw" {
 		t.Errorf("--add-host gw:host-gateway: %q", got)
 	}
 	hostIfs := must(t, "ls /sys/class/net")
