@@ -86,15 +86,14 @@ func (m *Manager) applyRestart(id string, ex contract.Exit) {
 	if c == nil {
 		return
 	}
+	restarting := ex.Notice == contract.NoticeRestarting
 	c.mu.Lock()
-	if !c.rec.State.Live() || c.rec.Run == nil || !c.rec.Run.owns(ex) || ex.RestartCount < c.rec.RestartCount {
+	if !c.rec.State.Live() || c.rec.Run == nil || !c.rec.Run.owns(ex) ||
+		restartStep(restarting, ex.RestartCount) <= restartStep(c.rec.State == Restarting, c.rec.RestartCount) {
+		// Another run's, or known already, or older than what the
+		// record has (a restart.json read before a later notice).
 		c.mu.Unlock()
 		return
-	}
-	restarting := ex.Notice == contract.NoticeRestarting
-	if ex.RestartCount == c.rec.RestartCount && restarting == (c.rec.State == Restarting) {
-		c.mu.Unlock()
-		return // known already
 	}
 	c.rec.RestartCount = ex.RestartCount
 	c.rec.ExitCode = ex.ExitCode
@@ -121,6 +120,15 @@ func (m *Manager) applyRestart(id string, ex contract.Exit) {
 		m.event(events.Restarted, info, events.Field{Name: "RESTART_COUNT", Value: strconv.Itoa(ex.RestartCount)})
 	}
 	m.events(Event{Kind: EventChanged, Info: info})
+}
+
+// restartStep orders a run's restart states: attempt n runs (step 2n),
+// then waits to be restarted (2n+1), then attempt n+1 runs.
+func restartStep(restarting bool, count int) int {
+	if restarting {
+		return 2*count + 1
+	}
+	return 2 * count
 }
 
 // readRestart applies the restart state the run's monitor recorded

@@ -93,6 +93,13 @@ func TestApplyRestart(t *testing.T) {
 	if s, n, _, pid := state(); s != Running || n != 3 || pid != 77 {
 		t.Fatalf("from restart.json: %s count %d pid %d", s, n, pid)
 	}
+	// A restart.json read before the notice of the next exit, applied
+	// after it, does not undo it.
+	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarting, RestartCount: 3, ExitCode: 9})
+	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarted, RestartCount: 3, Pid: 77})
+	if s, n, code, _ := state(); s != Restarting || n != 3 || code != 9 {
+		t.Fatalf("after a stale restarted state: %s count %d code %d", s, n, code)
+	}
 	// The final exit keeps the count; a start by the user resets it.
 	e.m.recordExit(c.ID, contract.Exit{ID: c.ID, Run: run, ExitCode: 1, RestartCount: 3})
 	e.units.set(started.Run.Unit, "inactive")
