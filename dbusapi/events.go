@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/eventlog"
@@ -39,24 +38,8 @@ func eventOptions(options map[string]dbus.Variant) (eventlog.Options, error) {
 	if err := knownOptions("GetEvents", options, "since", "until", "filter"); err != nil {
 		return o, err
 	}
-	for _, b := range []struct {
-		name string
-		t    *time.Time
-	}{{"since", &o.Since}, {"until", &o.Until}} {
-		if _, ok := options[b.name]; !ok {
-			continue
-		}
-		us, err := optInt(options, b.name)
-		if err != nil {
-			return o, err
-		}
-		if us < 0 {
-			return o, fmt.Errorf("option %q: negative: %w", b.name, errdefs.ErrInvalidArgument)
-		}
-		*b.t = time.UnixMicro(us)
-	}
-	if !o.Since.IsZero() && !o.Until.IsZero() && o.Until.Before(o.Since) {
-		return o, fmt.Errorf("option \"until\" is before \"since\": %w", errdefs.ErrInvalidArgument)
+	if err := optTimeRange(options, &o.Since, &o.Until); err != nil {
+		return o, err
 	}
 	in, err := optStrings(options, "filter")
 	if err != nil {

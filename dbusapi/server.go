@@ -773,24 +773,8 @@ func logOptions(options map[string]dbus.Variant) (logs.Options, error) {
 		}
 		o.Tail = int(tail)
 	}
-	for _, b := range []struct {
-		name string
-		t    *time.Time
-	}{{"since", &o.Since}, {"until", &o.Until}} {
-		if _, ok := options[b.name]; !ok {
-			continue
-		}
-		us, err := optInt(options, b.name)
-		if err != nil {
-			return o, err
-		}
-		if us < 0 {
-			return o, fmt.Errorf("option %q: negative: %w", b.name, errdefs.ErrInvalidArgument)
-		}
-		*b.t = time.UnixMicro(us)
-	}
-	if !o.Since.IsZero() && !o.Until.IsZero() && o.Until.Before(o.Since) {
-		return o, fmt.Errorf("option \"until\" is before \"since\": %w", errdefs.ErrInvalidArgument)
+	if err := optTimeRange(options, &o.Since, &o.Until); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -1023,4 +1007,30 @@ func specFromOptions(o map[string]dbus.Variant) (string, lifecycle.Spec, error) 
 		return "", s, fmt.Errorf("options \"image\" and \"rootfs\" given together: a container runs either an image or a root file-system directory: %w", errdefs.ErrInvalidArgument)
 	}
 	return name, s, nil
+}
+
+// optTimeRange reads the options since and until (x: microseconds since
+// the epoch) into since and until (left zero when absent); a negative
+// time or an until before since is errdefs.ErrInvalidArgument.
+func optTimeRange(options map[string]dbus.Variant, since, until *time.Time) error {
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", since}, {"until", until}} {
+		if _, ok := options[b.name]; !ok {
+			continue
+		}
+		us, err := optInt(options, b.name)
+		if err != nil {
+			return err
+		}
+		if us < 0 {
+			return fmt.Errorf("option %q: negative: %w", b.name, errdefs.ErrInvalidArgument)
+		}
+		*b.t = time.UnixMicro(us)
+	}
+	if !since.IsZero() && !until.IsZero() && until.Before(*since) {
+		return fmt.Errorf("option \"until\" is before \"since\": %w", errdefs.ErrInvalidArgument)
+	}
+	return nil
 }
