@@ -10,7 +10,7 @@ DBUSDIR     = $(DESTDIR)$(PREFIX)/share/dbus-1
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 STAGE      ?= $(CURDIR)/tests/.cache/stage
-APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry tini python3-docker netavark aardvark-dns iptables iproute2
+APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry tini python3-docker netavark aardvark-dns iptables iproute2 docker-compose
 # Only for make bench (the dockerd baseline), never for the tests.
 BENCH_APT_PKGS = docker.io podman
 

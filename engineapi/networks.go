@@ -132,9 +132,9 @@ func (req networkCreateRequest) createOptions() (berthnet.CreateOptions, error) 
 	if req.EnableIPv6 != nil && *req.EnableIPv6 {
 		bad = append(bad, "EnableIPv6")
 	}
-	if req.Attachable {
-		bad = append(bad, "Attachable")
-	}
+	// Attachable (compose sets it) is what every berth network is:
+	// standalone containers join it. Accepted, as dockerd does for a
+	// local bridge.
 	if req.Ingress {
 		bad = append(bad, "Ingress")
 	}

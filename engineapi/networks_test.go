@@ -95,7 +95,7 @@ func TestNetworkCreateOptions(t *testing.T) {
 	}{
 		{`{"Name":"n","EnableIPv6":true}`, "EnableIPv6"},
 		{`{"Name":"n","EnableIPv4":false}`, "EnableIPv4 false"},
-		{`{"Name":"n","Attachable":true,"Ingress":true}`, "Attachable, Ingress"},
+		{`{"Name":"n","Attachable":true,"Ingress":true}`, "Ingress"},
 		{`{"Name":"n","Scope":"swarm"}`, `Scope "swarm"`},
 		{`{"Name":"n","IPAM":{"Driver":"dhcp"}}`, `IPAM.Driver "dhcp"`},
 		{`{"Name":"n","IPAM":{"Config":[{"Subnet":"10.1.0.0/24"},{"Subnet":"10.2.0.0/24"}]}}`, "more than one IPAM.Config"},
