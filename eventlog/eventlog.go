@@ -262,40 +262,18 @@ func Message(e map[string]string) (evtypes.Message, bool) {
 // stream.Error frame if the read fails. done is called when the stream
 // ends (the read ended or the client went away).
 func Open(ctx context.Context, o Options, done func()) (*os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	// Our end is non-blocking, so the runtime poller serves it: Close
-	// then interrupts a pending Write.
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
-		return nil, err
-	}
-	ours := os.NewFile(uintptr(fds[0]), "events")
-	theirs := os.NewFile(uintptr(fds[1]), "events-client")
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	// The client never writes: a read that returns means it went away.
-	go func() {
-		io.Copy(io.Discard, ours)
-		cancel()
-	}()
-	go func() {
+	return stream.Serve(ctx, "events", func(ctx context.Context, w *os.File) {
 		defer done()
-		defer ours.Close()
-		defer cancel()
-		fw := stream.NewWriter(ours)
-		err := Read(sctx, o, func(m evtypes.Message) error {
+		fw := stream.NewWriter(w)
+		err := Read(ctx, o, func(m evtypes.Message) error {
 			b, err := json.Marshal(m)
 			if err != nil {
 				return err
 			}
 			return fw.Write(stream.Stdout, b)
 		})
-		if err != nil && !errors.Is(err, unix.EPIPE) && sctx.Err() == nil {
+		if err != nil && !errors.Is(err, unix.EPIPE) && ctx.Err() == nil {
 			fw.Write(stream.Error, []byte(err.Error()))
 		}
-	}()
-	return theirs, nil
+	})
 }

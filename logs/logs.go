@@ -22,7 +22,6 @@ import (
 
 	"github.com/berthd/berth/logs/logfile"
 	"github.com/berthd/berth/stream"
-	"golang.org/x/sys/unix"
 )
 
 // Options select what to read.
@@ -65,35 +64,16 @@ func Open(ctx context.Context, path string, o Options, done func()) (*os.File, e
 		r.Close()
 		return nil, err
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	f, err := stream.Serve(ctx, "logs", func(ctx context.Context, w *os.File) {
+		defer done()
+		defer r.Close()
+		copyLog(ctx, r, w, o)
+	})
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
-	// Our end is non-blocking, so the runtime poller serves it: Close
-	// then interrupts a pending Write.
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		r.Close()
-		unix.Close(fds[0])
-		unix.Close(fds[1])
-		return nil, err
-	}
-	ours := os.NewFile(uintptr(fds[0]), "logs")
-	theirs := os.NewFile(uintptr(fds[1]), "logs-client")
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	// The client never writes: a read that returns means it went away.
-	go func() {
-		io.Copy(io.Discard, ours)
-		cancel()
-	}()
-	go func() {
-		defer done()
-		defer ours.Close()
-		defer cancel()
-		defer r.Close()
-		copyLog(sctx, r, ours, o)
-	}()
-	return theirs, nil
+	return f, nil
 }
 
 // copyLog writes the selected records of r to w as frames until the log

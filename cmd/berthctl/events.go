@@ -27,23 +27,8 @@ type eventsFlags struct {
 // durations.
 func (f *eventsFlags) options(now time.Time) (map[string]dbus.Variant, error) {
 	o := map[string]dbus.Variant{}
-	var bounds [2]time.Time
-	for i, t := range []struct{ flag, value, key string }{{"--since", f.since, "since"}, {"--until", f.until, "until"}} {
-		if t.value == "" {
-			continue
-		}
-		at, err := parseTime(t.value, now)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.flag, err)
-		}
-		if at.UnixMicro() < 0 {
-			return nil, fmt.Errorf("%s %s: before 1970-01-01", t.flag, t.value)
-		}
-		bounds[i] = at
-		o[t.key] = dbus.MakeVariant(at.UnixMicro())
-	}
-	if since, until := bounds[0], bounds[1]; !since.IsZero() && !until.IsZero() && until.Before(since) {
-		return nil, fmt.Errorf("--until %s is before --since %s", f.until, f.since)
+	if err := putTimeRange(o, f.since, f.until, now); err != nil {
+		return nil, err
 	}
 	for _, kv := range f.filters {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {

@@ -30,23 +30,8 @@ func (f *logsFlags) options(now time.Time) (map[string]dbus.Variant, error) {
 			o["tail"] = dbus.MakeVariant(n)
 		}
 	}
-	var bounds [2]time.Time
-	for i, t := range []struct{ flag, value, key string }{{"--since", f.since, "since"}, {"--until", f.until, "until"}} {
-		if t.value == "" {
-			continue
-		}
-		at, err := parseTime(t.value, now)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.flag, err)
-		}
-		if at.UnixMicro() < 0 {
-			return nil, fmt.Errorf("%s %s: before 1970-01-01", t.flag, t.value)
-		}
-		bounds[i] = at
-		o[t.key] = dbus.MakeVariant(at.UnixMicro())
-	}
-	if since, until := bounds[0], bounds[1]; !since.IsZero() && !until.IsZero() && until.Before(since) {
-		return nil, fmt.Errorf("--until %s is before --since %s", f.until, f.since)
+	if err := putTimeRange(o, f.since, f.until, now); err != nil {
+		return nil, err
 	}
 	if f.timestamps {
 		o["timestamps"] = dbus.MakeVariant(true)
@@ -109,4 +94,29 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q: not a time (want RFC 3339 like 2026-11-29T10:00:00Z, unix seconds or a duration like 10m)", s)
+}
+
+// putTimeRange puts --since and --until (parseTime's forms, "" for none)
+// into o as "since" and "until" (x: microseconds since the epoch); an
+// --until before --since is an error.
+func putTimeRange(o map[string]dbus.Variant, since, until string, now time.Time) error {
+	var bounds [2]time.Time
+	for i, t := range []struct{ flag, value, key string }{{"--since", since, "since"}, {"--until", until, "until"}} {
+		if t.value == "" {
+			continue
+		}
+		at, err := parseTime(t.value, now)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.flag, err)
+		}
+		if at.UnixMicro() < 0 {
+			return fmt.Errorf("%s %s: before 1970-01-01", t.flag, t.value)
+		}
+		bounds[i] = at
+		o[t.key] = dbus.MakeVariant(at.UnixMicro())
+	}
+	if s, u := bounds[0], bounds[1]; !s.IsZero() && !u.IsZero() && u.Before(s) {
+		return fmt.Errorf("--until %s is before --since %s", until, since)
+	}
+	return nil
 }
