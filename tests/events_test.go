@@ -63,31 +63,31 @@ func TestEventsWhileBerthdGone(t *testing.T) {
 func TestEventsFiltersAndFormats(t *testing.T) {
 	fresh(t)
 	t0 := now(t)
-	runDetached(t, "--name fa -l tier=front -- true")
-	runDetached(t, "--name fb -- true")
-	must(t, "berthctl wait fa fb")
-	runDetached(t, "--name fc -- sleep 100")
-	must(t, "berthctl pause fc && berthctl unpause fc && berthctl kill -s USR1 fc && berthctl stop -t 1 fc")
+	runDetached(t, "--name ga -l tier=front -- true")
+	runDetached(t, "--name gb -- true")
+	must(t, "berthctl wait ga gb")
+	runDetached(t, "--name gc -- sleep 100")
+	must(t, "berthctl pause gc && berthctl unpause gc && berthctl kill -s USR1 gc && berthctl stop -t 1 gc")
 	t1 := now(t)
 	ev := func(args string) string {
 		return must(t, "berthctl events --since "+t0+" --until "+t1+" "+args)
 	}
-	if got := ev("--filter label=tier=front --format '{{.Actor.Attributes.name}} {{.Action}}'"); got != "fa create\nfa start\nfa die" {
+	if got := ev("--filter label=tier=front --format '{{.Actor.Attributes.name}} {{.Action}}'"); got != "ga create\nfa start\nfa die" {
 		t.Errorf("label=tier=front: %q", got)
 	}
-	if got := ev("--filter type=container --filter event=start --format '{{.Actor.Attributes.name}}'"); got != "fa\nfb\nfc" {
+	if got := ev("--filter type=container --filter event=start --format '{{.Actor.Attributes.name}}'"); got != "ga\nfb\nfc" {
 		t.Errorf("type=container event=start: %q", got)
 	}
-	if got := ev("--filter container=fa --filter container=fb --filter event=die --format '{{.Actor.Attributes.name}} {{index .Actor.Attributes \"exitCode\"}}'"); got != "fa 0\nfb 0" {
-		t.Errorf("container=fa container=fb event=die: %q", got)
+	if got := ev("--filter container=ga --filter container=gb --filter event=die --format '{{.Actor.Attributes.name}} {{index .Actor.Attributes \"exitCode\"}}'"); got != "ga 0\nfb 0" {
+		t.Errorf("container=ga container=gb event=die: %q", got)
 	}
 	if got := ev("--filter type=volume"); got != "" {
 		t.Errorf("type=volume: %q", got)
 	}
-	if got := ev("--filter container=fc --format '{{.Action}} {{index .Actor.Attributes \"signal\"}}'"); got != "create \nstart \npause \nunpause \nkill 10\nkill 15\ndie \nstop" {
-		t.Errorf("fc's events: %q", got)
+	if got := ev("--filter container=gc --format '{{.Action}} {{index .Actor.Attributes \"signal\"}}'"); got != "create \nstart \npause \nunpause \nkill 10\nkill 15\ndie \nstop" {
+		t.Errorf("gc's events: %q", got)
 	}
-	out := ev("--filter container=fb --format json")
+	out := ev("--filter container=gb --format json")
 	lines := strings.Split(out, "\n")
 	if len(lines) != 3 {
 		t.Fatalf("json: %q", out)
@@ -106,7 +106,7 @@ func TestEventsFiltersAndFormats(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("json line %q: %v", l, err)
 		}
-		if m.Type != "container" || len(m.Actor.ID) != 64 || m.Actor.Attributes["name"] != "fb" || m.Actor.Attributes["image"] != rootfs ||
+		if m.Type != "container" || len(m.Actor.ID) != 64 || m.Actor.Attributes["name"] != "gb" || m.Actor.Attributes["image"] != rootfs ||
 			m.Scope != "local" || m.TimeNano/1e9 != m.Time || m.Time < time.Now().Add(-time.Hour).Unix() {
 			t.Errorf("json line: %q", l)
 		}
