@@ -72,13 +72,13 @@ func TestEventsFiltersAndFormats(t *testing.T) {
 	ev := func(args string) string {
 		return must(t, "berthctl events --since "+t0+" --until "+t1+" "+args)
 	}
-	if got := ev("--filter label=tier=front --format '{{.Actor.Attributes.name}} {{.Action}}'"); got != "ga create\nfa start\nfa die" {
+	if got := ev("--filter label=tier=front --format '{{.Actor.Attributes.name}} {{.Action}}'"); got != "ga create\nga start\nga die" {
 		t.Errorf("label=tier=front: %q", got)
 	}
-	if got := ev("--filter type=container --filter event=start --format '{{.Actor.Attributes.name}}'"); got != "ga\nfb\nfc" {
+	if got := ev("--filter type=container --filter event=start --format '{{.Actor.Attributes.name}}'"); got != "ga\ngb\ngc" {
 		t.Errorf("type=container event=start: %q", got)
 	}
-	if got := ev("--filter container=ga --filter container=gb --filter event=die --format '{{.Actor.Attributes.name}} {{index .Actor.Attributes \"exitCode\"}}'"); got != "ga 0\nfb 0" {
+	if got := ev("--filter container=ga --filter container=gb --filter event=die --format '{{.Actor.Attributes.name}} {{index .Actor.Attributes \"exitCode\"}}'"); got != "ga 0\ngb 0" {
 		t.Errorf("container=ga container=gb event=die: %q", got)
 	}
 	if got := ev("--filter type=volume"); got != "" {
