@@ -115,7 +115,7 @@ func (n *netavark) run(ctx context.Context, verb, netns string, opts navOptions)
 	// Also across berthds: a netavark left running by a berthd that was
 	// killed holds the lock (it inherits the locked file) until it ends,
 	// so the next berthd's teardown never runs under its setup.
-	lock, err := os.OpenFile(filepath.Join(n.configDir, "netavark.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := os.OpenFile(filepath.Join(n.configDir, "netavark.lock"), os.O_RDWR|os.O_CREATE|os.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, err
 	}
