@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
-	"golang.org/x/sys/unix"
 )
 
 // The paths of Debian's netavark and aardvark-dns packages (podman's
@@ -112,24 +110,12 @@ func (n *netavark) run(ctx context.Context, verb, netns string, opts navOptions)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	// Also across berthds: a netavark left running by a berthd that was
-	// killed holds the lock (it inherits the locked file) until it ends,
-	// so the next berthd's teardown never runs under its setup.
-	lock, err := os.OpenFile(filepath.Join(n.configDir, "netavark.lock"), os.O_RDWR|os.O_CREATE|os.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("netavark lock: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, navTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, n.binary, "--config", n.configDir, "--rootless", "false",
 		"--aardvark-binary", n.aardvark, verb, netns)
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.Stdin = bytes.NewReader(in)
-	cmd.ExtraFiles = []*os.File{lock}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
