@@ -7,8 +7,10 @@ BINDIR      = $(DESTDIR)$(PREFIX)/bin
 LIBEXECDIR  = $(DESTDIR)$(PREFIX)/libexec/berth
 UNITDIR     = $(DESTDIR)$(PREFIX)/lib/systemd/system
 DBUSDIR     = $(DESTDIR)$(PREFIX)/share/dbus-1
-VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
+# The version is version/VERSION's; VERSION=V on the command line builds
+# another (make deb VERSION=0.1.1 for an upgrade test, say).
+VERSION    ?= $(shell cat $(CURDIR)/version/VERSION)
+GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X github.com/berthd/berth/version.Override=$(VERSION)"
 STAGE      ?= $(CURDIR)/tests/.cache/stage
 APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry tini python3-docker netavark aardvark-dns iptables iproute2 docker-compose
 # Only for make bench (the dockerd baseline), never for the tests.

@@ -17,8 +17,20 @@ import (
 // TestCLIGrammar: berthctl reads docker's grammar through the real binary.
 func TestCLIGrammar(t *testing.T) {
 	fresh(t)
-	if v := must(t, "berthctl --version"); !strings.HasPrefix(v, "berthctl version ") {
-		t.Fatalf("--version: %q", v)
+	// One version everywhere: version/VERSION's, as make install built it.
+	vf, err := os.ReadFile("../version/VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSpace(string(vf))
+	for _, c := range []struct{ cmd, out string }{
+		{"berthctl --version", "berthctl version " + want},
+		{"berthd --version", "berthd version " + want},
+		{"busctl get-property io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager Version", `s "` + want + `"`},
+	} {
+		if v := must(t, c.cmd); v != c.out {
+			t.Fatalf("%s: %q, want %q", c.cmd, v, c.out)
+		}
 	}
 	// --help on every verb prints usage and exits 0, never touching a
 	// container named --help.

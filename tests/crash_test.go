@@ -13,11 +13,20 @@ import (
 // no mount under data-root, no runtime state, no directory.
 func noLeftovers(t *testing.T) {
 	t.Helper()
-	eventually(t, 20*time.Second, `[ -z "$(systemctl list-units --all --plain --no-legend 'berth-*.scope' | grep -v ' inactive ')" ] &&
+	eventuallyOr(t, 20*time.Second, leftoversReport, `[ -z "$(systemctl list-units --all --plain --no-legend 'berth-*.scope' | grep -v ' inactive ')" ] &&
 ! findmnt -rn -o TARGET | grep -q '^/var/lib/berth/' &&
 [ -z "$(ls -A /run/berth/runc)" ] && [ -z "$(ls -A /run/berth/containers)" ] && [ -z "$(ls -A /var/lib/berth/containers)" ] &&
 `+noNetworkLeftovers)
 }
+
+// leftoversReport lists what noLeftovers found, for a failing test's log.
+const leftoversReport = `systemctl list-units --all --plain --no-legend 'berth-*.scope' | grep -v ' inactive '
+findmnt -rn -o TARGET | grep '^/var/lib/berth/'
+ls -A /run/berth/runc /run/berth/containers /var/lib/berth/containers /run/berth/networks/attachments
+ls /run/netns; ip -o link show type veth; iptables-save -t nat | grep -- '--to-destination'
+grep -rs . /run/berth/networks/aardvark/aardvark-dns/
+journalctl -u berthd --no-pager -n 60 | grep -v ' started\| created'
+true`
 
 // noNetworkLeftovers is true when no container's network is left: no
 // namespace, veth, attachment (address lease), port forwarding rule or

@@ -109,6 +109,13 @@ func fails(t *testing.T, script string) string {
 // eventually retries a script until it succeeds.
 func eventually(t *testing.T, timeout time.Duration, script string) string {
 	t.Helper()
+	return eventuallyOr(t, timeout, "", script)
+}
+
+// eventuallyOr is eventually that, when script does not turn true, runs
+// report and logs its output before failing.
+func eventuallyOr(t *testing.T, timeout time.Duration, report, script string) string {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		cmd := exec.Command("nsenter", "-t", sandboxPID, "-a", "bash", "-c", script)
@@ -117,6 +124,9 @@ func eventually(t *testing.T, timeout time.Duration, script string) string {
 			return strings.TrimSpace(string(out))
 		}
 		if time.Now().After(deadline) {
+			if report != "" {
+				sh(t, report)
+			}
 			t.Fatalf("not true within %s: %s", timeout, script)
 		}
 		time.Sleep(100 * time.Millisecond)

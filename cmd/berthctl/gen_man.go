@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/berthd/berth/version"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
@@ -22,7 +23,7 @@ func addGenerators(root *cobra.Command) {
 				return err
 			}
 			root.DisableAutoGenTag = true
-			hdr := &doc.GenManHeader{Title: "BERTHCTL", Section: "1", Source: "berth " + Version, Manual: "berth"}
+			hdr := &doc.GenManHeader{Title: "BERTHCTL", Section: "1", Source: "berth " + version.String(), Manual: "berth"}
 			if err := doc.GenManTree(root, hdr, args[0]); err != nil {
 				return err
 			}

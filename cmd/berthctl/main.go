@@ -7,12 +7,10 @@ import (
 
 	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/berthd/berth/errs"
+	"github.com/berthd/berth/version"
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 )
-
-// Version is set at build time (-X main.Version=...).
-var Version = "dev"
 
 // Exit codes of berthctl's own failures, as docker's: 125 when berth
 // failed (or the command line was wrong), 126 when the payload's command
@@ -68,7 +66,7 @@ func newRoot(cl *client) *cobra.Command {
 		Short: "Control the berth container engine",
 		Long: "berthctl controls berthd, the berth container engine, over the system bus.\n" +
 			"A container is named by its id, a unique id prefix or its name.",
-		Version:       Version,
+		Version:       version.String(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}

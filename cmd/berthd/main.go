@@ -18,12 +18,10 @@ import (
 	"github.com/berthd/berth/dbusapi"
 	"github.com/berthd/berth/engine"
 	"github.com/berthd/berth/systemd"
+	"github.com/berthd/berth/version"
 	clog "github.com/containerd/log"
 	"golang.org/x/sys/unix"
 )
-
-// Version is set at build time.
-var Version = "0.1.0-dev"
 
 func main() {
 	cfgFile := flag.String("config", config.DefaultFile, "configuration file")
@@ -31,10 +29,10 @@ func main() {
 	listen := flag.String("listen", "", "serve the API on this unix socket path when not socket-activated")
 	rootsFile := flag.String("roots-file", engine.DefaultRootsFile, "where the data-root and exec-root in use are recorded")
 	monitorPath := flag.String("monitor", "", "path of berth-monitor (default: beside berthd, else /usr/libexec/berth/berth-monitor)")
-	version := flag.Bool("version", false, "print the version and exit")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
-	if *version {
-		fmt.Println("berthd", Version)
+	if *showVersion {
+		fmt.Println("berthd version", version.String())
 		return
 	}
 	// containerd's packages (the content store, mounts) log through
@@ -53,7 +51,7 @@ func main() {
 	defer stop()
 	err = engine.Run(ctx, snap, engine.Options{
 		ConfigFile: *cfgFile, DropInDir: *dropIns, RootsFile: *rootsFile, Listen: *listen,
-		MonitorPath: findMonitor(*monitorPath), Version: Version, Log: log, Level: level,
+		MonitorPath: findMonitor(*monitorPath), Version: version.String(), Log: log, Level: level,
 	})
 	switch {
 	case errors.Is(err, engine.ErrBusLost):
