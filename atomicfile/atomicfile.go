@@ -6,14 +6,16 @@ package atomicfile
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 )
 
 // Write replaces path with data.
 func Write(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempInfix+"*")
 	if err != nil {
 		return err
 	}
@@ -55,4 +57,42 @@ func WriteJSON(path string, v any, perm os.FileMode) error {
 		return err
 	}
 	return Write(path, append(data, '\n'), perm)
+}
+
+// tempInfix is between the target's name and CreateTemp's random digits
+// in a temporary file's name: ".NAME.tmpDIGITS".
+const tempInfix = ".tmp"
+
+var tempRE = regexp.MustCompile(`^\..+\.tmp[0-9]+$`)
+
+// IsTemp reports whether name (a base name) is that of a temporary file
+// Write makes, which only a writer killed between its create and rename
+// leaves behind.
+func IsTemp(name string) bool { return tempRE.MatchString(name) }
+
+// RemoveTemps removes the temporary files of interrupted writes in dir (not
+// below it) and returns how many it removed. Call it only where no Write
+// into dir can be in progress, such as when the one process that writes
+// there starts; an absent dir is no error.
+func RemoveTemps(dir string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, e := range ents {
+		if e.IsDir() || !IsTemp(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }

@@ -31,6 +31,11 @@ type roots struct {
 func checkRoots(file string, snap *config.Snapshot) error {
 	want := roots{Version: rootsVersion, DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot}
 	var have roots
+	// berthd checks the record as it starts, its only writer: a temporary
+	// file beside it is a write cut short by a kill.
+	if _, err := atomicfile.RemoveTemps(filepath.Dir(file)); err != nil {
+		return fmt.Errorf("roots record: %w", err)
+	}
 	data, err := os.ReadFile(file)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

@@ -155,6 +155,11 @@ func Open(dataRoot string, inUse func(digest.Digest) bool) (*Store, error) {
 			return nil, err
 		}
 	}
+	// Only berthd writes the record: a temporary file beside it is a
+	// write cut short by a kill.
+	if _, err := atomicfile.RemoveTemps(filepath.Dir(s.recordPath())); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(s.recordPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil

@@ -91,6 +91,11 @@ func Open(o Options) (*Manager, error) {
 	if err := os.MkdirAll(m.attachDir(), 0o700); err != nil {
 		return nil, err
 	}
+	// Only berthd writes attachments, and one berthd runs: a temporary
+	// file here is a write cut short by a kill.
+	if _, err := atomicfile.RemoveTemps(m.attachDir()); err != nil {
+		return nil, err
+	}
 	ents, err := os.ReadDir(m.attachDir())
 	if err != nil {
 		return nil, err

@@ -99,7 +99,7 @@ func Clean(dir string, keep map[string]bool) ([]string, error) {
 	var errs []error
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
-		tmp := strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp")
+		tmp := atomicfile.IsTemp(e.Name())
 		if keep[p] || e.IsDir() || (!tmp && !wrapperRE.MatchString(e.Name())) {
 			continue
 		}
