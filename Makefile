@@ -13,10 +13,12 @@ VERSION    ?= $(shell cat $(CURDIR)/version/VERSION)
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X github.com/berthd/berth/version.Override=$(VERSION)"
 STAGE      ?= $(CURDIR)/tests/.cache/stage
 APT_PKGS    = systemd-container runc busybox-static dbus curl util-linux docker-registry tini python3-docker netavark aardvark-dns iptables iproute2 docker-compose
+# For make deb and the package test.
+DEB_APT_PKGS = debhelper dpkg-dev lintian debootstrap
 # Only for make bench (the dockerd baseline), never for the tests.
 BENCH_APT_PKGS = docker.io podman
 
-.PHONY: all build install test e2e check demo deps bench-deps bench clean man
+.PHONY: all build install test e2e check demo deps bench-deps deb-deps deb package-test bench clean man
 
 all: build
 
@@ -55,8 +57,39 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+deb-deps:
+	@$(MAKE) --no-print-directory deps APT_PKGS="$(DEB_APT_PKGS)"
+
 bench-deps:
 	@$(MAKE) --no-print-directory deps APT_PKGS="$(BENCH_APT_PKGS)"
+
+# The Debian package, built with debhelper from a copy of the tree (the
+# tracked and untracked-but-not-ignored files) into build/deb, then checked
+# with lintian (errors and warnings fail, except the overrides in
+# packaging/deb/debian/berth.lintian-overrides). VERSION=V builds another
+# version, with a changelog entry of its own.
+DEB_DIR ?= $(CURDIR)/build/deb
+deb: deb-deps
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src
+	rm -rf $(DEB_DIR)/src/debian && cp -r packaging/deb/debian $(DEB_DIR)/src/debian
+	./packaging/deb/changelog-entry $(VERSION) $(DEB_DIR)/src/debian/changelog
+	cd $(DEB_DIR)/src && GOMODCACHE=$$($(GO) env GOMODCACHE) GOCACHE=$$($(GO) env GOCACHE) GOTOOLCHAIN=local \
+		GOFLAGS=-mod=readonly dpkg-buildpackage -b --no-sign
+	lintian --fail-on error,warning --info $(DEB_DIR)/berth_$(VERSION)_amd64.changes
+	@echo $(DEB_DIR)/berth_$(VERSION)_amd64.deb
+
+# The package test: builds the package at VERSION and again one version
+# above it, then installs, upgrades, removes and purges them in a booted
+# Debian 12 (tests/debpkg; its debootstrap root is cached in
+# /var/cache/berth-tests).
+DEB_NEW ?= $(VERSION)+1
+package-test: deb-deps
+	$(MAKE) deb DEB_DIR=$(CURDIR)/build/debtest/old
+	$(MAKE) deb DEB_DIR=$(CURDIR)/build/debtest/new VERSION=$(DEB_NEW)
+	mkdir -p build/debtest/debs && cp build/debtest/old/*.deb build/debtest/new/*.deb build/debtest/debs/
+	BERTH_DEBS=$(CURDIR)/build/debtest/debs BERTH_DEB_OLD=$(VERSION) BERTH_DEB_NEW=$(DEB_NEW) \
+		$(GO) test -count=1 -tags e2e -timeout 15m -v ./tests/debpkg/
 
 test:
 	$(GO) test -count=1 ./...

@@ -3,7 +3,12 @@
 # root file system at /srv/rootfs. Source it, then:
 #   sandbox_boot NAME STAGE ROOTFS [LOG [IMAGES]]
 #                                    sets SANDBOX_PID (PID 1 in the sandbox);
-#                                    IMAGES (a directory) is at /srv/images
+#                                    IMAGES (a directory) is at /srv/images;
+#                                    an empty STAGE lays nothing over /usr
+# SANDBOX_ROOT=DIR boots DIR (say, a debootstrap root) instead of the
+# host's root, with --volatile=overlay: every change goes to a tmpfs that
+# vanishes at poweroff, /usr included (for package tests). SANDBOX_BIND
+# (space-separated HOST:SANDBOX pairs) adds read-only binds.
 #   sandbox CMD...                   runs CMD inside
 #   sandbox_poweroff
 # At most two sandboxes run at once (slot locks in /run/berth-sandbox);
@@ -14,8 +19,11 @@
 # own.
 sandbox_boot() {
 	local name=$1 stage=$2 rootfs=$3 log=${4:-/dev/null} images=${5:-}
-	local extra=()
+	local extra=() root=${SANDBOX_ROOT:-/} volatile=yes b
 	[ -n "$images" ] && extra+=(--bind-ro="$images":/srv/images)
+	[ -n "$stage" ] && extra+=(--overlay-ro=/usr:"$stage/usr":/usr)
+	[ "$root" != / ] && volatile=overlay
+	for b in ${SANDBOX_BIND:-}; do extra+=(--bind-ro="$b"); done
 	# At most two sandboxes run on this machine at once: take one of two
 	# slot locks (waiting for one to free) and hand it to the process that
 	# lives as long as nspawn, so it is held until poweroff.
@@ -38,8 +46,8 @@ sandbox_boot() {
 	(
 		echo "$BASHPID" >"$SANDBOX_CGROUP/cgroup.procs"
 		SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 SYSTEMD_SECCOMP=0 exec setsid timeout 3600 \
-			systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit \
-			-M "$name" --overlay-ro=/usr:"$stage/usr":/usr --bind-ro="$rootfs":/srv/rootfs "${extra[@]}" \
+			systemd-nspawn -D "$root" --volatile=$volatile --private-network --register=no --keep-unit \
+			-M "$name" --bind-ro="$rootfs":/srv/rootfs "${extra[@]}" \
 			-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 \
 			systemd.mask=containerd.service systemd.mask=docker.service systemd.mask=docker.socket \
 			systemd.mask=docker-registry.service >"$log" 2>&1 </dev/null
@@ -60,7 +68,10 @@ sandbox_boot() {
 		done
 		if [ -n "$SANDBOX_PID" ]; then
 			state=$(timeout 60 nsenter -t "$SANDBOX_PID" -a systemctl is-system-running --wait 2>/dev/null) || true
-			case $state in running|degraded) sandbox_alternatives; return 0 ;; esac
+			case $state in running|degraded)
+				[ "$root" = / ] && sandbox_alternatives
+				return 0 ;;
+			esac
 		fi
 		sleep 0.2
 	done
