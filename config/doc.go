@@ -10,4 +10,8 @@
 // take one at the start of a request and pass it down, and a newer snapshot
 // is swapped in whole (see Live). Errors from Load wrap
 // errdefs.ErrInvalidArgument and carry "file:line: reason".
+//
+// Schema documents every key (type, default, meaning) from keyDocs and the
+// Go types; the installed conffile (Conffile) and berth.toml(5) are
+// generated from it, and a test fails when a toml key has no entry.
 package config
