@@ -18,7 +18,7 @@ DEB_APT_PKGS = debhelper dpkg-dev lintian debootstrap
 # Only for make bench (the dockerd baseline), never for the tests.
 BENCH_APT_PKGS = docker.io podman
 
-.PHONY: all build install test e2e check demo deps bench-deps deb-deps deb package-test bench clean man
+.PHONY: all build install test e2e check demo deps bench-deps deb-deps deb package-test bench clean gen man
 
 all: build
 
@@ -27,12 +27,22 @@ build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/berthctl ./cmd/berthctl
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/berth-monitor ./cmd/berth-monitor
 
-# Man pages, generated from berthctl's own command definitions (cobra/doc)
-# into a build directory, so they never drift from --help.
-MANDIR_BUILD ?= $(CURDIR)/build/man
-man:
-	rm -rf $(MANDIR_BUILD)
-	$(GO) run -tags man ./cmd/berthctl generate-man $(MANDIR_BUILD)
+# Files generated from the code, so they never drift from it (the package
+# ships them): man pages of berthctl (one per verb, cobra/doc) from the
+# same definitions as --help, berthd.8 from berthd's flags, berth.toml.5
+# and the commented conffile berth.toml from the configuration schema, and
+# berthctl's bash, zsh and fish completion. The generators are built with
+# -tags man, so the installed binaries do not carry them. Offline: only the
+# module cache is needed. The pages name VERSION (make gen VERSION=V) and
+# are dated SOURCE_DATE_EPOCH when it is set.
+GENDIR ?= $(CURDIR)/build/gen
+GENFLAGS = -tags man -ldflags "-X github.com/berthd/berth/version.Override=$(VERSION)"
+gen:
+	rm -rf $(GENDIR)
+	$(GO) run $(GENFLAGS) ./cmd/berthctl generate $(GENDIR)
+	$(GO) run $(GENFLAGS) ./cmd/berthd generate $(GENDIR)
+
+man: gen
 
 install: build
 	install -D -m 0755 bin/berthd $(BINDIR)/berthd

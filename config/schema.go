@@ -26,7 +26,8 @@ type Key struct {
 	// Default is the default value in TOML syntax ("\"60s\""), or "" for
 	// a table and for a key that has no default and must be set.
 	Default string
-	// Example is a value in TOML syntax for the example tables, or "".
+	// Example is, for a key in a table, a value in TOML syntax for the
+	// example table, and for a table the example table's NAME.
 	Example string
 	// Doc says what the key does, in plain text sentences.
 	Doc string
@@ -63,17 +64,17 @@ var keyDocs = []Key{
 	{Name: "log-level", Doc: "The level of berthd's own log (journalctl -u berthd): debug, info, warn or error."},
 	{Name: "default-network", Doc: "The network of containers that name none (berthctl run --network): " +
 		"bridge, none or host."},
-	{Name: "runtimes", Doc: "OCI runtimes, one table [runtimes.NAME] each; NAME, as a container name " +
+	{Name: "runtimes", Example: "runc-debug", Doc: "OCI runtimes, one table [runtimes.NAME] each; NAME, as a container name " +
 		"([a-zA-Z0-9][a-zA-Z0-9_.-]*), is what berthctl run --runtime and default-runtime take. Each " +
 		"start of a container resolves its runtime and every later runtime call of that run uses the " +
 		"same executable, so changing or removing a runtime never breaks a running container."},
 	{Table: "runtimes.NAME", Name: "path", Example: `"runc"`, Doc: "The runtime's executable: " +
-		"an absolute path or a name looked up in PATH. Required: a configuration whose runtime is not " +
-		"an executable is refused."},
+		"an absolute path or a name looked up in PATH; a configuration whose runtime is not an " +
+		"executable is refused."},
 	{Table: "runtimes.NAME", Name: "args", Example: `["--debug"]`, Doc: "Arguments given to the runtime " +
 		"before every command. Such a runtime is run through a wrapper script under exec-root " +
 		"(runtimes/NAME-HASH), written once and never changed."},
-	{Name: "registries", Doc: "Settings of image registries, one table [registries.\"HOST[:PORT]\"] each, " +
+	{Name: "registries", Example: `"registry.example.com:5000"`, Doc: "Settings of image registries, one table [registries.\"HOST[:PORT]\"] each, " +
 		"the host as in image references (docker.io for Docker Hub). Credentials come from " +
 		"/root/.docker/config.json, as docker login writes it."},
 	{Table: `registries."HOST[:PORT]"`, Name: "insecure", Example: "true", Doc: "Use plain HTTP, or HTTPS " +
@@ -215,21 +216,12 @@ func Conffile() []byte {
 			comment(&b, fmt.Sprintf("%s (%s, %s): %s", sub.Name, sub.Type, dflt, sub.Doc), "#   ", "#     ")
 			example = append(example, fmt.Sprintf("#   %s = %s\n", sub.Name, sub.Example))
 		}
-		fmt.Fprintf(&b, "#\n# For example:\n#\n#   [%s]\n", exampleTable(k.Name))
+		fmt.Fprintf(&b, "#\n# For example:\n#\n#   [%s.%s]\n", k.Name, k.Example)
 		for _, line := range example {
 			b.WriteString(line)
 		}
 	}
 	return []byte(b.String())
-}
-
-// exampleTable is the header of the example table of the top-level table
-// key name.
-func exampleTable(name string) string {
-	if name == "registries" {
-		return `registries."registry.example.com:5000"`
-	}
-	return name + ".runc-debug"
 }
 
 // comment writes text wrapped at 78 columns, the first line starting

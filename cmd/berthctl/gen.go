@@ -4,6 +4,7 @@ package main
 
 import "github.com/spf13/cobra"
 
-// addGenerators adds nothing to a normal build: the man page generator
-// is built with -tags man (make man), so berthctl does not carry it.
+// addGenerators adds nothing to a normal build: the generator of the man
+// pages and completion scripts is built with -tags man (make gen), so
+// berthctl does not carry it.
 func addGenerators(*cobra.Command) {}

@@ -24,14 +24,12 @@ import (
 )
 
 func main() {
-	cfgFile := flag.String("config", config.DefaultFile, "configuration file")
-	dropIns := flag.String("config-dir", config.DefaultDropInDir, "directory of drop-in configuration files")
-	listen := flag.String("listen", "", "serve the API on this unix socket path when not socket-activated")
-	rootsFile := flag.String("roots-file", engine.DefaultRootsFile, "where the data-root and exec-root in use are recorded")
-	monitorPath := flag.String("monitor", "", "path of berth-monitor (default: beside berthd, else /usr/libexec/berth/berth-monitor)")
-	showVersion := flag.Bool("version", false, "print the version and exit")
+	if generate(os.Args[1:]) {
+		return
+	}
+	o := registerFlags(flag.CommandLine)
 	flag.Parse()
-	if *showVersion {
+	if o.version {
 		fmt.Println("berthd version", version.String())
 		return
 	}
@@ -40,7 +38,7 @@ func main() {
 	// berth reports their errors itself.
 	clog.SetLevel("error")
 
-	snap, err := config.Load(*cfgFile, *dropIns)
+	snap, err := config.Load(o.configFile, o.dropInDir)
 	if err != nil {
 		fail(err)
 	}
@@ -50,8 +48,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 	defer stop()
 	err = engine.Run(ctx, snap, engine.Options{
-		ConfigFile: *cfgFile, DropInDir: *dropIns, RootsFile: *rootsFile, Listen: *listen,
-		MonitorPath: findMonitor(*monitorPath), Version: version.String(), Log: log, Level: level,
+		ConfigFile: o.configFile, DropInDir: o.dropInDir, RootsFile: o.rootsFile, Listen: o.listen,
+		MonitorPath: findMonitor(o.monitor), Version: version.String(), Log: log, Level: level,
 	})
 	switch {
 	case errors.Is(err, engine.ErrBusLost):
@@ -60,6 +58,25 @@ func main() {
 		log.Error("berthd failed", "err", err)
 		fail(err)
 	}
+}
+
+// options are berthd's command line flags.
+type options struct {
+	configFile, dropInDir, listen, rootsFile, monitor string
+	version                                           bool
+}
+
+// registerFlags defines berthd's flags on fs. berthd.8 is generated from
+// the same definitions (a backquoted word of a usage names the value).
+func registerFlags(fs *flag.FlagSet) *options {
+	o := &options{}
+	fs.StringVar(&o.configFile, "config", config.DefaultFile, "read the configuration from `file`")
+	fs.StringVar(&o.dropInDir, "config-dir", config.DefaultDropInDir, "then read the drop-in files *.toml of `directory`, in lexical order")
+	fs.StringVar(&o.listen, "listen", "", "serve the Engine API on the unix socket `path` when not socket-activated")
+	fs.StringVar(&o.rootsFile, "roots-file", engine.DefaultRootsFile, "record the data-root and exec-root in use in `file`")
+	fs.StringVar(&o.monitor, "monitor", "", "run containers with the berth-monitor at `path` (default: beside berthd, else /usr/libexec/berth/berth-monitor)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	return o
 }
 
 // fail reports why berthd cannot run, also to a client whose call is
