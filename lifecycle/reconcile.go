@@ -700,6 +700,12 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 	c.rec.FinishedAt = ex.FinishedAt
 	c.rec.Pid = 0
 	c.rec.RestartCount = max(c.rec.RestartCount, ex.RestartCount)
+	// A stop of the scope (systemctl stop) is the user's too: an
+	// unless-stopped container stays down after a boot, as after
+	// berthctl stop.
+	if ex.Stopped {
+		c.rec.Stopped = true
+	}
 	exited := c.exited
 	removed := ex.Removed || c.rec.Spec.AutoRemove
 	if removed {

@@ -42,6 +42,9 @@ type mon struct {
 	wantAttach  bool // the start waits for a first client
 	attachOnce  sync.Once
 	stopping    atomic.Bool
+	// userStop is set by a stop of the user's (a stop request, SIGTERM
+	// from systemctl stop of the scope), not by --health-on-failure stop.
+	userStop atomic.Bool
 	// stopRequested is closed at the first stop request (ends a wait
 	// before a restart); spawnMu orders a restart's start against a
 	// stop's first signal, restarts counts the run's restarts (both
@@ -159,12 +162,13 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	go m.accept(ctx, l)
 	go func() {
 		for range terms {
+			m.userStop.Store(true)
 			m.stop(ctx, m.cfg.StopTimeout, 0)
 		}
 	}()
 	code := m.supervise(ctx, main, started, waitAttach)
 	close(m.exited)
-	rec := contract.Exit{Version: contract.FormatVersion, ID: m.cfg.ID, Run: m.cfg.Run, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID, RestartCount: m.restarts}
+	rec := contract.Exit{Version: contract.FormatVersion, ID: m.cfg.ID, Run: m.cfg.Run, RunID: m.cfg.RunID, ExitCode: code, FinishedAt: time.Now().UTC(), BootID: m.cfg.BootID, RestartCount: m.restarts, Stopped: m.userStop.Load()}
 	if m.cfg.AutoRemove {
 		rec.Removed = true
 	} else if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
@@ -415,6 +419,7 @@ func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 	c.SetReadDeadline(time.Time{})
 	switch req.Op {
 	case contract.OpStop:
+		m.userStop.Store(true)
 		m.stop(ctx, req.Timeout, req.Signal)
 		reply(contract.Reply{Pid: pidOf(m.payload())})
 		c.Close()

@@ -180,15 +180,17 @@ func TestRestartKeepsPublishedPort(t *testing.T) {
 
 // TestRestoreAfterReboot: after a (simulated) reboot, restarting berthd
 // starts nothing; berth-restore.service starts always and unless-stopped
-// containers, but not one the user stopped before the reboot, nor one
-// without a policy.
+// containers, but not one the user stopped before the reboot (berthctl
+// stop, or systemctl stop of its scope), nor one without a policy.
 func TestRestoreAfterReboot(t *testing.T) {
 	fresh(t)
 	ids := map[string]string{}
-	for name, policy := range map[string]string{"ra": "always", "ru": "unless-stopped", "rs": "unless-stopped", "rn": "no"} {
+	for name, policy := range map[string]string{"ra": "always", "ru": "unless-stopped", "rs": "unless-stopped", "rq": "unless-stopped", "rn": "no"} {
 		ids[name] = runDetached(t, "--name "+name+" --network none --restart "+policy+" -- sleep 1000")
 	}
 	must(t, "berthctl stop -t 0 rs")
+	must(t, "systemctl stop berth-"+ids["rq"]+".scope")
+	eventually(t, 10*time.Second, `[ "$(berthctl inspect -f '{{.State.Status}}' rq)" = exited ]`)
 	script := "systemctl stop berthd.service\n"
 	for _, id := range ids {
 		script += "systemctl kill -s KILL berth-" + id + ".scope 2>/dev/null || true\n"
@@ -202,20 +204,20 @@ func TestRestoreAfterReboot(t *testing.T) {
 	status := func() string {
 		return must(t, "berthctl ps -a --format '{{.Names}}={{.State}}' | sort | tr '\\n' ' '")
 	}
-	if got := status(); got != "ra=exited rn=exited rs=exited ru=exited" {
+	if got := status(); got != "ra=exited rn=exited rq=exited rs=exited ru=exited" {
 		t.Fatalf("after the reboot: %s", got)
 	}
 	must(t, "systemctl restart berthd.service")
 	time.Sleep(time.Second)
-	if got := status(); got != "ra=exited rn=exited rs=exited ru=exited" {
+	if got := status(); got != "ra=exited rn=exited rq=exited rs=exited ru=exited" {
 		t.Fatalf("after a restart of berthd: %s", got)
 	}
 	must(t, "systemctl start berth-restore.service")
-	if got := status(); got != "ra=running rn=exited rs=exited ru=running" {
+	if got := status(); got != "ra=running rn=exited rq=exited rs=exited ru=running" {
 		t.Errorf("after berth-restore.service: %s", got)
 	}
 	must(t, "berthctl exec ra true && berthctl exec ru true")
-	must(t, "berthctl rm -f ra ru rs rn")
+	must(t, "berthctl rm -f ra ru rs rq rn")
 	noLeftovers(t)
 }
 

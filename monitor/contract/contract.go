@@ -160,6 +160,10 @@ type Exit struct {
 	FinishedAt time.Time `json:"finished_at"`
 	BootID     string    `json:"boot_id"`
 	Removed    bool      `json:"removed,omitempty"` // --rm was carried out
+	// Stopped: the run ended at a stop by the user (a stop request on
+	// monitor.sock, or SIGTERM from a stop of the scope: systemctl stop),
+	// not at a stop of --health-on-failure; for unless-stopped at boot.
+	Stopped bool `json:"stopped,omitempty"`
 	// Notice is NoticeExit ("") for the end of the run, else
 	// NoticeRestarting (an attempt ended: ExitCode, FinishedAt; the
 	// monitor waits to start the next) or NoticeRestarted (the next
