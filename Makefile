@@ -113,7 +113,7 @@ e2e: deps
 	BERTH_STAGE=$(STAGE) $(GO) test -count=1 -tags e2e -timeout 25m -v $(if $(RUN),-run '$(RUN)') ./tests/ 2>&1 | tee tests/.cache/e2e.log | grep -aE '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; \
 	exit $${PIPESTATUS[0]}
 
-check: test e2e
+check: test e2e package-test
 
 demo: deps
 	rm -rf $(STAGE)

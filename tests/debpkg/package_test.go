@@ -44,9 +44,19 @@ func boot(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "debpkg: mkrootfs: %v\n%s", err, out)
 		return 1
 	}
+	imgs := filepath.Join(cache, "debpkg-images")
+	if err := os.MkdirAll(imgs, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "debpkg: %v\n", err)
+		return 1
+	}
+	if out, err := exec.Command("go", "run", "../mkimage", "-format", "docker", "-ref", "busybox:latest", "-cmd", `["sh"]`,
+		"-o", filepath.Join(imgs, "busybox.tar"), rfs).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "debpkg: mkimage: %v\n%s", err, out)
+		return 1
+	}
 	name := fmt.Sprintf("berth-deb-%d", os.Getpid())
-	script := fmt.Sprintf(`. ../sandbox.sh && SANDBOX_ROOT=%q SANDBOX_BIND=%q sandbox_boot %s "" %q %q && echo $SANDBOX_PID $SANDBOX_CGROUP`,
-		strings.TrimSpace(string(root)), debs+":/srv/debs", name, rfs, filepath.Join(cache, "debpkg-sandbox.log"))
+	script := fmt.Sprintf(`. ../sandbox.sh && SANDBOX_ROOT=%q SANDBOX_BIND=%q sandbox_boot %s "" %q %q %q && echo $SANDBOX_PID $SANDBOX_CGROUP`,
+		strings.TrimSpace(string(root)), debs+":/srv/debs", name, rfs, filepath.Join(cache, "debpkg-sandbox.log"), imgs)
 	out, err := exec.Command("bash", "-c", script).Output()
 	booted := strings.Fields(string(out))
 	if err != nil || len(booted) != 2 {
@@ -117,9 +127,22 @@ const apt = "DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0 "
 const netGone = `[ -z "$(ls /run/netns 2>/dev/null | grep ^berth-)" ] && ! ip -o link show type veth | grep -q . &&
 ! iptables-save -t nat | grep -q -- '--to-destination'`
 
+// dataDisk mounts a tmpfs on /var/lib/berth, as a disk of its own: the
+// sandbox's root is an overlay, on which overlayfs cannot have its upper
+// directory.
+func dataDisk(t *testing.T) {
+	t.Helper()
+	must(t, "mkdir -p /var/lib/berth && (mountpoint -q /var/lib/berth || mount -t tmpfs -o mode=0711 berth-data /var/lib/berth)")
+}
+
+// dataGone is true when purge left nothing of berth's: /etc/berth and
+// /run/berth gone, /var/lib/berth (a mount point here) empty.
+const dataGone = `test ! -e /etc/berth && test ! -e /run/berth && [ -z "$(ls -A /var/lib/berth)" ]`
+
 // TestPackageLifecycle: install, first call, a running container across an
 // upgrade to a rebuilt package of a higher version, remove, purge.
 func TestPackageLifecycle(t *testing.T) {
+	dataDisk(t)
 	must(t, apt+"install "+deb(oldVer))
 
 	// Installed: the socket enabled and listening, berthd not running and
@@ -145,8 +168,10 @@ func TestPackageLifecycle(t *testing.T) {
 	version := "busctl get-property io.berth.Engine1 /io/berth/Engine1 io.berth.Engine1.Manager Version"
 	want(t, version, `s "`+oldVer+`"`)
 
-	// A container on the default bridge with a published port.
-	must(t, `berthctl run -d --name keep -p 8080:80 --rootfs /srv/rootfs -- sh -c 'echo hello >/tmp/index.html && exec httpd -f -p 80 -h /tmp'`)
+	// A container of an image (an overlay mount) on the default bridge,
+	// with a published port.
+	must(t, "berthctl load -q -i /srv/images/busybox.tar")
+	must(t, `berthctl run -d --name keep -p 8080:80 busybox sh -c 'echo hello >/tmp/index.html && exec httpd -f -p 80 -h /tmp'`)
 	eventually(t, "curl -sf http://127.0.0.1:8080/index.html | grep -qx hello")
 	id := must(t, "berthctl inspect -f '{{.Id}}' keep")
 	pid := must(t, "berthctl inspect -f '{{.State.Pid}}' keep")
@@ -189,7 +214,7 @@ func TestPackageLifecycle(t *testing.T) {
 
 	// Purge: nothing of berth is left.
 	must(t, apt+"purge berth")
-	must(t, "test ! -e /var/lib/berth && test ! -e /etc/berth && test ! -e /run/berth")
+	must(t, dataGone)
 	must(t, "! dpkg-query -W -f='${Status}' berth 2>/dev/null | grep -q installed")
 	must(t, "! ls /etc/systemd/system/*/berthd.socket /etc/systemd/system/*/berth-restore.service 2>/dev/null | grep .")
 	must(t, "! systemctl list-units --all --plain --no-legend 'berth-*.scope' | grep -v ' inactive ' | grep .")
@@ -199,8 +224,9 @@ func TestPackageLifecycle(t *testing.T) {
 // (here: masked), the purge still stops the container's scope, unmounts
 // its root file system and removes berth's directories.
 func TestPurgeUnderRunningContainer(t *testing.T) {
+	dataDisk(t)
 	must(t, apt+"install "+deb(newVer))
-	must(t, "berthctl run -d --name left --rootfs /srv/rootfs -- sleep 1000")
+	must(t, "berthctl load -q -i /srv/images/busybox.tar && berthctl run -d --name left -p 8081:80 busybox httpd -f -p 80")
 	id := must(t, "berthctl inspect -f '{{.Id}}' left")
 	must(t, "findmnt -rn -o TARGET | grep -q '^/var/lib/berth/'")
 	must(t, "systemctl stop berthd.service && systemctl mask --runtime berthd.service")
@@ -208,6 +234,6 @@ func TestPurgeUnderRunningContainer(t *testing.T) {
 	must(t, apt+"purge berth")
 	eventually(t, "! systemctl is-active -q berth-"+id+".scope")
 	must(t, "! findmnt -rn -o TARGET | grep -E '^(/var/lib/berth|/run/berth)/'")
-	must(t, "test ! -e /var/lib/berth && test ! -e /etc/berth && test ! -e /run/berth")
+	must(t, dataGone)
 	must(t, `[ -z "$(ls /run/netns 2>/dev/null | grep ^berth-)" ] && ! ip -o link show type veth | grep -q .`)
 }
