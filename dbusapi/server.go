@@ -20,6 +20,7 @@ import (
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/dbusapi/contract"
 	"github.com/berthd/berth/dockerview"
+	"github.com/berthd/berth/eventlog"
 	"github.com/berthd/berth/idle"
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
@@ -81,6 +82,10 @@ type Server struct {
 	volumeObjs  map[string]bool
 	networkObjs map[string]string // network id by name
 	mprops      *prop.Properties
+
+	// host and machineID name the daemon in Event signals (as the
+	// journal's _HOSTNAME and _MACHINE_ID do in events read back).
+	host, machineID string
 }
 
 // NewServer connects to the system bus and returns a server on that
@@ -90,8 +95,11 @@ func NewServer(mgr *lifecycle.Manager, imgs *images.Store, live *config.Live, ac
 	if err != nil {
 		return nil, fmt.Errorf("system bus: %w", err)
 	}
+	host, _ := os.Hostname()
+	mid, _ := os.ReadFile("/etc/machine-id")
 	return &Server{conn: conn, mgr: mgr, images: imgs, live: live, act: act, log: log, version: version,
-		emitted: map[string]map[string]any{}, imageObjs: map[string]*prop.Properties{}, callers: map[string]map[*context.CancelFunc]bool{}}, nil
+		emitted: map[string]map[string]any{}, imageObjs: map[string]*prop.Properties{}, callers: map[string]map[*context.CancelFunc]bool{},
+		host: host, machineID: strings.TrimSpace(string(mid))}, nil
 }
 
 // watchCallers cancels the calls of a caller that leaves the bus (see
@@ -241,6 +249,26 @@ func (s *Server) OnEvent(ev lifecycle.Event) {
 		s.mu.Unlock()
 		s.conn.Emit(ManagerPath, ManagerInterface+".ContainerRemoved", ev.Info.ID, path)
 	}
+}
+
+// EmitEvent sends the manager's Event signal for one of berth's events
+// (an events.Observe observer: entry is the event's journal fields), in
+// docker's terms: type, action, actor id, attributes, time in nanoseconds
+// since the epoch. Entries that are no event are dropped.
+func (s *Server) EmitEvent(entry map[string]string) {
+	e := make(map[string]string, len(entry)+3)
+	maps.Copy(e, entry)
+	e["__REALTIME_TIMESTAMP"] = strconv.FormatInt(time.Now().UnixMicro(), 10)
+	e["_HOSTNAME"], e["_MACHINE_ID"] = s.host, s.machineID
+	m, ok := eventlog.Message(e)
+	if !ok {
+		return
+	}
+	attrs := m.Actor.Attributes
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	s.conn.Emit(ManagerPath, ManagerInterface+".Event", string(m.Type), string(m.Action), m.Actor.ID, attrs, m.TimeNano)
 }
 
 // SetSnapshot updates the manager properties after a reload.

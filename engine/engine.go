@@ -14,6 +14,7 @@ import (
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/dbusapi"
 	"github.com/berthd/berth/engineapi"
+	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/idle"
 	"github.com/berthd/berth/images"
 	"github.com/berthd/berth/lifecycle"
@@ -127,6 +128,8 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 		return err
 	}
 	srv.SetVolumes(vols)
+	events.Observe(srv.EmitEvent)
+	defer events.Observe(nil)
 	api = engineapi.New(engineapi.Options{Manager: mgr, Images: imgs, Volumes: vols, Live: live, Idle: act, Log: log, Version: o.Version})
 	defer srv.Close()
 	mark("bus")

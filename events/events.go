@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/json"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/berthd/berth/systemd"
 )
@@ -130,7 +131,33 @@ func Entry(k Kind, ident string, fields ...Field) map[string]string {
 }
 
 // Emit writes one event entry at priority info with message msg. ident is
-// the writing program (berthd, berth-monitor).
+// the writing program (berthd, berth-monitor). The observer, if any, sees
+// the entry after the journal.
 func Emit(k Kind, ident, msg string, fields ...Field) {
-	systemd.Log(systemd.PriInfo, msg, Entry(k, ident, fields...))
+	e := Entry(k, ident, fields...)
+	systemd.Log(systemd.PriInfo, msg, e)
+	Observed(e)
+}
+
+var observer atomic.Pointer[func(entry map[string]string)]
+
+// Observe makes f see the entry (Entry's fields; f must not change them)
+// of every event this process emits, and of those Observed is given, as
+// they happen; nil stops it. f is called on the emitting goroutine and must
+// not block: berthd sends its D-Bus Event signal from it.
+func Observe(f func(entry map[string]string)) {
+	if f == nil {
+		observer.Store(nil)
+		return
+	}
+	observer.Store(&f)
+}
+
+// Observed hands the observer an event that another process wrote to the
+// journal and this one learned of (a health status change a monitor
+// reported to berthd), without writing it again.
+func Observed(entry map[string]string) {
+	if f := observer.Load(); f != nil {
+		(*f)(entry)
+	}
 }

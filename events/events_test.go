@@ -34,3 +34,22 @@ func TestEntry(t *testing.T) {
 		})
 	}
 }
+
+// The observer sees what Emit writes and what Observed is given, as
+// Entry's fields; nil stops it.
+func TestObserve(t *testing.T) {
+	var got []map[string]string
+	Observe(func(e map[string]string) { got = append(got, e) })
+	defer Observe(nil)
+	Emit(Started, "berthd", "container c: start", Container("abc", "c")...)
+	Observed(Entry(HealthStatus("healthy"), "berth-monitor", Container("abc", "c")...))
+	if len(got) != 2 || got[0][FieldEvent] != "start" || got[0][FieldContainerID] != "abc" ||
+		got[1][FieldEvent] != "health_status: healthy" || got[1]["SYSLOG_IDENTIFIER"] != "berth-monitor" {
+		t.Fatalf("observed %v", got)
+	}
+	Observe(nil)
+	Emit(Started, "berthd", "container c: start", Container("abc", "c")...)
+	if len(got) != 2 {
+		t.Fatalf("observed after Observe(nil): %v", got[2:])
+	}
+}

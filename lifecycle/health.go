@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/monitor/contract"
 	"github.com/containerd/errdefs"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -184,7 +185,14 @@ func (m *Manager) onHealthNotice(n contract.HealthNotice, cred *unix.Ucred) {
 		m.log.Warn("health notice for another run or without the run's secret: ignored", "container", n.Container)
 		return
 	}
-	m.events(Event{Kind: EventChanged, Info: m.withNetwork(m.withHealth(info))})
+	info = m.withNetwork(m.withHealth(info))
+	// The monitor wrote the health_status event to the journal; the
+	// observer (berthd's D-Bus Event signal) hears of it here.
+	if n.Status != "" {
+		events.Observed(events.Entry(events.HealthStatus(n.Status), "berth-monitor",
+			append(eventSubject(info.Record), events.Field{Name: events.FieldHealthStatus, Value: n.Status})...))
+	}
+	m.events(Event{Kind: EventChanged, Info: info})
 }
 
 // HealthcheckRun runs one healthcheck of a running container at once

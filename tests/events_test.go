@@ -232,3 +232,23 @@ func TestEventsRestartAndHealth(t *testing.T) {
 	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter event=health_status --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.app}} {{.Actor.Attributes.image}}' | grep -x 'health_status: healthy evhc evhc /srv/rootfs'")
 	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter label=app=evrs --filter event=restart --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}' | grep -x 'restart evrs /srv/rootfs'")
 }
+
+// TestEventSignals: while berthd runs, each event is also a D-Bus Event
+// signal on the manager (type, action, actor, attributes, time), a health
+// status change that a monitor reported included.
+func TestEventSignals(t *testing.T) {
+	fresh(t)
+	must(t, "berthctl ps >/dev/null")
+	must(t, `rm -f /tmp/sig.txt; (timeout 60 stdbuf -oL busctl --system monitor --match "type='signal',interface='io.berth.Engine1.Manager',member='Event'" >/tmp/sig.txt 2>&1 &); sleep 1`)
+	defer sh(t, "pkill -f 'busctl --system monitor' || true")
+	id := runDetached(t, "--name evsig -l app=evsig --health-cmd true --health-interval 200ms -- sleep 100")
+	eventually(t, 20*time.Second, `[ "$(berthctl inspect -f '{{.State.Health.Status}}' evsig)" = healthy ]`)
+	must(t, "berthctl rm -f evsig")
+	// busctl prints a signal's arguments one per line after its header
+	// (STRING "container"; STRING "create"; STRING "<id>"; ARRAY ...):
+	// without the blanks, each event is one run of text.
+	for _, action := range []string{"create", "start", "health_status:healthy", "kill", "die", "destroy"} {
+		eventuallyOr(t, 10*time.Second, "head -c 3000 /tmp/sig.txt", `tr -d ' \t\n' </tmp/sig.txt | grep -qF 'STRING"container";STRING"`+action+`";STRING"`+id+`";ARRAY"{ss}"{'`)
+	}
+	must(t, `tr -d ' \t\n' </tmp/sig.txt | grep -qF 'DICT_ENTRY"ss"{STRING"app";STRING"evsig";}'`)
+}
