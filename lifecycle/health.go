@@ -212,7 +212,7 @@ func (m *Manager) HealthcheckRun(ctx context.Context, ref string) (contract.Heal
 	}
 	c, run, err := m.liveRun(ctx, ref, OpExec)
 	if err != nil {
-		return contract.HealthResult{}, "", fmt.Errorf("healthcheck run: %w", err)
+		return contract.HealthResult{}, "", err
 	}
 	timeout := monitorHealthcheck(&spec).Timeout + 10*time.Second
 	rep, err := contract.Ask(ctx, run.RunDir, contract.Request{Op: contract.OpHealthcheck}, timeout)

@@ -41,6 +41,11 @@ func (m *Manager) applyImage(ctx context.Context, spec *Spec) error {
 	spec.ImageID = img.ID.String()
 	spec.Layers = dirs
 	mergeImageConfig(spec, cfg.Config.ImageConfig)
+	// The image's HEALTHCHECK is held to the same bounds as one given:
+	// an interval of nanoseconds would run checks back to back.
+	if err := CheckHealthcheck(cfg.Config.Healthcheck, ""); err != nil {
+		return fmt.Errorf("image %s: its HEALTHCHECK: %w", spec.Image, err)
+	}
 	mergeHealthcheck(spec, cfg.Config.Healthcheck)
 	return nil
 }

@@ -373,6 +373,11 @@ func (m *Manager) Create(ctx context.Context, snap *config.Snapshot, name string
 			return Info{}, err
 		}
 	}
+	// An action on failure needs a check that can fail (podman refuses
+	// --health-on-failure without a healthcheck too).
+	if a := spec.HealthOnFailure; a != "" && a != contract.HealthActionNone && !spec.HasHealthcheck() {
+		return Info{}, invalid("health-on-failure %s: the container has no healthcheck (give --health-cmd, or an image with a HEALTHCHECK)", a)
+	}
 	mps, err := resolveMounts(&spec)
 	if err != nil {
 		return Info{}, err

@@ -158,7 +158,7 @@ func (m *Manager) Start(ctx context.Context, snap *config.Snapshot, ref string, 
 	m.event(events.Started, info, events.Field{Name: "UNIT", Value: run.Unit})
 	m.events(Event{Kind: EventChanged, Info: info})
 	// Restart notices that came before the commit are in restart.json.
-	m.readRestart(id, *run)
+	m.readRestart(id, *run, false)
 	if early != nil {
 		m.recordExit(id, *early)
 	}

@@ -436,7 +436,7 @@ func (m *Manager) reconcile(ctx context.Context, c *container, states map[string
 	if !lost {
 		// The run goes on; its monitor may have restarted the payload
 		// meanwhile.
-		m.readRestart(id, run)
+		m.readRestart(id, run, true)
 		return false
 	}
 	// What follows deletes the runtime's state by the container's id: only
@@ -573,7 +573,7 @@ func (m *Manager) onNotice(ctx context.Context, ex contract.Exit, cred *unix.Ucr
 		return
 	}
 	if ex.Notice != contract.NoticeExit {
-		m.applyRestart(ex.ID, ex)
+		m.applyRestart(ex.ID, ex, false)
 		return
 	}
 	m.recordExit(ex.ID, ex)
@@ -716,7 +716,9 @@ func (m *Manager) recordExit(id string, ex contract.Exit) {
 	info := c.info()
 	c.mu.Unlock()
 	m.log.Info("container exited", "container", id, "exit_code", ex.ExitCode)
-	m.event(events.Died, info, events.ExitCode(ex.ExitCode))
+	if !ex.Logged { // else the monitor wrote it, when berthd was gone
+		m.event(events.Died, info, events.ExitCode(ex.ExitCode))
+	}
 	// Waiters (a stop) wake after the died event, so that their own
 	// events (stop) follow it in the journal, as docker's order.
 	close(exited)

@@ -78,8 +78,9 @@ func checkRestart(s *Spec) error {
 // the container's live run: NoticeRestarting makes it restarting with the
 // ended attempt's exit code, NoticeRestarted running again as the new
 // pid. A notice of another run, or older than what the record has, changes
-// nothing. It writes the die or restart event.
-func (m *Manager) applyRestart(id string, ex contract.Exit) {
+// nothing. It writes the die or restart event, unless logged: the monitor
+// wrote them (its notices found no berthd).
+func (m *Manager) applyRestart(id string, ex contract.Exit, logged bool) {
 	m.mu.Lock()
 	c := m.containers[id]
 	m.mu.Unlock()
@@ -113,10 +114,12 @@ func (m *Manager) applyRestart(id string, ex contract.Exit) {
 	}
 	info := c.info()
 	c.mu.Unlock()
-	if restarting {
+	switch {
+	case logged:
+	case restarting:
 		m.log.Info("container exited; its restart policy restarts it", "container", id, "exit_code", ex.ExitCode, "restart_count", ex.RestartCount)
 		m.event(events.Died, info, events.ExitCode(ex.ExitCode))
-	} else {
+	default:
 		m.event(events.Restarted, info, events.Field{Name: "RESTART_COUNT", Value: strconv.Itoa(ex.RestartCount)})
 	}
 	m.events(Event{Kind: EventChanged, Info: info})
@@ -132,8 +135,10 @@ func restartStep(restarting bool, count int) int {
 }
 
 // readRestart applies the restart state the run's monitor recorded
-// (restart.json) when berthd missed its notices.
-func (m *Manager) readRestart(id string, run Run) {
+// (restart.json): notices berthd acked before the run's start committed
+// (logged false), or missed while it was gone (logged: the monitor wrote
+// their events then).
+func (m *Manager) readRestart(id string, run Run, logged bool) {
 	r, err := contract.ReadRestart(m.containerDir(id))
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
@@ -149,7 +154,7 @@ func (m *Manager) readRestart(id string, run Run) {
 		kind = contract.NoticeRestarting
 	}
 	m.applyRestart(id, contract.Exit{ID: id, Run: r.Run, Notice: kind, RestartCount: r.RestartCount,
-		Pid: r.Pid, StartedAt: r.StartedAt, ExitCode: r.ExitCode, FinishedAt: r.FinishedAt})
+		Pid: r.Pid, StartedAt: r.StartedAt, ExitCode: r.ExitCode, FinishedAt: r.FinishedAt}, logged)
 }
 
 // SetRestartPolicy is `update --restart`: it records the container's new
@@ -190,7 +195,9 @@ func (m *Manager) SetRestartPolicy(ctx context.Context, ref string, p RestartPol
 }
 
 // Restore starts, after a boot, the containers that their restart policy
-// brings back: always, and unless-stopped unless the user stopped them.
+// brings back: always, and unless-stopped unless the user stopped them;
+// only containers that ran before (exited ones: a container created and
+// never started stays created, as docker's restore).
 // berth-restore.service calls it once per boot; berthd never does by
 // itself. It returns the names started and the errors of those that could
 // not be.
@@ -200,7 +207,7 @@ func (m *Manager) Restore(ctx context.Context, snap *config.Snapshot) (started [
 		c.mu.Lock()
 		p, stopped, state, id, name := c.rec.Spec.RestartPolicy, c.rec.Stopped, c.rec.State, c.rec.ID, c.rec.Name
 		c.mu.Unlock()
-		if state != Created && state != Exited {
+		if state != Exited {
 			continue
 		}
 		if p.Name != contract.RestartAlways && (p.Name != contract.RestartUnlessStopped || stopped) {

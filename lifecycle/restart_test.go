@@ -71,17 +71,17 @@ func TestApplyRestart(t *testing.T) {
 		}
 		return i.State, i.RestartCount, i.ExitCode, i.Pid
 	}
-	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarting, ExitCode: 137})
+	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarting, ExitCode: 137}, false)
 	if s, n, code, pid := state(); s != Restarting || n != 0 || code != 137 || pid != 0 {
 		t.Fatalf("after restarting: %s count %d code %d pid %d", s, n, code, pid)
 	}
-	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarted, RestartCount: 1, Pid: 4242, ExitCode: 137})
+	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarted, RestartCount: 1, Pid: 4242, ExitCode: 137}, false)
 	if s, n, _, pid := state(); s != Running || n != 1 || pid != 4242 {
 		t.Fatalf("after restarted: %s count %d pid %d", s, n, pid)
 	}
 	// Another run's notice, and an older one, change nothing.
-	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: "other", Notice: contract.NoticeRestarting, RestartCount: 5})
-	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarting, RestartCount: 0})
+	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: "other", Notice: contract.NoticeRestarting, RestartCount: 5}, false)
+	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarting, RestartCount: 0}, false)
 	if s, n, _, _ := state(); s != Running || n != 1 {
 		t.Fatalf("after stale notices: %s count %d", s, n)
 	}
@@ -89,14 +89,14 @@ func TestApplyRestart(t *testing.T) {
 	if err := atomicfile.WriteJSON(contract.RestartPath(e.m.containerDir(c.ID)), contract.Restart{Version: contract.FormatVersion, ID: c.ID, Run: run, RestartCount: 3, Pid: 77, ExitCode: 1}, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.m.readRestart(c.ID, *started.Run)
+	e.m.readRestart(c.ID, *started.Run, true)
 	if s, n, _, pid := state(); s != Running || n != 3 || pid != 77 {
 		t.Fatalf("from restart.json: %s count %d pid %d", s, n, pid)
 	}
 	// A restart.json read before the notice of the next exit, applied
 	// after it, does not undo it.
-	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarting, RestartCount: 3, ExitCode: 9})
-	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarted, RestartCount: 3, Pid: 77})
+	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarting, RestartCount: 3, ExitCode: 9}, false)
+	e.m.applyRestart(c.ID, contract.Exit{ID: c.ID, Run: run, Notice: contract.NoticeRestarted, RestartCount: 3, Pid: 77}, false)
 	if s, n, code, _ := state(); s != Restarting || n != 3 || code != 9 {
 		t.Fatalf("after a stale restarted state: %s count %d code %d", s, n, code)
 	}

@@ -118,7 +118,7 @@ var allowed = map[State]map[Op]bool{
 	Created:    {OpStart: true, OpStop: true, OpRestart: true, OpRemove: true, OpForceRemove: true, OpAttach: true, OpCopy: true, OpCommit: true, OpUpdate: true},
 	Running:    {OpStop: true, OpKill: true, OpPause: true, OpExec: true, OpAttach: true, OpRestart: true, OpForceRemove: true, OpExit: true, OpCopy: true, OpCommit: true, OpUpdate: true},
 	Paused:     {OpStop: true, OpKill: true, OpUnpause: true, OpRestart: true, OpForceRemove: true, OpExit: true, OpCopy: true, OpCommit: true, OpUpdate: true},
-	Restarting: {OpStop: true, OpKill: true, OpForceRemove: true, OpExit: true, OpUpdate: true},
+	Restarting: {OpStop: true, OpForceRemove: true, OpExit: true, OpUpdate: true},
 	Exited:     {OpStart: true, OpStop: true, OpRestart: true, OpRemove: true, OpForceRemove: true, OpCopy: true, OpCommit: true, OpUpdate: true},
 	Dead:       {OpRemove: true, OpForceRemove: true},
 }

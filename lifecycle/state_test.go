@@ -18,7 +18,7 @@ func TestTransitionMatrix(t *testing.T) {
 		Created:    "YY....YYYY.YYY",
 		Running:    ".YYY.YYY.YYYYY",
 		Paused:     ".YY.Y..Y.YYYYY",
-		Restarting: ".YY......YY..Y",
+		Restarting: ".Y.......YY..Y",
 		Exited:     "YY.....YYY.YYY",
 		Dead:       "........YY.",
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,8 +68,23 @@ func (h *health) loop(ctx context.Context) {
 			return
 		case <-time.After(h.nextInterval()):
 		}
+		// A paused (frozen) payload cannot run a check: no check is
+		// made, so a pause neither fails one nor sets off the action on
+		// failure.
+		if h.m.paused() {
+			continue
+		}
 		h.check(ctx)
 	}
+}
+
+// paused reports whether the payload's cgroup is frozen (berthctl pause).
+func (m *mon) paused() bool {
+	if m.cgroup == "" {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(m.cgroup, "container", "cgroup.events"))
+	return err == nil && strings.Contains(string(b), "frozen 1")
 }
 
 // nextInterval is the wait before the next periodic check: StartInterval

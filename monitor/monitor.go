@@ -30,7 +30,10 @@ import (
 )
 
 type mon struct {
-	cfg    contract.Config
+	cfg contract.Config
+	// cgroup is the scope's cgroup directory (from berthd's go line);
+	// the payload runs in its "container" child.
+	cgroup string
 	rt     *runc.Runc
 	reaper *reaper
 	jlog   *journalLogger
@@ -125,6 +128,7 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 		answer(contract.Started{Error: err.Error()})
 		return 1, err
 	}
+	m.cgroup = g.Cgroup
 	if err := m.jlog.openLocal(); err != nil {
 		answer(contract.Started{Error: err.Error()})
 		return 1, err
@@ -179,6 +183,15 @@ func (m *mon) run(ctx context.Context, start *os.File, terms chan os.Signal) (in
 	// berthd writes the died event; for --rm it is told while the record
 	// still exists, so that a berthd started just now knows the container.
 	told := m.tellBerthd(rec)
+	if !told && !m.cfg.AutoRemove {
+		// berthd is gone: the die event is written now, at the exit,
+		// not when a berthd reads the record later.
+		m.jlog.died(code)
+		rec.Logged = true
+		if err := atomicfile.WriteJSON(contract.ExitPath(m.cfg.ContainerDir), rec, 0o644); err != nil {
+			m.jlog.event(systemd.PriErr, "cannot record exit: "+err.Error())
+		}
+	}
 	if m.cfg.AutoRemove {
 		if m.cfg.RootfsMount != "" {
 			if err := unix.Unmount(m.cfg.RootfsMount, unix.MNT_DETACH); err != nil && err != unix.EINVAL {

@@ -20,16 +20,18 @@ func now(t *testing.T) string {
 // TestEventsWhileBerthdGone: the events of runs that ended while berthd
 // was stopped are read back by `berthctl events --since`: a --rm
 // container whose monitor could not start berthd (its socket stopped too)
-// writes its die and destroy itself; a container without --rm gets its
-// die from the next berthd.
+// writes its die and destroy itself; a container without --rm writes its
+// die at its exit too, and the next berthd writes none again.
 func TestEventsWhileBerthdGone(t *testing.T) {
 	fresh(t)
 	t0 := now(t)
 	id1 := runDetached(t, "--rm --name gone1 -l app=ev -- sleep 2")
 	id2 := runDetached(t, "--name gone2 -- sh -c 'sleep 2; exit 3'")
 	must(t, "systemctl stop berthd.socket berthd.service")
-	// The monitor of gone1 finds no berthd and writes the events itself.
+	// The monitors find no berthd and write the events themselves.
 	eventually(t, 30*time.Second, "journalctl -o cat --no-pager SYSLOG_IDENTIFIER=berth-monitor BERTH_EVENT=remove BERTH_CONTAINER_ID="+id1+" | grep .")
+	eventually(t, 30*time.Second, "journalctl -o cat --no-pager SYSLOG_IDENTIFIER=berth-monitor BERTH_EVENT=die BERTH_CONTAINER_ID="+id2+" | grep .")
+	tDied := now(t)
 	if out, _, code := sh(t, "systemctl is-active berthd.service"); code == 0 {
 		t.Fatalf("berthd ran while the containers exited: %s", out)
 	}
@@ -46,7 +48,8 @@ func TestEventsWhileBerthdGone(t *testing.T) {
 	if !re.MatchString(line) {
 		t.Errorf("default format: %q", line)
 	}
-	// gone2's exit waited for the next berthd; wait activates it.
+	// gone2's die is there once, from before berthd came back, whose
+	// wait reads the exit.
 	if code := must(t, "berthctl wait gone2"); code != "3" {
 		t.Fatalf("wait gone2: %s", code)
 	}
@@ -54,6 +57,9 @@ func TestEventsWhileBerthdGone(t *testing.T) {
 	got = must(t, "berthctl events --since "+t0+" --until "+t2+" --filter container="+id2[:12]+" --format '{{.Action}} {{index .Actor.Attributes \"exitCode\"}}'")
 	if got != "create \nstart \ndie 3" {
 		t.Errorf("events of gone2: %q", got)
+	}
+	if got := must(t, "berthctl events --since "+t0+" --until "+tDied+" --filter container=gone2 --filter event=die | wc -l"); got != "1" {
+		t.Errorf("%s die events of gone2 before berthd came back, want 1", got)
 	}
 }
 

@@ -261,6 +261,9 @@ func makeImages(dir, rootfs string) error {
 		{"-format", "docker", "-ref", "health:v1", "-cmd", `["sleep","1000"]`,
 			"-healthcheck", `{"Test":["CMD-SHELL","test -e /etc/hostname"],"Interval":200000000,"Retries":2}`,
 			"-o", filepath.Join(dir, "health-docker.tar"), rootfs},
+		{"-format", "docker", "-ref", "badhealth:v1", "-cmd", `["sleep","1000"]`,
+			"-healthcheck", `{"Test":["CMD-SHELL","true"],"Interval":10,"Retries":-3}`,
+			"-o", filepath.Join(dir, "badhealth-docker.tar"), rootfs},
 		{"-format", "docker", "-ref", "evil:latest", "-evil-entry", "../../etc/evil-from-image", "-o", filepath.Join(dir, "evil.tar"), rootfs},
 	} {
 		if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {

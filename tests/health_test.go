@@ -156,6 +156,18 @@ func TestHealthcheckOnFailure(t *testing.T) {
 	if got := must(t, "berthctl inspect -f '{{.State.ExitCode}}' hs"); got != "143" {
 		t.Fatalf("exit code %s, want 143 (the stop signal, SIGTERM)", got)
 	}
+
+	// A pause is no failure: no check runs while the payload is frozen,
+	// so the action on failure is not set off.
+	runBusybox(t, "--name hp --health-cmd true --health-interval 200ms --health-retries 1 --health-on-failure kill busybox sleep 1000")
+	eventually(t, 10*time.Second, "berthctl inspect -f '{{.State.Health.Status}}' hp | grep -x healthy")
+	must(t, "berthctl pause hp")
+	time.Sleep(1500 * time.Millisecond)
+	if got := must(t, "berthctl inspect -f '{{.State.Status}} {{.State.Health.Status}} {{.State.Health.FailingStreak}}' hp"); got != "paused healthy 0" {
+		t.Fatalf("after 1.5 s paused: %q, want paused healthy 0", got)
+	}
+	must(t, "berthctl unpause hp")
+	eventually(t, 5*time.Second, "berthctl inspect -f '{{.State.Status}} {{.State.Health.Status}}' hp | grep -x 'running healthy'")
 }
 
 // An image's HEALTHCHECK runs; --no-healthcheck drops it; a --health-*
@@ -221,6 +233,7 @@ func TestHealthcheckBadInput(t *testing.T) {
 		{"--health-cmd true --health-interval -1s", "--health-interval -1s: cannot be negative"},
 		{"--no-healthcheck --health-cmd true", "--no-healthcheck conflicts with --health-cmd"},
 		{"--health-cmd true --health-on-failure reboot", "health-on-failure \"reboot\""},
+		{"--health-on-failure kill", "health-on-failure kill: the container has no healthcheck"},
 	} {
 		for _, verb := range []string{"run -d", "create"} {
 			msg := fails(t, "berthctl "+verb+" --name bad "+c.args+" --rootfs "+rootfs+" sleep 1")
@@ -240,6 +253,11 @@ func TestHealthcheckBadInput(t *testing.T) {
 		if msg := fails(t, create+c.opts); !strings.Contains(msg, c.want) {
 			t.Errorf("CreateContainer %s: %q, want %q", c.opts, msg, c.want)
 		}
+	}
+	// An image's HEALTHCHECK is held to the same bounds.
+	must(t, "berthctl load -q -i /srv/images/badhealth-docker.tar")
+	if msg := fails(t, "berthctl run -d --name bad badhealth:v1"); !strings.Contains(msg, "image badhealth:v1: its HEALTHCHECK: health-interval 10ns: cannot be less than 1ms") {
+		t.Errorf("run of an image with a 10 ns interval: %q", msg)
 	}
 	if got := must(t, "berthctl ps -aq | wc -l; ls /var/lib/berth/containers 2>/dev/null | wc -l; systemctl list-units --plain --no-legend 'berth-*.scope' | wc -l"); got != "0\n0\n0" {
 		t.Fatalf("after the refusals: %q, want no container, record or scope", got)

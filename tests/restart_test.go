@@ -98,6 +98,7 @@ func TestRestartingState(t *testing.T) {
 // berthctl stop and systemctl stop of the scope do not restart it.
 func TestRestartAlways(t *testing.T) {
 	fresh(t)
+	t0 := must(t, "date +%s.%N")
 	must(t, "rm -rf /tmp/ral && mkdir /tmp/ral")
 	id := runBusybox(t, `--name ral --restart always -v /tmp/ral:/data busybox sh -c 'echo run >> /data/runs; while [ ! -e /data/exit0 ]; do sleep 0.1; done; rm /data/exit0; exit 0'`)
 	eventually(t, 10*time.Second, "[ $(cat /tmp/ral/runs | wc -l) = 1 ]")
@@ -130,8 +131,12 @@ func TestRestartAlways(t *testing.T) {
 	// The monitor wrote the events of the restart itself.
 	must(t, "journalctl --no-pager SYSLOG_IDENTIFIER=berth-monitor BERTH_CONTAINER_ID="+id+" BERTH_EVENT=restart | grep -q 'restart 3'")
 	must(t, "journalctl --no-pager SYSLOG_IDENTIFIER=berth-monitor BERTH_CONTAINER_ID="+id+" BERTH_EVENT=die | grep -q 'exit code 137'")
-	// berthd, activated again, reads the restart from the monitor's state.
+	// berthd, activated again, reads the restart from the monitor's state
+	// (and writes no second event for it).
 	running(3)
+	if got := must(t, "berthctl events --since "+t0+" --until 0s --filter container=ral --filter event=restart | wc -l"); got != "3" {
+		t.Errorf("%s restart events for 3 restarts", got)
+	}
 	if got := must(t, "berthctl inspect -f '{{.State.Pid}}' ral"); got == pid || got == "0" {
 		t.Errorf("pid %s after the restart (was %s)", got, pid)
 	}
@@ -188,6 +193,9 @@ func TestRestoreAfterReboot(t *testing.T) {
 	for name, policy := range map[string]string{"ra": "always", "ru": "unless-stopped", "rs": "unless-stopped", "rq": "unless-stopped", "rn": "no"} {
 		ids[name] = runDetached(t, "--name "+name+" --network none --restart "+policy+" -- sleep 1000")
 	}
+	// Created and never started: a boot does not start it (docker's
+	// restore takes only containers that ran).
+	must(t, "berthctl create --name rc --restart always --network none --rootfs "+rootfs+" -- sleep 1000")
 	must(t, "berthctl stop -t 0 rs")
 	must(t, "systemctl stop berth-"+ids["rq"]+".scope")
 	eventually(t, 10*time.Second, `[ "$(berthctl inspect -f '{{.State.Status}}' rq)" = exited ]`)
@@ -204,20 +212,20 @@ func TestRestoreAfterReboot(t *testing.T) {
 	status := func() string {
 		return must(t, "berthctl ps -a --format '{{.Names}}={{.State}}' | sort | tr '\\n' ' '")
 	}
-	if got := status(); got != "ra=exited rn=exited rq=exited rs=exited ru=exited" {
+	if got := status(); got != "ra=exited rc=created rn=exited rq=exited rs=exited ru=exited" {
 		t.Fatalf("after the reboot: %s", got)
 	}
 	must(t, "systemctl restart berthd.service")
 	time.Sleep(time.Second)
-	if got := status(); got != "ra=exited rn=exited rq=exited rs=exited ru=exited" {
+	if got := status(); got != "ra=exited rc=created rn=exited rq=exited rs=exited ru=exited" {
 		t.Fatalf("after a restart of berthd: %s", got)
 	}
 	must(t, "systemctl start berth-restore.service")
-	if got := status(); got != "ra=running rn=exited rq=exited rs=exited ru=running" {
+	if got := status(); got != "ra=running rc=created rn=exited rq=exited rs=exited ru=running" {
 		t.Errorf("after berth-restore.service: %s", got)
 	}
 	must(t, "berthctl exec ra true && berthctl exec ru true")
-	must(t, "berthctl rm -f ra ru rs rq rn")
+	must(t, "berthctl rm -f ra ru rs rq rn rc")
 	noLeftovers(t)
 }
 

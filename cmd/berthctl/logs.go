@@ -61,9 +61,10 @@ var timeLayouts = []struct {
 
 // parseTime reads a time as docker logs --since does: a duration before
 // now ("10m", "1h30m"), unix seconds with up to nine decimals, or RFC 3339
-// and its shorter forms (local time without a zone).
+// and its shorter forms (local time without a zone). "0" is unix time 0,
+// not a duration of nothing, as docker's parser has it.
 func parseTime(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
+	if d, err := time.ParseDuration(s); err == nil && s != "0" {
 		return now.Add(-d), nil
 	}
 	if unixSeconds.MatchString(s) {

@@ -378,6 +378,8 @@ func TestParseTime(t *testing.T) {
 		want time.Time
 	}{
 		{"10m", now.Add(-10 * time.Minute)},
+		{"0", time.Unix(0, 0)},
+		{"0s", now},
 		{"1h30m", now.Add(-90 * time.Minute)},
 		{"1764417600", time.Unix(1764417600, 0)},
 		{"1764417600.5", time.Unix(1764417600, 5e8)},

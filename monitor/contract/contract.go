@@ -164,6 +164,10 @@ type Exit struct {
 	// monitor.sock, or SIGTERM from a stop of the scope: systemctl stop),
 	// not at a stop of --health-on-failure; for unless-stopped at boot.
 	Stopped bool `json:"stopped,omitempty"`
+	// Logged: berthd could not be told of the exit, so the monitor wrote
+	// the die event itself, at the exit's time; berthd, reading the
+	// record later, writes none.
+	Logged bool `json:"logged,omitempty"`
 	// Notice is NoticeExit ("") for the end of the run, else
 	// NoticeRestarting (an attempt ended: ExitCode, FinishedAt; the
 	// monitor waits to start the next) or NoticeRestarted (the next
