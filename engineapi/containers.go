@@ -580,6 +580,11 @@ func (s *Server) containerWait(w http.ResponseWriter, r *http.Request) error {
 	return jsonEncode(w, resp)
 }
 
+// ended reports whether a container is not running for docker's wait: not
+// live, or waiting to be restarted by its policy (docker releases waiters
+// at each restart).
+func ended(i lifecycle.Info) bool { return !i.State.Live() || i.State == lifecycle.Restarting }
+
 // waitFor waits until cond holds for the container of info and returns its
 // exit code. Events wake it; the state is read again after each and every
 // second, so a missed event only delays it.
@@ -615,17 +620,22 @@ func (s *Server) waitFor(ctx context.Context, wt *waiter, info lifecycle.Info, c
 			if gone {
 				return last.ExitCode, nil
 			}
-			if !cur.State.Live() && cur.FinishedAt.After(start) {
+			if ended(cur) && cur.FinishedAt.After(start) {
 				return cur.ExitCode, nil
 			}
 		default:
-			if gone || !cur.State.Live() {
+			if gone || ended(cur) {
 				return last.ExitCode, nil
 			}
 		}
 		select {
 		case ev := <-wt.ch:
 			last = ev.Info
+			// A restart by policy may be over by the next read: its
+			// event tells of the attempt's end.
+			if ev.Info.State == lifecycle.Restarting && cond != container.WaitConditionRemoved && ev.Info.FinishedAt.After(start) {
+				return ev.Info.ExitCode, nil
+			}
 		case <-tick.C:
 		case <-ctx.Done():
 			return 0, ctx.Err()

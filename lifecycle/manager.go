@@ -104,6 +104,9 @@ type container struct {
 	mu     sync.Mutex
 	rec    Record
 	exited chan struct{} // closed when the current run has ended
+	// attempt is closed (and replaced) when an attempt of the current run
+	// ends and its restart policy restarts it; nil until then.
+	attempt chan struct{}
 	gone   bool          // removed
 
 	// busy is set while a transition (start, pause, unpause, remove)

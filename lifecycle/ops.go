@@ -671,18 +671,29 @@ func (m *Manager) RestartWith(ctx context.Context, snap *config.Snapshot, ref st
 	return m.Start(ctx, snap, id, StartOptions{})
 }
 
-// Wait blocks until the container's current run has ended and returns its
-// exit code. A container that is not running returns at once.
+// Wait blocks until the container's current run has ended, or an attempt
+// of it that its restart policy restarts, and returns that exit code (as
+// docker's wait, which a restart releases). A container that is not
+// running, or waits to be restarted, returns at once.
 func (m *Manager) Wait(ctx context.Context, ref string) (int, error) {
 	c, err := m.lookup(ref)
 	if err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
+	if c.rec.State == Restarting {
+		defer c.mu.Unlock()
+		return c.rec.ExitCode, nil
+	}
 	exited := c.exited
+	if c.attempt == nil {
+		c.attempt = make(chan struct{})
+	}
+	attempt := c.attempt
 	c.mu.Unlock()
 	select {
 	case <-exited:
+	case <-attempt:
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}

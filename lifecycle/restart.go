@@ -102,6 +102,10 @@ func (m *Manager) applyRestart(id string, ex contract.Exit, logged bool) {
 	if restarting {
 		c.rec.State = Restarting
 		c.rec.Pid = 0
+		if c.attempt != nil {
+			close(c.attempt)
+		}
+		c.attempt = make(chan struct{})
 	} else {
 		c.rec.State = Running
 		c.rec.Pid = ex.Pid

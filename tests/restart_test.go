@@ -290,3 +290,27 @@ func TestRestartBadInput(t *testing.T) {
 	}
 	noLeftovers(t)
 }
+
+// TestRestartWait: wait returns at an exit that the restart policy
+// follows with a restart, as docker's does (a restart releases waiters):
+// berthctl wait, the Engine API's conditions, and an attached docker run
+// of an always container, which would otherwise never end.
+func TestRestartWait(t *testing.T) {
+	fresh(t)
+	runBusybox(t, "--name wt --restart on-failure:3 busybox sh -c 'sleep 1; exit 5'")
+	if got := must(t, "timeout 3 berthctl wait wt"); got != "5" {
+		t.Fatalf("wait: %q, want 5 at the first exit", got)
+	}
+	runBusybox(t, "--name wa --restart always busybox sh -c 'sleep 1; exit 6'")
+	for _, cond := range []string{"not-running", "next-exit"} {
+		if got := must(t, "timeout 4 curl -sf -X POST --unix-socket /run/berth/berth.sock 'http://d/v1.51/containers/wa/wait?condition="+cond+"'"); got != `{"StatusCode":6}` {
+			t.Errorf("wait %s: %q", cond, got)
+		}
+	}
+	if _, _, code := dockerCode(t, "run --name wd --restart always busybox sh -c 'sleep 1; exit 7'"); code != 7 {
+		t.Errorf("attached docker run --restart always: exit %d, want 7 at the first exit", code)
+	}
+	eventually(t, 10*time.Second, `[ "$(berthctl inspect -f '{{.RestartCount}}' wd)" -ge 1 ]`)
+	must(t, "berthctl rm -f wt wa wd")
+	noLeftovers(t)
+}
