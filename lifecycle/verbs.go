@@ -18,6 +18,7 @@ import (
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/errs"
 	"github.com/berthd/berth/events"
+	"github.com/berthd/berth/monitor/contract"
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
 )
@@ -46,9 +47,19 @@ func (m *Manager) Rename(ctx context.Context, ref, newName string) (Info, error)
 		return Info{}, err
 	}
 	info, old, err := m.renameLocked(c, ref, newName)
+	var runDir string
+	if err == nil && c.rec.State.Live() && c.rec.Run != nil {
+		runDir = c.rec.Run.RunDir
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return Info{}, err
+	}
+	if runDir != "" {
+		// The running monitor's events carry the new name from now on.
+		if _, err := contract.Ask(ctx, runDir, contract.Request{Op: contract.OpUpdate, Name: newName}, 5*time.Second); err != nil {
+			m.log.Warn("cannot tell the monitor the new name", "container", info.ID, "err", err)
+		}
 	}
 	m.event(events.Renamed, info, events.Field{Name: events.FieldOldName, Value: old})
 	m.events(Event{Kind: EventChanged, Info: info})

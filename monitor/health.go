@@ -150,8 +150,8 @@ func (h *health) save(st contract.Health) {
 // changed writes the health_status event, tells a running berthd and
 // carries out the action on failure.
 func (h *health) changed(ctx context.Context, status string) {
-	events.Emit(events.HealthStatus(status), "berth-monitor", fmt.Sprintf("container %s is %s", h.m.cfg.Name, status),
-		append(events.ContainerWith(h.m.cfg.ID, h.m.cfg.Name, h.m.cfg.Image, h.m.cfg.Labels), events.Field{Name: events.FieldHealthStatus, Value: status})...)
+	events.Emit(events.HealthStatus(status), "berth-monitor", fmt.Sprintf("container %s is %s", h.m.jlog.containerName(), status),
+		append(events.ContainerWith(h.m.cfg.ID, h.m.jlog.containerName(), h.m.cfg.Image, h.m.cfg.Labels), events.Field{Name: events.FieldHealthStatus, Value: status})...)
 	h.notify(status)
 	if status != contract.HealthUnhealthy {
 		return

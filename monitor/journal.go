@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthd/berth/events"
@@ -26,6 +27,19 @@ type journalLogger struct {
 	local *localLog
 	// send writes one journal entry (systemd.Log; tests capture it).
 	send func(pri systemd.Priority, msg string, vars map[string]string)
+	// name is the container's name now (a rename reaches a running
+	// monitor through OpUpdate); its events carry it. The output lines
+	// keep the name of the start in CONTAINER_NAME, as docker's journald
+	// driver does.
+	name atomic.Pointer[string]
+}
+
+// containerName is the container's current name.
+func (j *journalLogger) containerName() string {
+	if n := j.name.Load(); n != nil {
+		return *n
+	}
+	return j.cfg.Name
 }
 
 func newJournalLogger(cfg contract.Config) *journalLogger {
@@ -115,10 +129,10 @@ func (w *lineWriter) emit(line []byte, partial bool) {
 // carries berth's subject fields, not the output fields.
 func (j *journalLogger) event(pri systemd.Priority, msg string) {
 	vars := map[string]string{"SYSLOG_IDENTIFIER": "berth-monitor"}
-	for _, f := range events.Container(j.cfg.ID, j.cfg.Name) {
+	for _, f := range events.Container(j.cfg.ID, j.containerName()) {
 		vars[f.Name] = f.Value
 	}
-	systemd.Log(pri, fmt.Sprintf("container %s: %s", j.cfg.Name, msg), vars)
+	systemd.Log(pri, fmt.Sprintf("container %s: %s", j.containerName(), msg), vars)
 }
 
 // died and removed are written by the monitor only for a --rm container
@@ -128,13 +142,13 @@ func (j *journalLogger) event(pri systemd.Priority, msg string) {
 // --rm the exit record stays, and berthd writes the event when it next
 // starts.
 func (j *journalLogger) died(code int) {
-	events.Emit(events.Died, "berth-monitor", fmt.Sprintf("container %s died with exit code %d", j.cfg.Name, code),
-		append(events.ContainerWith(j.cfg.ID, j.cfg.Name, j.cfg.Image, j.cfg.Labels), events.ExitCode(code))...)
+	events.Emit(events.Died, "berth-monitor", fmt.Sprintf("container %s died with exit code %d", j.containerName(), code),
+		append(events.ContainerWith(j.cfg.ID, j.containerName(), j.cfg.Image, j.cfg.Labels), events.ExitCode(code))...)
 }
 
 func (j *journalLogger) removed() {
-	events.Emit(events.Removed, "berth-monitor", fmt.Sprintf("container %s removed", j.cfg.Name),
-		events.ContainerWith(j.cfg.ID, j.cfg.Name, j.cfg.Image, j.cfg.Labels)...)
+	events.Emit(events.Removed, "berth-monitor", fmt.Sprintf("container %s removed", j.containerName()),
+		events.ContainerWith(j.cfg.ID, j.containerName(), j.cfg.Image, j.cfg.Labels)...)
 }
 
 // engineSocket is where berthd.socket listens; a connection starts berthd.

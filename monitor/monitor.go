@@ -443,6 +443,9 @@ func (m *mon) serve(ctx context.Context, c *net.UnixConn) {
 		if req.Restart != nil {
 			m.setPolicy(*req.Restart)
 		}
+		if req.Name != "" {
+			m.jlog.name.Store(&req.Name)
+		}
 		reply(contract.Reply{Pid: pidOf(m.payload())})
 		c.Close()
 	case contract.OpHealthcheck:

@@ -199,6 +199,6 @@ func (m *mon) restartState(r contract.Restart) {
 // restarted is the restart event, written by the monitor when no berthd
 // took its notice (berthd is not started for it).
 func (j *journalLogger) restarted(count int) {
-	events.Emit(events.Restarted, "berth-monitor", fmt.Sprintf("container %s restarted (restart %d)", j.cfg.Name, count),
-		append(events.ContainerWith(j.cfg.ID, j.cfg.Name, j.cfg.Image, j.cfg.Labels), events.Field{Name: "RESTART_COUNT", Value: fmt.Sprint(count)})...)
+	events.Emit(events.Restarted, "berth-monitor", fmt.Sprintf("container %s restarted (restart %d)", j.containerName(), count),
+		append(events.ContainerWith(j.cfg.ID, j.containerName(), j.cfg.Image, j.cfg.Labels), events.Field{Name: "RESTART_COUNT", Value: fmt.Sprint(count)})...)
 }

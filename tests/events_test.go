@@ -258,3 +258,26 @@ func TestEventSignals(t *testing.T) {
 	}
 	must(t, `tr -d ' \t\n' </tmp/sig.txt | grep -qF 'DICT_ENTRY"ss"{STRING"app";STRING"evsig";}'`)
 }
+
+// TestEventsAfterRename: after a rename, the running monitor's own events
+// (health_status; die while berthd is gone) carry the new name.
+func TestEventsAfterRename(t *testing.T) {
+	fresh(t)
+	t0 := now(t)
+	must(t, "rm -rf /run/rn && mkdir /run/rn")
+	runBusybox(t, "--name rnold -v /run/rn:/h --health-cmd 'test ! -e /h/fail' --health-interval 200ms --health-retries 1 busybox sh -c 'while [ ! -e /h/die ]; do sleep 0.1; done; exit 2'")
+	eventually(t, 10*time.Second, "berthctl inspect -f '{{.State.Health.Status}}' rnold | grep -x healthy")
+	must(t, "berthctl rename rnold rnnew")
+	must(t, "touch /run/rn/fail")
+	eventually(t, 10*time.Second, "berthctl inspect -f '{{.State.Health.Status}}' rnnew | grep -x unhealthy")
+	must(t, "systemctl stop berthd.socket berthd.service && touch /run/rn/die")
+	eventually(t, 10*time.Second, "journalctl -o cat --no-pager SYSLOG_IDENTIFIER=berth-monitor BERTH_EVENT=die BERTH_CONTAINER_NAME=rnnew | grep .")
+	must(t, "systemctl start berthd.socket")
+	got := must(t, "berthctl events --since "+t0+" --until 0s --filter container=rnnew --format '{{.Action}} {{.Actor.Attributes.name}}'")
+	for _, want := range []string{"rename rnnew", "health_status: unhealthy rnnew", "die rnnew"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("events of rnnew:\n%s\nwant a line %q", got, want)
+		}
+	}
+	must(t, "berthctl rm -f rnnew")
+}

@@ -199,6 +199,9 @@ type Request struct {
 	Process json.RawMessage `json:"process,omitempty"` // exec: OCI process
 	// Restart (OpUpdate) is the container's new restart policy.
 	Restart *RestartPolicy `json:"restart,omitempty"`
+	// Name (OpUpdate) is the container's new name (a rename), which the
+	// monitor's events carry from then on.
+	Name string `json:"name,omitempty"`
 }
 
 // The requests a monitor serves.
@@ -212,7 +215,8 @@ const (
 	// OpHealthcheck runs one healthcheck at once; the reply carries its
 	// result and the status after it.
 	OpHealthcheck = "healthcheck"
-	// OpUpdate sets the restart policy of the run (Request.Restart).
+	// OpUpdate sets the restart policy of the run (Request.Restart) and
+	// the container's name (Request.Name).
 	OpUpdate = "update"
 )
 
