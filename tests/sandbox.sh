@@ -16,7 +16,9 @@
 # registry (docker.io for the benchmark, docker-registry for the pull
 # tests) are masked: with an empty /etc, the first boot would enable and
 # start them; tests and benchmarks start what they need as units of their
-# own.
+# own. systemd-networkd-wait-online is masked too: with only a loopback it
+# would hold network-online.target (which berth-restore.service wants),
+# and so the boot, for its two-minute timeout.
 sandbox_boot() {
 	local name=$1 stage=$2 rootfs=$3 log=${4:-/dev/null} images=${5:-}
 	local extra=() root=${SANDBOX_ROOT:-/} volatile=yes b
@@ -50,7 +52,7 @@ sandbox_boot() {
 			-M "$name" --bind-ro="$rootfs":/srv/rootfs "${extra[@]}" \
 			-b systemd.firstboot=off systemd.unified_cgroup_hierarchy=1 \
 			systemd.mask=containerd.service systemd.mask=docker.service systemd.mask=docker.socket \
-			systemd.mask=docker-registry.service >"$log" 2>&1 </dev/null
+			systemd.mask=docker-registry.service systemd.mask=systemd-networkd-wait-online.service >"$log" 2>&1 </dev/null
 	) &
 	exec {SANDBOX_SLOT_FD}>&-
 	local i nspawn= state= pid=
