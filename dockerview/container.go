@@ -80,8 +80,10 @@ func OrEmptyMap(m map[string]string) map[string]string {
 // State is inspect's State.
 func State(i lifecycle.Info) *container.State {
 	return &container.State{
-		Status:     container.ContainerState(i.State.String()),
-		Running:    i.State == lifecycle.Running || i.State == lifecycle.Paused,
+		Status: container.ContainerState(i.State.String()),
+		// As docker's: a container waiting to be restarted by its
+		// policy counts as running (moby's State.SetRestarting).
+		Running:    i.State == lifecycle.Running || i.State == lifecycle.Paused || i.State == lifecycle.Restarting,
 		Paused:     i.State == lifecycle.Paused,
 		Restarting: i.State == lifecycle.Restarting,
 		Dead:       i.State == lifecycle.Dead,

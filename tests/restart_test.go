@@ -75,7 +75,7 @@ func TestRestartingState(t *testing.T) {
 	runBusybox(t, `--name rst --restart always -v /tmp/rst:/data busybox sh -c 'echo run >> /data/runs; exit 3'`)
 	// After 6 restarts the back-off is 3.2 s, then 6.4 s.
 	eventually(t, 30*time.Second, `berthctl ps --format '{{.Names}} {{.Status}}' | grep -E '^rst Restarting \(3\) .* ago$'`)
-	if got := must(t, "berthctl inspect -f '{{.State.Status}} {{.State.Restarting}} {{.State.Running}}' rst"); got != "restarting true false" {
+	if got := must(t, "berthctl inspect -f '{{.State.Status}} {{.State.Restarting}} {{.State.Running}}' rst"); got != "restarting true true" {
 		t.Errorf("inspect while restarting: %q", got)
 	}
 	if got := inspectField(t, "rst", "State"); got != "restarting" {
