@@ -251,6 +251,10 @@ func Message(e map[string]string) (evtypes.Message, bool) {
 	if a, ok := actions[m.Type][action]; ok {
 		m.Action = a
 	}
+	// A restart by the restart policy is docker's start.
+	if e["MESSAGE_ID"] == events.Restarted.MessageID {
+		m.Action = evtypes.ActionStart
+	}
 	if len(attrs) > 0 {
 		m.Actor.Attributes = attrs
 	}

@@ -21,7 +21,13 @@ var (
 	Started = Kind{"a7cbd94492ba43498115efe9f7f7ef8c", "start"}
 	Died    = Kind{"751fa0accfa44ea1a9b99138d411e217", "die"}
 	// Restarted: the monitor started the payload again (restart policy).
+	// Read back as docker's events, it is a "start" (dockerd logs a
+	// policy restart as die, start); its journal entry says restart and
+	// carries RESTART_COUNT.
 	Restarted = Kind{"0c6f3d9e2b8a4f51a7e4d6c28b93f1a5", "restart"}
+	// UserRestarted ends a restart by the user (berthctl restart, docker
+	// restart): docker's kill, die, stop, start, then restart.
+	UserRestarted = Kind{"5b2e81c4d07f4a9e9c3f6a1d8e27b450", "restart"}
 	Removed   = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
 	Reloaded  = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
 	Renamed   = Kind{"16857fc6daef4f07a910727d3cb67c35", "rename"}

@@ -668,7 +668,11 @@ func (m *Manager) RestartWith(ctx context.Context, snap *config.Snapshot, ref st
 	if _, err := m.StopWith(ctx, id, o); err != nil {
 		return Info{}, err
 	}
-	return m.Start(ctx, snap, id, StartOptions{})
+	info, err := m.Start(ctx, snap, id, StartOptions{})
+	if err == nil {
+		m.event(events.UserRestarted, info)
+	}
+	return info, err
 }
 
 // Wait blocks until the container's current run has ended, or an attempt

@@ -228,15 +228,20 @@ func TestEventsDocker(t *testing.T) {
 }
 
 // TestEventsRestartAndHealth: the events that monitors write (a restart
-// by the policy, a change of health status) are read like berthd's, with
-// the container's image and labels.
+// by the policy, read back as docker's start; a change of health status)
+// are read like berthd's, with the container's image and labels; a
+// restart by the user ends with docker's restart.
 func TestEventsRestartAndHealth(t *testing.T) {
 	fresh(t)
 	t0 := now(t)
 	runDetached(t, "--name evhc -l app=evhc --health-cmd true --health-interval 1s -- sleep 100")
 	runDetached(t, "--name evrs -l app=evrs --restart on-failure:1 -- sh -c 'exit 1'")
 	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter event=health_status --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.app}} {{.Actor.Attributes.image}}' | grep -x 'health_status: healthy evhc evhc /srv/rootfs'")
-	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter label=app=evrs --filter event=restart --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}' | grep -x 'restart evrs /srv/rootfs'")
+	eventually(t, 30*time.Second, "berthctl events --since "+t0+" --until 0s --filter label=app=evrs --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}' | tr '\\n' , | grep -x 'create evrs /srv/rootfs,start evrs /srv/rootfs,die evrs /srv/rootfs,start evrs /srv/rootfs,die evrs /srv/rootfs,'")
+	// A restart by the user ends with docker's restart event.
+	runDetached(t, "--name evur -- sleep 100")
+	must(t, "berthctl restart -t 0 evur")
+	eventually(t, 10*time.Second, "berthctl events --since "+t0+" --until 0s --filter container=evur --format '{{.Action}}' | tr '\\n' , | grep -x 'create,start,kill,die,stop,start,restart,'")
 }
 
 // TestEventSignals: while berthd runs, each event is also a D-Bus Event
