@@ -35,6 +35,8 @@ type mon struct {
 	// the payload runs in its "container" child.
 	cgroup string
 	rt     *runc.Runc
+	// xrt is rt for exec calls, through RunExecWrapper.
+	xrt    *runc.Runc
 	reaper *reaper
 	jlog   *journalLogger
 
@@ -86,6 +88,7 @@ func Run(ctx context.Context, cfg contract.Config, start *os.File) int {
 	m := &mon{
 		cfg:           cfg,
 		rt:            newRuntime(&cfg),
+		xrt:           newExecRuntime(&cfg),
 		reaper:        r,
 		jlog:          newJournalLogger(cfg),
 		clients:       map[*client]bool{},

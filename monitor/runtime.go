@@ -6,13 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/berthd/berth/monitor/contract"
 	"github.com/berthd/berth/systemd"
@@ -25,8 +27,50 @@ import (
 // runtime call that starts it runs (see drain); more is dropped.
 const maxEarly = 4 << 20
 
+// ExecRuntimeEnv, when set in berth-monitor's environment, makes it a
+// wrapper of the runtime whose path it holds: RunExecWrapper runs that
+// runtime with the wrapper's arguments in a mount namespace of its own.
+const ExecRuntimeEnv = "BERTH_MONITOR_EXEC_RUNTIME"
+
+// RunExecWrapper is berth-monitor's main when ExecRuntimeEnv is set (the
+// monitor runs its runtime's exec calls through itself: see
+// newExecRuntime): it moves into a new mount namespace that takes the
+// host's mounts but sends none back (slave), then executes the runtime
+// with its own arguments. So the mount runc makes of its own binary for
+// each exec (runc.XXXXXX in its state directory) is never seen by
+// systemd, which would log each one as a mount unit going away: a
+// healthcheck every second would write to the journal for every few
+// checks. It returns only on failure.
+func RunExecWrapper(runtime string) error {
+	os.Unsetenv(ExecRuntimeEnv)
+	// unshare(2) acts on the calling thread; exec(2) from the same thread
+	// carries its mount namespace into the runtime.
+	goruntime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("unshare mount namespace: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("make mounts slave: %w", err)
+	}
+	return unix.Exec(runtime, append([]string{runtime}, os.Args[1:]...), os.Environ())
+}
+
+// newExecRuntime is the client for the run's exec calls (healthchecks,
+// berthctl exec): the runtime reached through this monitor's own binary
+// as RunExecWrapper. It sets ExecRuntimeEnv in the monitor's environment,
+// which its runtime calls inherit; only a berth-monitor acts on it.
+func newExecRuntime(cfg *contract.Config) *runc.Runc {
+	r := newRuntime(cfg)
+	if os.Setenv(ExecRuntimeEnv, cfg.RuntimePath) == nil {
+		// The monitor's own image, even when a package upgrade replaced
+		// the file.
+		r.Command = "/proc/self/exe"
+	}
+	return r
+}
+
 // newRuntime returns the client for the run's recorded runtime: every
-// runtime call of the run goes through it.
+// runtime call of the run but exec goes through it.
 func newRuntime(cfg *contract.Config) *runc.Runc {
 	return &runc.Runc{
 		Command:   cfg.RuntimePath,
@@ -164,7 +208,7 @@ func (m *mon) spawn(ctx context.Context, process *specs.Process, stdin, tty bool
 	if process == nil {
 		_, err = m.rt.Run(ctx, m.cfg.ID, m.cfg.Bundle(), &runc.CreateOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: cs, Detach: true})
 	} else {
-		err = m.rt.Exec(ctx, m.cfg.ID, *process, &runc.ExecOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: cs, Detach: true, LogFile: logFile})
+		err = m.xrt.Exec(ctx, m.cfg.ID, *process, &runc.ExecOpts{IO: s.io, PidFile: pidFile, ConsoleSocket: cs, Detach: true, LogFile: logFile})
 	}
 	if s.io != nil {
 		s.io.(runc.StartCloser).CloseAfterStart()

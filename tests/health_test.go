@@ -288,3 +288,24 @@ func TestHealthcheckDockerCLI(t *testing.T) {
 		t.Fatalf("docker run with a 100µs interval: %q", msg)
 	}
 }
+
+// TestHealthcheckQuietJournal: passing checks write nothing to the
+// journal: neither berth nor systemd (the runtime's exec mounts a copy of
+// its binary in its state directory, which systemd would log as a mount
+// unit going away; the monitor runs exec in a mount namespace of its own).
+func TestHealthcheckQuietJournal(t *testing.T) {
+	fresh(t)
+	id := runBusybox(t, "--name quiet --health-cmd true --health-interval 100ms busybox sleep 1000")
+	eventually(t, 10*time.Second, "berthctl inspect -f '{{.State.Health.Status}}' quiet | grep -x healthy")
+	since := must(t, "sleep 1; date +%s")
+	time.Sleep(4 * time.Second)
+	// About 40 checks ran meanwhile.
+	if n := must(t, "berthctl inspect -f '{{len .State.Health.Log}}' quiet"); n != "5" {
+		t.Fatalf("health log of %s entries, want the last 5", n)
+	}
+	if got := must(t, "journalctl --no-pager -o cat --since @"+since+" | grep -c "+id[:12]+" || true"); got != "0" {
+		sh(t, "journalctl --no-pager -o short-precise --since @"+since+" | grep "+id[:12])
+		t.Fatalf("%s journal lines about the container while its checks passed, want none", got)
+	}
+	must(t, "berthctl exec quiet true && berthctl rm -f quiet")
+}

@@ -13,6 +13,11 @@ import (
 )
 
 func main() {
+	if rt := os.Getenv(monitor.ExecRuntimeEnv); rt != "" {
+		err := monitor.RunExecWrapper(rt)
+		fmt.Fprintln(os.Stderr, "berth-monitor: runtime exec:", err)
+		os.Exit(125)
+	}
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: berth-monitor MONITOR.JSON (started by berthd, with the start pipe as fd 3)")
 		os.Exit(2)
