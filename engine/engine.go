@@ -47,7 +47,7 @@ type Options struct {
 // Run serves until berthd is idle, ctx ends or the bus connection is lost.
 // snap is the configuration loaded at start. On return, running
 // containers go on under their monitors.
-func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
+func Run(ctx context.Context, snap *config.Snapshot, o Options) (err error) {
 	log := o.Log
 	// Connections and background work live until Run returns, not until
 	// ctx ends: shutting down still needs them.
@@ -74,6 +74,15 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 		}
 		listeners = append(listeners, l)
 	}
+	// Until berthd serves, a failure is answered on the sockets too, so
+	// that the connection that activated berthd is not left queued
+	// (systemd would start berthd for it again and again).
+	ready := false
+	defer func() {
+		if err != nil && !ready {
+			engineapi.AnnounceFailure(listeners, err, 500*time.Millisecond)
+		}
+	}()
 	if _, err := os.Stat(o.MonitorPath); err != nil {
 		return fmt.Errorf("berth-monitor: %w", err)
 	}
@@ -189,6 +198,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) error {
 
 	mark("exported_named")
 	systemd.Ready("serving")
+	ready = true
 	log.Debug("startup", phases...)
 	log.Info("berthd ready", "version", o.Version, "digest", snap.Digest)
 

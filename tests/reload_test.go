@@ -318,5 +318,19 @@ func TestInvalidConfigAtActivation(t *testing.T) {
 		t.Fatalf("berthctl ps with a bad config: exit %d, %q", code, errOut)
 	}
 	eventually(t, 10*time.Second, "systemctl is-failed -q berthd.service")
+	// The same on the Engine API's socket: the connection that activated
+	// berthd gets docker's error body at once, and is not left queued
+	// (systemd would start berthd for it again and again).
+	out := must(t, "timeout 10 curl -s -w ' %{http_code}' --unix-socket /run/berth/berth.sock http://d/_ping")
+	if !strings.Contains(out, `{"message":"berthd cannot start: /etc/berth/berth.toml:2: unknown key \"bogus\""}`) || !strings.HasSuffix(out, " 503") {
+		t.Fatalf("Engine API call with a bad config: %q", out)
+	}
+	starts := "journalctl -u berthd.service --no-pager -o cat | grep -c '^Starting berthd' || true"
+	eventually(t, 10*time.Second, "systemctl is-failed -q berthd.service")
+	before := must(t, starts)
+	time.Sleep(3 * time.Second)
+	if after := must(t, starts); after != before {
+		t.Fatalf("berthd was started %s times, then %s: a queued connection keeps activating it", before, after)
+	}
 	must(t, "rm /etc/berth/berth.toml && systemctl reset-failed berthd.service && berthctl ps >/dev/null")
 }

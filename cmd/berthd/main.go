@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/dbusapi"
 	"github.com/berthd/berth/engine"
+	"github.com/berthd/berth/engineapi"
 	"github.com/berthd/berth/systemd"
 	"github.com/berthd/berth/version"
 	clog "github.com/containerd/log"
@@ -79,11 +81,16 @@ func registerFlags(fs *flag.FlagSet) *options {
 	return o
 }
 
-// fail reports why berthd cannot run, also to a client whose call is
-// waiting for the activation, and exits 1.
+// fail reports why berthd cannot run, also to a client whose call or
+// connection is waiting for the activation (D-Bus and the activated
+// sockets at once), and exits 1.
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "berthd:", err)
+	ls, _ := systemd.Listeners() // none when engine.Run took them already
+	var wg sync.WaitGroup
+	wg.Go(func() { engineapi.AnnounceFailure(ls, err, 500*time.Millisecond) })
 	dbusapi.AnnounceFailure(err, 500*time.Millisecond)
+	wg.Wait()
 	os.Exit(1)
 }
 
