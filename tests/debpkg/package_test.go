@@ -212,6 +212,16 @@ func TestPackageLifecycle(t *testing.T) {
 	must(t, "test ! -e /usr/bin/berthd && test -d /var/lib/berth/containers/"+id+" && test -s /etc/berth/berth.toml")
 	must(t, "! findmnt -rn -o TARGET | grep -E '^(/var/lib/berth|/run/berth)/'")
 
+	// Installed again after a remove: the socket listens, the container
+	// and its image are there and start.
+	must(t, apt+"install "+deb(newVer))
+	want(t, "systemctl is-active berthd.socket", "active")
+	want(t, "systemctl is-enabled berthd.socket berth-restore.service | sort -u", "enabled")
+	must(t, "berthctl start keep")
+	eventually(t, "curl -sf http://127.0.0.1:8080/index.html | grep -qx hello")
+	must(t, apt+"remove berth")
+	eventually(t, "! systemctl is-active -q berth-"+id+".scope")
+
 	// Purge: nothing of berth is left.
 	must(t, apt+"purge berth")
 	must(t, dataGone)
