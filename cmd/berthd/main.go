@@ -35,6 +35,15 @@ func main() {
 		fmt.Println("berthd version", version.String())
 		return
 	}
+	if o.releaseNetworks {
+		n, err := engine.ReleaseNetworks(context.Background(), o.rootsFile, newLogger(slog.LevelInfo))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "berthd:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("released the networks of %d container(s)\n", n)
+		return
+	}
 	// containerd's packages (the content store, mounts) log through
 	// logrus at info level, for example that fsverity is not supported;
 	// berth reports their errors itself.
@@ -65,7 +74,7 @@ func main() {
 // options are berthd's command line flags.
 type options struct {
 	configFile, dropInDir, listen, rootsFile, monitor string
-	version                                           bool
+	version, releaseNetworks                          bool
 }
 
 // registerFlags defines berthd's flags on fs. berthd.8 is generated from
@@ -78,6 +87,7 @@ func registerFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.rootsFile, "roots-file", engine.DefaultRootsFile, "record the data-root and exec-root in use in `file`")
 	fs.StringVar(&o.monitor, "monitor", "", "run containers with the berth-monitor at `path` (default: beside berthd, else /usr/libexec/berth/berth-monitor)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.releaseNetworks, "release-networks", false, "tear down the network of every container, which must be stopped, and exit (for the package's removal when berthd cannot run)")
 	return o
 }
 

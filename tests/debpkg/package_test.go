@@ -231,8 +231,9 @@ func TestPackageLifecycle(t *testing.T) {
 }
 
 // TestPurgeUnderRunningContainer: when berthd cannot be reached at removal
-// (here: masked), the purge still stops the container's scope, unmounts
-// its root file system and removes berth's directories.
+// (here: masked), the removal still stops the container's scope and
+// releases its network (berthd --release-networks), and the purge
+// unmounts its root file system and removes berth's directories.
 func TestPurgeUnderRunningContainer(t *testing.T) {
 	dataDisk(t)
 	must(t, apt+"install "+deb(newVer))
@@ -245,5 +246,8 @@ func TestPurgeUnderRunningContainer(t *testing.T) {
 	eventually(t, "! systemctl is-active -q berth-"+id+".scope")
 	must(t, "! findmnt -rn -o TARGET | grep -E '^(/var/lib/berth|/run/berth)/'")
 	must(t, dataGone)
-	must(t, `[ -z "$(ls /run/netns 2>/dev/null | grep ^berth-)" ] && ! ip -o link show type veth | grep -q .`)
+	// Its network was released without berthd: namespace, veth, port
+	// forwarding rules, and the default bridge with its last container.
+	must(t, netGone)
+	must(t, "! ip -o link show type bridge | grep -q berth0")
 }
