@@ -4,10 +4,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/berthd/berth/internal/mantest"
 
 	"github.com/berthd/berth/version"
 	"github.com/spf13/cobra"
@@ -24,7 +24,7 @@ func TestGenerate(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "berthctl")
-	goBuild(t, "-tags", "man", "-o", bin, ".")
+	mantest.GoBuild(t, "-tags", "man", "-o", bin, ".")
 	out := filepath.Join(dir, "gen")
 	cmd := exec.Command(bin, "generate", out)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=0")
@@ -58,7 +58,7 @@ func TestGenerate(t *testing.T) {
 					t.Errorf("flag --%s is not on the page", f.Name)
 				}
 			})
-			checkPage(t, filepath.Join(out, "man", "man1", name+".1"))
+			mantest.CheckPage(t, filepath.Join(out, "man", "man1", name+".1"))
 		})
 		for _, sub := range c.Commands() {
 			walk(sub)
@@ -96,37 +96,5 @@ func TestGenerate(t *testing.T) {
 		if !strings.Contains(string(b), mark) {
 			t.Errorf("completion %s lacks %q", name, mark)
 		}
-	}
-}
-
-func goBuild(t *testing.T, args ...string) {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goTool, append([]string{"build"}, args...)...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", strings.Join(args, " "), err, b)
-	}
-}
-
-// checkPage runs groff with every warning on, and lexgrog (what mandb
-// indexes), when they are installed.
-func checkPage(t *testing.T, path string) {
-	t.Helper()
-	if _, err := exec.LookPath("groff"); err != nil {
-		t.Log("groff is not installed; the page is not checked")
-		return
-	}
-	if b, err := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z", path).CombinedOutput(); err != nil || len(b) > 0 {
-		t.Errorf("groff -ww: %v\n%s", err, b)
-	}
-	if _, err := exec.LookPath("lexgrog"); err != nil {
-		return
-	}
-	b, err := exec.Command("lexgrog", path).CombinedOutput()
-	if err != nil || !regexp.MustCompile(`: ".+ - .+"`).Match(b) {
-		t.Errorf("lexgrog finds no whatis line: %v\n%s", err, b)
 	}
 }

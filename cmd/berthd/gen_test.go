@@ -6,9 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/berthd/berth/internal/mantest"
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/version"
@@ -23,13 +24,7 @@ func TestGenerate(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "berthd")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	if b, err := exec.Command(goTool, "build", "-tags", "man", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build -tags man: %v\n%s", err, b)
-	}
+	mantest.GoBuild(t, "-tags", "man", "-o", bin, ".")
 	out := filepath.Join(dir, "gen")
 	cmd := exec.Command(bin, "generate", out)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=86400")
@@ -77,7 +72,7 @@ func TestGenerate(t *testing.T) {
 		if !regexp.MustCompile(`\n\.SH "SEE ALSO"\n.*\\fBberthctl\\fR\(1\), \\fBberth\.toml\\fR\(5\), \\fBsystemd\.socket\\fR\(5\)`).MatchString(page) {
 			t.Errorf("no SEE ALSO section with berthctl(1), berth.toml(5), systemd.socket(5)")
 		}
-		checkPage(t, filepath.Join(out, "man/man8/berthd.8"))
+		mantest.CheckPage(t, filepath.Join(out, "man/man8/berthd.8"))
 	})
 	t.Run("berth.toml.5", func(t *testing.T) {
 		page := read("man/man5/berth.toml.5")
@@ -98,33 +93,13 @@ func TestGenerate(t *testing.T) {
 				t.Errorf("no example table for %s", k.Name)
 			}
 		}
-		checkPage(t, filepath.Join(out, "man/man5/berth.toml.5"))
+		mantest.CheckPage(t, filepath.Join(out, "man/man5/berth.toml.5"))
 	})
 	t.Run("berth.toml", func(t *testing.T) {
 		if read("berth.toml") != string(config.Conffile()) {
 			t.Error("the generated conffile differs from config.Conffile()")
 		}
 	})
-}
-
-// checkPage runs groff with every warning on, and lexgrog (what mandb
-// indexes), when they are installed.
-func checkPage(t *testing.T, path string) {
-	t.Helper()
-	if _, err := exec.LookPath("groff"); err != nil {
-		t.Log("groff is not installed; the page is not checked")
-		return
-	}
-	if b, err := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z", path).CombinedOutput(); err != nil || len(b) > 0 {
-		t.Errorf("groff -ww: %v\n%s", err, b)
-	}
-	if _, err := exec.LookPath("lexgrog"); err != nil {
-		return
-	}
-	b, err := exec.Command("lexgrog", path).CombinedOutput()
-	if err != nil || !regexp.MustCompile(`: ".+ - .+"`).Match(b) {
-		t.Errorf("lexgrog finds no whatis line: %v\n%s", err, b)
-	}
 }
 
 // manEsc is how the generator writes plain text that has no characters
