@@ -74,14 +74,19 @@ bench-deps:
 	@$(MAKE) --no-print-directory deps APT_PKGS="$(BENCH_APT_PKGS)"
 
 # The Debian package, built with debhelper from a copy of the tree (the
-# tracked and untracked-but-not-ignored files) into build/deb, then checked
+# tracked and untracked-but-not-ignored files; outside git, all but build
+# outputs) into build/deb, then checked
 # with lintian (errors and warnings fail, except the overrides in
 # packaging/deb/debian/berth.lintian-overrides). VERSION=V builds another
 # version, with a changelog entry of its own.
 DEB_DIR ?= $(CURDIR)/build/deb
 deb: deb-deps
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
-	git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -co --exclude-standard -z | tar --null -T - -cf -; \
+	else \
+		tar --exclude=./build --exclude=./bin --exclude=./tests/.cache -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src
 	rm -rf $(DEB_DIR)/src/debian && cp -r packaging/deb/debian $(DEB_DIR)/src/debian
 	./packaging/deb/changelog-entry $(VERSION) $(DEB_DIR)/src/debian/changelog
 	cd $(DEB_DIR)/src && GOMODCACHE=$$($(GO) env GOMODCACHE) GOCACHE=$$($(GO) env GOCACHE) GOTOOLCHAIN=local \
