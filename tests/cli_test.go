@@ -375,3 +375,33 @@ func TestLogsTimeOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestStartStopSeveral: start takes several containers, as docker's; stop
+// of several works on them at once, so payloads that ignore SIGTERM cost
+// one stop timeout, not one each.
+func TestStartStopSeveral(t *testing.T) {
+	fresh(t)
+	for _, n := range []string{"sv1", "sv2", "sv3"} {
+		must(t, "berthctl create --name "+n+" --network none --rootfs "+rootfs+" -- sleep 1000")
+	}
+	if got := must(t, "berthctl start sv1 sv2 sv3"); got != "sv1\nsv2\nsv3" {
+		t.Fatalf("start of three: %q", got)
+	}
+	if got := must(t, "berthctl ps --format '{{.Names}}' | sort | tr '\\n' ' '"); got != "sv1 sv2 sv3" {
+		t.Fatalf("running after start: %q", got)
+	}
+	// sleep as PID 1 ignores SIGTERM: each stop waits its 2 s timeout.
+	// At once: all three have their SIGTERM before the first dies.
+	t0 := must(t, "date +%s.%N")
+	if got := must(t, "berthctl stop -t 2 sv1 sv2 sv3"); got != "sv1\nsv2\nsv3" {
+		t.Fatalf("stop of three: %q", got)
+	}
+	if got := must(t, "berthctl events --since "+t0+" --until 0s --format '{{.Action}}' | head -3 | tr '\\n' ,"); got != "kill,kill,kill," {
+		t.Errorf("first events of the stop of three: %q, want their three SIGTERM kills first", got)
+	}
+	msg := fails(t, "berthctl start -a sv1 sv2")
+	if !strings.Contains(msg, "take one container") {
+		t.Errorf("start -a of two: %q", msg)
+	}
+	must(t, "berthctl rm sv1 sv2 sv3")
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/berthd/berth/dbusapi/contract"
@@ -13,10 +14,13 @@ import (
 )
 
 type client struct {
+	mu   sync.Mutex // guards connect: verbs on several containers call at once
 	conn *dbus.Conn
 }
 
 func (c *client) connect() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.conn != nil {
 		return nil
 	}

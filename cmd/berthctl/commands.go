@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berthd/berth/dbusapi/contract"
@@ -352,23 +353,29 @@ func startAttached(cl *client, id string, stdin, tty, removeOnFail bool) (int, e
 func startCommand(cl *client) *cobra.Command {
 	var attach, interactive bool
 	cmd := &cobra.Command{
-		Use:               "start [OPTIONS] CONTAINER",
-		Short:             "Start a created or exited container",
-		Args:              exactArgs(1),
+		Use:               "start [OPTIONS] CONTAINER...",
+		Short:             "Start created or exited containers",
+		Args:              minArgs(1),
 		ValidArgsFunction: completeContainers(cl, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if attach || interactive {
+				if len(args) > 1 {
+					return fmt.Errorf("--attach and --interactive take one container, not %d (as docker's start)", len(args))
+				}
 				v, err := cl.inspect(args[0])
 				if err != nil {
 					return berthFailed(err)
 				}
 				return exitWith(startAttached(cl, v.ID, interactive, v.Config.TTY, false))
 			}
-			if err := cl.call("StartContainer", nil, args[0], noOpts()); err != nil {
-				return err
+			if len(args) == 1 {
+				if err := cl.call("StartContainer", nil, args[0], noOpts()); err != nil {
+					return err
+				}
+				fmt.Println(args[0])
+				return nil
 			}
-			fmt.Println(args[0])
-			return nil
+			return each(cmd, args, func(ref string) error { return cl.call("StartContainer", nil, ref, noOpts()) })
 		},
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "Attach to the container's output and exit with its exit code")
@@ -393,11 +400,24 @@ func (c *client) inspect(ref string) (*inspectView, error) {
 }
 
 // each runs f for every container named, reporting each failure, as
-// docker does for stop, kill and rm.
+// docker does for start, stop, kill and rm: in parallel (at most
+// eachParallel at once; a stop may wait its whole timeout), the results
+// printed in the order the containers were named.
 func each(cmd *cobra.Command, refs []string, f func(ref string) error) error {
+	errs := make([]error, len(refs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, eachParallel)
+	for i, r := range refs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = f(r)
+		})
+	}
+	wg.Wait()
 	failed := false
-	for _, r := range refs {
-		if err := f(r); err != nil {
+	for i, r := range refs {
+		if err := errs[i]; err != nil {
 			reportRef(cmd, r, err)
 			failed = true
 			continue
@@ -409,6 +429,9 @@ func each(cmd *cobra.Command, refs []string, f func(ref string) error) error {
 	}
 	return nil
 }
+
+// eachParallel bounds the containers each works on at once.
+const eachParallel = 16
 
 // reportRef prints the failure of cmd on one of several refs, as
 // "berthctl stop: container "x": ...", naming ref once.
