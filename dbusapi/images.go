@@ -155,7 +155,7 @@ func (m *manager) InspectImage(sender dbus.Sender, ref string) (out string, derr
 		if err != nil {
 			return err
 		}
-		cfg, err := m.s.images.ConfigOf(ctx, img)
+		cfg, err := m.s.images.DockerConfigOf(ctx, img) // docker's: Healthcheck, Shell, OnBuild too
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
@@ -19,13 +21,13 @@ import (
 // Commit records a new image: base's layers and one more, the
 // uncompressed tar stream diff (an OCI layer: whiteouts as ".wh."
 // entries), with config cfg, whose RootFS this completes (base's diff ids
-// and the new layer's); cfg's history, dates and container config are the
-// caller's. tag (a normalised name, or "") moves to the new image. The
+// and the new layer's); cfg's history, dates and container config
+// (docker's, with its Healthcheck) are the caller's. tag (a normalised name, or "") moves to the new image. The
 // layer is stored uncompressed (as docker's own store keeps it), unpacked
 // by chain id like a loaded one, and the image is recorded only when all
 // is in place: on error nothing is recorded, and the blobs and layer
 // written are collected (as after a failed load).
-func (s *Store) Commit(ctx context.Context, base Image, diff io.Reader, cfg ocispec.Image, tag string) (img Image, err error) {
+func (s *Store) Commit(ctx context.Context, base Image, diff io.Reader, cfg dockerspec.DockerOCIImage, tag string) (img Image, err error) {
 	s.gcMu.RLock()
 	defer func() {
 		if !s.release(ctx, true) && err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/iotest"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
 	"github.com/berthd/berth/images/imagetest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -36,7 +38,7 @@ func TestCommit(t *testing.T) {
 
 	// A diff that fails half-way: nothing is left.
 	broken := io.MultiReader(bytes.NewReader(top[:512]), iotest.ErrReader(errors.New("diff failed")))
-	if _, err := s.Commit(ctx, b, broken, ocispec.Image{}, "docker.io/library/broken:v1"); err == nil {
+	if _, err := s.Commit(ctx, b, broken, dockerspec.DockerOCIImage{}, "docker.io/library/broken:v1"); err == nil {
 		t.Fatal("a failing diff committed")
 	}
 	if i, bl, l := count(); i != i0 || bl != b0 || l != l0 {
@@ -47,7 +49,8 @@ func TestCommit(t *testing.T) {
 		imagetest.Entry{Name: "a/.wh.x"},
 		imagetest.Entry{Name: "added", Body: "new file"},
 	)
-	cfg := ocispec.Image{Platform: ocispec.Platform{Architecture: "amd64", OS: "linux"}, Config: ocispec.ImageConfig{Cmd: []string{"x"}}}
+	cfg := dockerspec.DockerOCIImage{Image: ocispec.Image{Platform: ocispec.Platform{Architecture: "amd64", OS: "linux"}}}
+	cfg.Config.Cmd = []string{"x"}
 	img, err := s.Commit(ctx, b, bytes.NewReader(diff), cfg, "docker.io/library/new:v2")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
 	"github.com/berthd/berth/events"
 	"github.com/berthd/berth/images"
 	"github.com/containerd/containerd/v2/core/mount"
@@ -92,7 +94,7 @@ func (m *Manager) Commit(ctx context.Context, ref string, o CommitOptions) (stri
 	if err != nil {
 		return "", fmt.Errorf("container %s: its image: %w", info.Name, err)
 	}
-	baseCfg, err := m.images.ConfigOf(ctx, base)
+	baseCfg, err := m.images.DockerConfigOf(ctx, base)
 	if err != nil {
 		return "", fmt.Errorf("container %s: its image: %w", info.Name, err)
 	}
@@ -127,11 +129,17 @@ func (m *Manager) Commit(ctx context.Context, ref string, o CommitOptions) (stri
 	return img.ID.String(), nil
 }
 
-// commitConfig is the new image's config: base's, the container's
-// settings from spec, the changes, and a history entry.
-func commitConfig(base ocispecs.Image, spec Spec, o CommitOptions, now time.Time) (ocispecs.Image, error) {
-	cfg := ocispecs.Image{Created: &now, Author: o.Author, Platform: base.Platform, Config: base.Config}
-	c := &cfg.Config
+// commitConfig is the new image's config (docker's): base's, the
+// container's settings from spec (its healthcheck included, as docker's
+// commit keeps it), the changes, and a history entry.
+func commitConfig(base dockerspec.DockerOCIImage, spec Spec, o CommitOptions, now time.Time) (dockerspec.DockerOCIImage, error) {
+	cfg := dockerspec.DockerOCIImage{Image: ocispecs.Image{Created: &now, Author: o.Author, Platform: base.Platform}, Config: base.Config}
+	if spec.Healthcheck != nil {
+		hc := *spec.Healthcheck
+		hc.Test = slices.Clone(spec.Healthcheck.Test)
+		cfg.Config.Healthcheck = &hc
+	}
+	c := &cfg.Config.ImageConfig
 	c.Env = slices.Clone(spec.Env)
 	c.Entrypoint = slices.Clone(spec.Entrypoint)
 	c.Cmd = slices.Clone(spec.Cmd)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
 	"github.com/containerd/errdefs"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -85,14 +87,15 @@ func TestApplyChangesRefused(t *testing.T) {
 // the changes, and one history entry more.
 func TestCommitConfig(t *testing.T) {
 	created := time.Unix(1, 0).UTC()
-	base := ocispecs.Image{
+	base := dockerspec.DockerOCIImage{Image: ocispecs.Image{
 		Platform: ocispecs.Platform{Architecture: "amd64", OS: "linux"},
-		Config: ocispecs.ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"sh"}, ExposedPorts: map[string]struct{}{"80/tcp": {}},
-			Volumes: map[string]struct{}{"/data": {}}, Labels: map[string]string{"img": "1"}},
-		History: []ocispecs.History{{Created: &created, CreatedBy: "base"}},
-	}
+		History:  []ocispecs.History{{Created: &created, CreatedBy: "base"}},
+	}}
+	base.Config.ImageConfig = ocispecs.ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"sh"}, ExposedPorts: map[string]struct{}{"80/tcp": {}},
+		Volumes: map[string]struct{}{"/data": {}}, Labels: map[string]string{"img": "1"}}
 	spec := Spec{Env: []string{"PATH=/bin", "X=y"}, Entrypoint: []string{"/init"}, Cmd: []string{"run"}, Workdir: "/w", User: "1000",
-		StopSignal: "SIGINT", Labels: map[string]string{"img": "1", "ctr": "2"}}
+		StopSignal: "SIGINT", Labels: map[string]string{"img": "1", "ctr": "2"},
+		Healthcheck: &Healthcheck{Test: []string{"CMD-SHELL", "true"}, Retries: 2}}
 	now := time.Unix(100, 0).UTC()
 	cfg, err := commitConfig(base, spec, CommitOptions{Author: "me", Comment: "why", Changes: []string{"ENV Z=1"}}, now)
 	if err != nil {
@@ -112,5 +115,9 @@ func TestCommitConfig(t *testing.T) {
 	}
 	if len(base.History) != 1 {
 		t.Fatal("the base's history changed")
+	}
+	// docker's commit keeps the container's healthcheck.
+	if hc := cfg.Config.Healthcheck; hc == nil || !reflect.DeepEqual(hc.Test, []string{"CMD-SHELL", "true"}) || hc.Retries != 2 {
+		t.Fatalf("healthcheck: %+v", hc)
 	}
 }

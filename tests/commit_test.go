@@ -126,3 +126,17 @@ func TestCommitBadInput(t *testing.T) {
 	must(t, "berthctl rm -f c r")
 	noMountsLeft(t)
 }
+
+// TestCommitKeepsHealthcheck: as docker's commit, the image keeps the
+// container's healthcheck, and a container of it runs the check.
+func TestCommitKeepsHealthcheck(t *testing.T) {
+	fresh(t)
+	runBusybox(t, "--name hcc --health-cmd 'test -e /etc/hostname' --health-interval 300ms --health-retries 2 busybox sleep 1000")
+	must(t, "berthctl commit hcc hcc:v1 && berthctl rm -f hcc")
+	if got := must(t, "berthctl image inspect -f '{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Retries}}' hcc:v1"); got != `["CMD-SHELL","test -e /etc/hostname"] 2` {
+		t.Fatalf("committed image's healthcheck: %s", got)
+	}
+	must(t, "berthctl run -d --name hcc2 hcc:v1")
+	eventually(t, 10e9, "berthctl inspect -f '{{.State.Health.Status}}' hcc2 | grep -x healthy")
+	must(t, "berthctl rm -f hcc2 && berthctl rmi hcc:v1")
+}
