@@ -107,7 +107,7 @@ type container struct {
 	// attempt is closed (and replaced) when an attempt of the current run
 	// ends and its restart policy restarts it; nil until then.
 	attempt chan struct{}
-	gone   bool          // removed
+	gone    bool // removed
 
 	// busy is set while a transition (start, pause, unpause, remove)
 	// does its slow work without mu, and closed when it has committed or
