@@ -121,7 +121,7 @@ func Run(ctx context.Context, snap *config.Snapshot, o Options) (err error) {
 	}
 	mgr = lifecycle.New(lifecycle.Options{
 		DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot, MonitorPath: o.MonitorPath, Units: units, Log: log, Images: imgs, Volumes: vols,
-		Networks: nets, Hold: act.Begin,
+		Networks: nets, Hold: act.Begin, Snapshot: live.Load,
 		Events: func(ev lifecycle.Event) {
 			if srv != nil {
 				srv.OnEvent(ev)

@@ -74,6 +74,7 @@ type Manager struct {
 	volumes            *volumes.Store
 	net                *network.Manager
 	hold               func() (end func())
+	snapshot           func() *config.Snapshot
 	monitorPath        string
 	bootID             string
 	events             func(Event)
@@ -220,6 +221,10 @@ type Options struct {
 	Log  *slog.Logger
 	// Events is called, without locks held, for every change.
 	Events func(Event)
+	// Snapshot is the configuration in force (for starts berthd makes on
+	// its own: a restart policy applied after a monitor was lost); nil:
+	// none are made.
+	Snapshot func() *config.Snapshot
 }
 
 // New returns a Manager; call Load before use.
@@ -229,7 +234,7 @@ func New(o Options) *Manager {
 		ev = func(Event) {}
 	}
 	return &Manager{
-		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes, net: o.Networks, hold: o.Hold,
+		dataRoot: o.DataRoot, execRoot: o.ExecRoot, units: o.Units, log: o.Log, images: o.Images, volumes: o.Volumes, net: o.Networks, hold: o.Hold, snapshot: o.Snapshot,
 		monitorPath: o.MonitorPath, bootID: systemd.BootID(), events: ev, ready: make(chan struct{}),
 		containers: map[string]*container{}, names: map[string]string{}, reserved: map[string]bool{},
 		statsPrev: map[string]statsPrev{},

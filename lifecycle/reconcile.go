@@ -455,6 +455,9 @@ func (m *Manager) reconcile(ctx context.Context, c *container, states map[string
 		m.deleteRuntimeState(ctx, id, run)
 	}
 	m.recordExit(id, run.exitOf(id, 255))
+	if run.BootID == m.bootID {
+		m.restartLost(id)
+	}
 	return true
 }
 

@@ -225,3 +225,50 @@ func (m *Manager) Restore(ctx context.Context, snap *config.Snapshot) (started [
 	}
 	return started, errors.Join(errs...)
 }
+
+// lostRestartDelay is the wait before berthd restarts a container whose
+// monitor was lost (restartLost): a monitor killed again and again does
+// not make a busy loop.
+const lostRestartDelay = time.Second
+
+// restartLost applies the restart policy to a run that ended while its
+// monitor was gone (killed): the monitor carries out the policy, so no one
+// else would, and docker's daemon restarts a container whose shim died.
+// After lostRestartDelay it starts a new run (always; unless-stopped
+// unless the user stopped it; on-failure below its maximum, the lost run's
+// exit counting as a failure); nothing when berthd has no snapshot source.
+func (m *Manager) restartLost(id string) {
+	if m.snapshot == nil {
+		return
+	}
+	m.mu.Lock()
+	c := m.containers[id]
+	m.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	p, stopped, count, state := c.rec.Spec.RestartPolicy, c.rec.Stopped, c.rec.RestartCount, c.rec.State
+	c.mu.Unlock()
+	switch {
+	case state != Exited:
+		return
+	case p.Name == contract.RestartAlways:
+	case p.Name == contract.RestartUnlessStopped && !stopped:
+	case p.Name == contract.RestartOnFailure && (p.MaximumRetryCount == 0 || count < p.MaximumRetryCount):
+	default:
+		return
+	}
+	end := func() {}
+	if m.hold != nil {
+		end = m.hold()
+	}
+	m.log.Warn("the monitor of a container with a restart policy was lost: starting it again", "container", id, "policy", p.Name)
+	go func() {
+		defer end()
+		time.Sleep(lostRestartDelay)
+		if _, err := m.Start(context.Background(), m.snapshot(), id, StartOptions{}); err != nil {
+			m.log.Error("cannot restart a container whose monitor was lost", "container", id, "err", err)
+		}
+	}()
+}

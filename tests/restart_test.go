@@ -314,3 +314,26 @@ func TestRestartWait(t *testing.T) {
 	must(t, "berthctl rm -f wt wa wd")
 	noLeftovers(t)
 }
+
+// TestRestartAfterMonitorLost: when a container's monitor was killed and
+// then its payload ended, berthd (which records the exit) applies the
+// restart policy itself, as dockerd does when a shim dies; without a
+// policy the container stays exited.
+func TestRestartAfterMonitorLost(t *testing.T) {
+	fresh(t)
+	id := runBusybox(t, "--name ml --restart always busybox sleep 1000")
+	idn := runBusybox(t, "--name mn busybox sleep 1000")
+	for _, c := range []string{id, idn} {
+		pid := must(t, "berthctl inspect -f '{{.State.Pid}}' "+c)
+		must(t, "kill -9 "+monitorPID(t, c)+" && sleep 0.2 && kill -9 "+pid)
+	}
+	eventually(t, 15*time.Second, `[ "$(berthctl inspect -f '{{.State.Status}}' mn)" = exited ]`)
+	eventually(t, 15*time.Second, `berthctl inspect -f '{{.State.Status}} {{.State.Pid}}' ml | grep -q '^running [1-9]'`)
+	must(t, "systemctl is-active -q berth-"+id+".scope && berthctl exec ml true")
+	time.Sleep(2 * time.Second)
+	if got := must(t, "berthctl inspect -f '{{.State.Status}}' mn"); got != "exited" {
+		t.Errorf("the container without a policy is %s, want exited", got)
+	}
+	must(t, "berthctl rm -f ml mn")
+	noLeftovers(t)
+}
