@@ -580,9 +580,9 @@ func (s *Server) containerWait(w http.ResponseWriter, r *http.Request) error {
 	return jsonEncode(w, resp)
 }
 
-// ended reports whether a container is not running for docker's wait: not
-// live, or waiting to be restarted by its policy (docker releases waiters
-// at each restart).
+// ended reports whether a container's attempt is over for docker's
+// next-exit wait: not live, or waiting to be restarted by its policy
+// (docker releases waiters at each restart).
 func ended(i lifecycle.Info) bool { return !i.State.Live() || i.State == lifecycle.Restarting }
 
 // waitFor waits until cond holds for the container of info and returns its
@@ -624,7 +624,9 @@ func (s *Server) waitFor(ctx context.Context, wt *waiter, info lifecycle.Info, c
 				return cur.ExitCode, nil
 			}
 		default:
-			if gone || ended(cur) {
+			// A container waiting to be restarted counts as running
+			// (docker's): its wait ends at the next exit.
+			if gone || !cur.State.Live() || (cur.State == lifecycle.Restarting && cur.FinishedAt.After(start)) {
 				return last.ExitCode, nil
 			}
 		}

@@ -677,18 +677,15 @@ func (m *Manager) RestartWith(ctx context.Context, snap *config.Snapshot, ref st
 
 // Wait blocks until the container's current run has ended, or an attempt
 // of it that its restart policy restarts, and returns that exit code (as
-// docker's wait, which a restart releases). A container that is not
-// running, or waits to be restarted, returns at once.
+// docker's wait, which a restart releases; a container waiting to be
+// restarted counts as running). A container that is not running returns
+// at once.
 func (m *Manager) Wait(ctx context.Context, ref string) (int, error) {
 	c, err := m.lookup(ref)
 	if err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
-	if c.rec.State == Restarting {
-		defer c.mu.Unlock()
-		return c.rec.ExitCode, nil
-	}
 	exited := c.exited
 	if c.attempt == nil {
 		c.attempt = make(chan struct{})

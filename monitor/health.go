@@ -104,6 +104,14 @@ func (h *health) check(ctx context.Context) (contract.HealthResult, string) {
 	h.run.Lock()
 	defer h.run.Unlock()
 	res := h.probe(ctx)
+	// A check cut short by a pause (the runtime refuses an exec into a
+	// frozen container) counts for nothing.
+	if res.ExitCode != 0 && h.m.paused() {
+		h.mu.Lock()
+		st := h.state.Status
+		h.mu.Unlock()
+		return res, st
+	}
 	h.mu.Lock()
 	before := h.state.Status
 	applyResult(&h.state, res, h.hc, h.since)

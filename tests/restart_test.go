@@ -311,7 +311,17 @@ func TestRestartWait(t *testing.T) {
 		t.Errorf("attached docker run --restart always: exit %d, want 7 at the first exit", code)
 	}
 	eventually(t, 10*time.Second, `[ "$(berthctl inspect -f '{{.RestartCount}}' wd)" -ge 1 ]`)
-	must(t, "berthctl rm -f wt wa wd")
+	// A container waiting to be restarted counts as running: its wait
+	// ends at the next exit. Each attempt exits with its own number.
+	must(t, "rm -rf /tmp/rw && mkdir /tmp/rw && echo 0 > /tmp/rw/n")
+	runBusybox(t, `--name wr --restart always -v /tmp/rw:/d busybox sh -c 'n=$(( $(cat /d/n) + 1 )); echo $n > /d/n; exit $n'`)
+	eventually(t, 20*time.Second, `[ "$(berthctl inspect -f '{{.State.Status}}' wr)" = restarting ] && [ $(cat /tmp/rw/n) -ge 6 ]`)
+	last := must(t, "berthctl inspect -f '{{.State.ExitCode}}' wr")
+	got := must(t, "timeout 30 berthctl wait wr")
+	if n, _ := strconv.Atoi(last); got != strconv.Itoa(n+1) {
+		t.Errorf("wait on a restarting container (last exit %s): %s, want the next exit's %d", last, got, n+1)
+	}
+	must(t, "berthctl rm -f wt wa wd wr")
 	noLeftovers(t)
 }
 
