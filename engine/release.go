@@ -2,11 +2,8 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/berthd/berth/config"
 	"github.com/berthd/berth/network"
@@ -21,17 +18,13 @@ import (
 // for the package's removal (berthd --release-networks, from prerm), when
 // berthd could not stop them itself. It returns how many it tore down.
 func ReleaseNetworks(ctx context.Context, rootsFile string, log *slog.Logger) (int, error) {
-	d := config.Defaults()
-	r := roots{DataRoot: d.DataRoot, ExecRoot: d.ExecRoot}
-	b, err := os.ReadFile(rootsFile)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return 0, fmt.Errorf("roots record: %w", err)
-	default:
-		if err := json.Unmarshal(b, &r); err != nil {
-			return 0, fmt.Errorf("roots record %s: %w", rootsFile, err)
-		}
+	r, found, err := readRoots(rootsFile)
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		d := config.Defaults()
+		r = roots{DataRoot: d.DataRoot, ExecRoot: d.ExecRoot}
 	}
 	nets, err := network.Open(network.Options{DataRoot: r.DataRoot, ExecRoot: r.ExecRoot, Log: log})
 	if err != nil {

@@ -30,21 +30,16 @@ type roots struct {
 // than losing sight of those containers.
 func checkRoots(file string, snap *config.Snapshot) error {
 	want := roots{Version: rootsVersion, DataRoot: snap.DataRoot, ExecRoot: snap.ExecRoot}
-	var have roots
 	// berthd checks the record as it starts, its only writer: a temporary
 	// file beside it is a write cut short by a kill.
 	if _, err := atomicfile.RemoveTemps(filepath.Dir(file)); err != nil {
 		return fmt.Errorf("roots record: %w", err)
 	}
-	data, err := os.ReadFile(file)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("roots record: %w", err)
-	default:
-		if err := json.Unmarshal(data, &have); err != nil {
-			return fmt.Errorf("roots record %s: %w", file, err)
-		}
+	have, found, err := readRoots(file)
+	if err != nil {
+		return err
+	}
+	if found {
 		if have.DataRoot == want.DataRoot && have.ExecRoot == want.ExecRoot {
 			return os.Chmod(file, 0o600) // for root only; tightens an older one
 		}
@@ -70,4 +65,19 @@ func checkRoots(file string, snap *config.Snapshot) error {
 		return fmt.Errorf("roots record: %w", err)
 	}
 	return atomicfile.WriteJSON(file, want, 0o600)
+}
+
+// readRoots reads the roots record; found is false when there is none.
+func readRoots(file string) (r roots, found bool, err error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("roots record: %w", err)
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, false, fmt.Errorf("roots record %s: %w", file, err)
+	}
+	return r, true, nil
 }

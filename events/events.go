@@ -28,10 +28,10 @@ var (
 	// UserRestarted ends a restart by the user (berthctl restart, docker
 	// restart): docker's kill, die, stop, start, then restart.
 	UserRestarted = Kind{"5b2e81c4d07f4a9e9c3f6a1d8e27b450", "restart"}
-	Removed   = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
-	Reloaded  = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
-	Renamed   = Kind{"16857fc6daef4f07a910727d3cb67c35", "rename"}
-	Committed = Kind{"97c543eb6bc544faaab1c11dbb9e2cae", "commit"}
+	Removed       = Kind{"7134ed75d1744c27ab7d3818e90a1500", "remove"}
+	Reloaded      = Kind{"352bc72e710d487b95dce3f5d8132b33", "reload"}
+	Renamed       = Kind{"16857fc6daef4f07a910727d3cb67c35", "rename"}
+	Committed     = Kind{"97c543eb6bc544faaab1c11dbb9e2cae", "commit"}
 	// Stopped is a stop that berth carried out (berthctl stop, restart),
 	// written once the container has died; Killed is a signal sent to
 	// the payload by a kill or a stop (BERTH_SIGNAL, its number).
